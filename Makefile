@@ -28,7 +28,7 @@ data: venv
 test: venv data
 	rm -rf $(TEST_RESULTS) && mkdir -p $(TEST_RESULTS)
 	$(PY) -m kanmix.book convert --out build/nbmake
-	KANMIX_RESULTS=$(TEST_RESULTS) $(PY) -m pytest -n 2 --nbmake --nbmake-timeout=900 tests build/nbmake
+	KANMIX_DATA=$(CURDIR)/data KANMIX_RESULTS=$(CURDIR)/$(TEST_RESULTS) $(PY) -m pytest -n 2 --nbmake --nbmake-timeout=900 tests build/nbmake
 
 book: venv data
 	$(PY) -m kanmix.book run --profile $(PROFILE)

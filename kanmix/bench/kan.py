@@ -1,0 +1,213 @@
+"""`python -m kanmix.bench kan`: forward+backward time of one KAN layer, side by side.
+
+For each shape ``(rows, in -> out)`` it times, in one run and interleaved round by round (so
+load from other processes hits every contender alike), the median of
+``y = layer(x); y.sum().backward()`` with gradients for the input and every parameter:
+
+- ``kanmix``: :class:`kanmix.kan.KANLinear`;
+- ``reference``: the same layer computed the plain efficient-KAN way (:mod:`kanmix.bench.reference`);
+- ``limit``: the dense limit, a precomputed feature matrix ``(rows, in * (G + k + 1))`` times a
+  weight, forward and backward with gradients for both: three GEMMs and nothing else;
+- ``linear``: ``nn.Linear(in, out)``;
+- ``flashkan`` / ``inkan``: the PyPI B-spline KAN layers, when installed (``pip install .[bench]``).
+
+Peak memory is the largest growth of allocated memory during one step above what was
+allocated when it began (inputs and parameters excluded; activations, gradients and scratch
+included), per row: on CUDA from ``torch.cuda.max_memory_allocated``, on CPU from the torch
+profiler's memory timeline (allocations through PyTorch's allocator, not the BLAS library's
+private scratch); ``-`` where it cannot be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.kan import KANLinear
+
+SHAPES = [(8192, 256, 512), (32768, 64, 128), (4096, 784, 256)]  # channel-mix, token-mix, autoencoder
+GRID_SIZE, SPLINE_ORDER = 5, 3
+NAMES = ["kanmix", "reference", "limit", "linear", "flashkan", "inkan"]
+
+
+class DenseLimit(nn.Module):
+    """Precomputed features times a weight: the GEMM work of a KAN layer, with no basis work."""
+
+    def __init__(self, rows: int, in_features: int, out_features: int, device: torch.device) -> None:
+        super().__init__()
+        width = in_features * (GRID_SIZE + SPLINE_ORDER + 1)
+        self.features = nn.Parameter(torch.rand(rows, width, device=device))
+        self.weight = nn.Parameter(torch.randn(out_features, width, device=device) / width**0.5)
+
+    def forward(self, _x: torch.Tensor) -> torch.Tensor:
+        return self.features @ self.weight.t()
+
+
+def _peer(name: str, in_features: int, out_features: int) -> nn.Module | None:
+    try:
+        module = __import__(name)
+    except ImportError:
+        return None
+    return module.KANLayer(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER)
+
+
+def contenders(rows: int, in_features: int, out_features: int, device: torch.device) -> dict[str, nn.Module]:
+    layers = {
+        "kanmix": KANLinear(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER),
+        "reference": ReferenceKANLinear(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER),
+        "limit": DenseLimit(rows, in_features, out_features, device),
+        "linear": nn.Linear(in_features, out_features),
+        "flashkan": _peer("flashkan", in_features, out_features),
+        "inkan": _peer("inkan", in_features, out_features),
+    }
+    return {name: layer.to(device) for name, layer in layers.items() if layer is not None}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _step(layer: nn.Module, x: torch.Tensor) -> None:
+    layer.zero_grad(set_to_none=True)
+    x.grad = None
+    layer(x).sum().backward()
+
+
+def _cpu_peak_bytes(fn: Callable[[], None]) -> int | None:
+    """Peak of PyTorch's CPU allocations during ``fn`` above their level at its start.
+
+    Read from the profiler's memory timeline (every allocation and free, compiled kernels'
+    buffers included). It uses a private torch API, so any failure gives None ("n/a").
+    """
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        from torch.profiler._memory_profiler import MemoryProfileTimeline
+
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof:
+            fn()
+        _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline(torch.device("cpu"))
+        totals = [sum(s) for s in sizes]
+        return int(max(totals) - totals[0])
+    except Exception:  # noqa: BLE001 - private API: degrade to "n/a" rather than fail the benchmark
+        return None
+
+
+def peak_bytes(layer: nn.Module, x: torch.Tensor) -> int | None:
+    """Peak memory of one fwd+bwd step above the memory held before it."""
+    layer.zero_grad(set_to_none=True)
+    x.grad = None
+    gc.collect()
+    if x.device.type == "cuda":
+        torch.cuda.synchronize(x.device)
+        torch.cuda.reset_peak_memory_stats(x.device)
+        base = torch.cuda.memory_allocated(x.device)
+        _step(layer, x)
+        torch.cuda.synchronize(x.device)
+        return torch.cuda.max_memory_allocated(x.device) - base
+    return _cpu_peak_bytes(lambda: _step(layer, x))
+
+
+def bench_shape(rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int) -> dict:
+    torch.manual_seed(0)
+    layers = contenders(rows, n_in, n_out, device)
+    x = (torch.rand(rows, n_in, device=device) * 2 - 1).requires_grad_()
+    for layer in layers.values():
+        for _ in range(warmup):  # first calls compile (kanmix, flashkan, inkan) and warm the allocator
+            _step(layer, x)
+    times: dict[str, list[float]] = {name: [] for name in layers}
+    for _ in range(repeats):
+        for name, layer in layers.items():  # round-robin: slow drifts in machine load hit all alike
+            _sync(device)
+            start = time.perf_counter()
+            _step(layer, x)
+            _sync(device)
+            times[name].append((time.perf_counter() - start) * 1e3)
+    record = {"shape": [rows, n_in, n_out]}
+    record.update({name: statistics.median(times[name]) if name in times else None for name in NAMES})
+    record["peak_bytes"] = {name: peak_bytes(layer, x) for name, layer in layers.items()}
+    return record
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def table(records: list[dict]) -> str:
+    head = (
+        f"{'rows, in->out':>18} | " + " ".join(f"{n:>9}" for n in NAMES)
+        + " | kanmix/limit  ref/kanmix  flash/kanmix  inkan/kanmix | KiB/row kanmix  ref  flash  inkan"
+    )
+    lines = [head, "-" * len(head)]
+    for r in records:
+        rows, n_in, n_out = r["shape"]
+        ratio = lambda a, b: None if r[a] is None or r[b] is None else r[a] / r[b]  # noqa: E731
+        kib = lambda n: None if r["peak_bytes"].get(n) is None else r["peak_bytes"][n] / rows / 1024  # noqa: E731
+        lines.append(
+            f"{f'{rows}, {n_in}->{n_out}':>18} | " + " ".join(f"{_fmt(r[n], '9.1f'):>9}" for n in NAMES)
+            + f" | {_fmt(ratio('kanmix', 'limit'), '12.2f')} {_fmt(ratio('reference', 'kanmix'), '11.1f')}"
+            + f" {_fmt(ratio('flashkan', 'kanmix'), '13.2f')} {_fmt(ratio('inkan', 'kanmix'), '13.2f')}"
+            + f" | {_fmt(kib('kanmix'), '14.1f')} {_fmt(kib('reference'), '4.0f')} {_fmt(kib('flashkan'), '6.1f')} {_fmt(kib('inkan'), '6.1f')}"
+        )
+    return "\n".join(lines)
+
+
+def _write_json(path: Path, payload: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(payload, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kanmix.bench kan", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--json", type=Path, help="also write one record per shape to this JSON file")
+    parser.add_argument("--repeats", type=int, default=7, help="timed steps per contender and shape (default: 7)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2, the targets' setting)")
+    parser.add_argument("--shapes", help="override shapes, e.g. '8192x256x512,4096x784x256' (rows x in x out)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 1:
+        parser.error("--repeats and --warmup must be >= 1 (warm-up runs compile the kernels)")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda requested but torch.cuda.is_available() is False; use --device cpu")
+    shapes = SHAPES
+    if args.shapes:
+        try:
+            shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+            assert all(len(s) == 3 for s in shapes)
+        except (ValueError, AssertionError):
+            parser.error(f"--shapes must look like 8192x256x512[,ROWSxINxOUT...], got {args.shapes!r}")
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    missing = [n for n in ("flashkan", "inkan") if _peer(n, 1, 1) is None]
+    print(f"kanmix.bench kan: device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
+          f"repeats={args.repeats} (median fwd+bwd ms)" + (f"; not installed: {', '.join(missing)}" if missing else ""),
+          flush=True)
+    records = []
+    for rows, n_in, n_out in shapes:
+        records.append(bench_shape(rows, n_in, n_out, device, args.repeats, args.warmup))
+        print(f"  done {rows}, {n_in}->{n_out}", file=sys.stderr, flush=True)
+    print(table(records))
+    if args.json:
+        _write_json(args.json, records)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

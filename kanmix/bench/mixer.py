@@ -1,0 +1,99 @@
+"""Training throughput of the paper-configuration KAN-Mixer, the MLP-Mixer and a reference-layer KAN-Mixer.
+
+    python -m kanmix.bench mixer [--device cpu|cuda] [--batch-size B] [--steps N]
+
+All three are :class:`kanmix.models.Mixer` in the paper configuration (32x32x3 images,
+patch 4, dim 256, depth 8, token/channel hidden 128/256); they differ only in the mixing
+layers: kanmix's :class:`~kanmix.kan.KANLinear`, GELU MLPs, or
+:class:`~kanmix.bench.reference.ReferenceKANLinear` (the plain efficient-KAN computation).
+Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, bf16 autocast on
+CUDA), so the numbers are those of the real training loop: one untimed warm-up run (which
+also triggers any compilation), then a timed run of ``steps`` batches of random uint8 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.models import build_model, count_parameters
+from kanmix.train import fit, resolve_device, seed_everything
+
+IN_SHAPE = (3, 32, 32)
+CONTENDERS = {
+    "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer"),
+    "MLP-Mixer": dict(name="mlp_mixer"),
+    "KAN-Mixer (reference layer)": dict(name="kan_mixer", layer=ReferenceKANLinear),
+}
+
+
+def measure(spec: dict, device: torch.device, batch_size: int, steps: int, warmup: int) -> dict:
+    """Training images/s of one contender: ``{"images_per_second", "parameters", "build_seconds"}``."""
+    seed_everything(0)
+    t0 = time.perf_counter()
+    model = build_model(spec["name"], in_shape=IN_SHAPE, num_classes=10,
+                        **{k: v for k, v in spec.items() if k != "name"})
+    build = time.perf_counter() - t0
+    gen = torch.Generator().manual_seed(0)
+    n = batch_size * max(steps, warmup)
+    images = torch.randint(0, 256, (n, *IN_SHAPE), dtype=torch.uint8, generator=gen)
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    cfg = dict(epochs=1, batch_size=batch_size, warmup=0.0, device=str(device), progress=False,
+               checkpoint_every_s=None)
+    if warmup:
+        fit(model, images[:batch_size * warmup], labels[:batch_size * warmup], cfg)
+    out = fit(model, images[:batch_size * steps], labels[:batch_size * steps], cfg)
+    return {"images_per_second": out["images_per_second"], "parameters": count_parameters(model),
+            "build_seconds": build}
+
+
+def table(rows: dict[str, dict], reference: str) -> str:
+    width = max(map(len, rows))
+    ref = rows[reference]["images_per_second"]
+    lines = [f"{'model':<{width}}  {'params':>11}  {'train img/s':>11}  {'vs reference':>12}",
+             f"{'-' * width}  {'-' * 11}  {'-' * 11}  {'-' * 12}"]
+    for name, r in rows.items():
+        lines.append(f"{name:<{width}}  {r['parameters']:>11,}  {r['images_per_second']:>11.1f}  "
+                     f"{r['images_per_second'] / ref:>11.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kanmix.bench mixer", description=__doc__.splitlines()[0])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="default: CUDA if available, else CPU")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 16 on CPU, 256 on CUDA")
+    p.add_argument("--steps", type=int, default=None, help="timed training steps (default: 2 on CPU, 30 on CUDA)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 on CPU, 5 on CUDA)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    args = p.parse_args(argv)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        p.error(str(err))
+    cuda = device.type == "cuda"
+    batch = args.batch_size or (256 if cuda else 16)
+    steps = args.steps or (30 if cuda else 2)
+    warmup = args.warmup if args.warmup is not None else (5 if cuda else 1)
+    for name, value in (("--batch-size", batch), ("--steps", steps)):
+        if value < 1:
+            p.error(f"argument {name}: must be a positive integer, got {value}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
+    print(f"training throughput, paper-configuration mixers, batch {batch}, {steps} timed steps "
+          f"after {warmup} warm-up, {where}", file=sys.stderr)
+    rows = {}
+    for name, spec in CONTENDERS.items():
+        rows[name] = measure(spec, device, batch, steps, warmup)
+        print(f"  {name}: {rows[name]['images_per_second']:.1f} images/s", file=sys.stderr, flush=True)
+    print(table(rows, reference="KAN-Mixer (reference layer)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,513 @@
+"""The book's machinery: jupytext chapters -> papermill-executed notebooks -> Jupyter Book HTML.
+
+The chapters are jupytext percent sources ``notebooks/NN_name.py``. Each declares its knobs in
+a cell tagged ``parameters`` whose defaults are the ``smoke`` profile (small enough for CI).
+A profile file ``book/params/<profile>.yaml`` maps chapter keys to overrides::
+
+    03_kan_mixers:        # or just "03"
+      epochs: 3
+      datasets: [fashion_mnist, cifar10]
+
+Commands (``python -m kanmix.book COMMAND``)::
+
+    convert --out DIR                       sources -> .ipynb (for nbmake), parameters untouched
+    run --profile P [--only NB ...] [-p NAME VALUE ...]
+                                            execute chapters with papermill into book/NN_name.ipynb
+    build [--strict]                        Jupyter Book 1.x (execution off) -> _build/html
+    params [NB ...]                         list each chapter's parameters and defaults
+
+Every parameter (profile file or ``-p``) is checked against the chapter's parameters cell
+before any kernel starts: an unknown name or a value of the wrong type stops the run with a
+message naming the chapter, the parameter and where the value came from. The name
+``profile`` is injected into every chapter so captions can say which profile produced them.
+
+The second half of the module holds the small helpers chapters use to caption their tables
+and figures with provenance (profile, device, record hashes from the results store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ("smoke", "cpu", "paper")
+KERNEL = "python3"
+
+
+class BookError(RuntimeError):
+    """A chapter, profile or parameter problem; the message says what and how to fix it."""
+
+
+# ----------------------------------------------------------------------------- chapters
+
+@dataclass(frozen=True)
+class Chapter:
+    source: Path  # notebooks/NN_name.py
+
+    @property
+    def stem(self) -> str:  # "03_kan_mixers"
+        return self.source.stem
+
+    @property
+    def number(self) -> str:  # "03"
+        return self.stem.split("_", 1)[0]
+
+    def read(self):
+        """The chapter as an ``nbformat`` notebook with the book's kernel set."""
+        import jupytext
+
+        nb = jupytext.read(self.source, fmt="py:percent")
+        nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+        nb.metadata.setdefault("language_info", {"name": "python"})
+        nb.metadata.pop("jupytext", None)  # the executed copies are plain notebooks
+        return nb
+
+
+def chapters(root: Path = ROOT) -> list[Chapter]:
+    """Every ``notebooks/NN_*.py`` under ``root``, in chapter order."""
+    found = sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    if not found:
+        raise BookError(f"no chapters found: expected notebooks/NN_name.py files under {root}")
+    return [Chapter(p) for p in found]
+
+
+def select(all_chapters: Sequence[Chapter], only: Iterable[str] | None) -> list[Chapter]:
+    """Chapters named by number (``3``, ``03``) or stem (``03_kan_mixers``); all when ``only`` is empty."""
+    only = [str(o) for o in (only or [])]
+    if not only:
+        return list(all_chapters)
+    picked = []
+    for key in only:
+        match = [c for c in all_chapters if key in (c.stem, c.number) or (key.isdigit() and int(key) == int(c.number))]
+        if not match:
+            names = ", ".join(c.stem for c in all_chapters)
+            raise BookError(f"no chapter {key!r}; choose a number or one of: {names}")
+        picked += [c for c in match if c not in picked]
+    return picked
+
+
+# ----------------------------------------------------------------------------- parameters
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    also: tuple[str, ...] = ()  # further types an annotation admits, e.g. `int | str | None` -> ("str", "None")
+
+    @property
+    def kind(self) -> str:
+        return _kind(self.default)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "any"
+    if isinstance(value, bool):
+        return "bool"
+    for t in (int, float, str, list, dict):
+        if isinstance(value, t):
+            return t.__name__
+    if isinstance(value, tuple):
+        return "list"
+    return type(value).__name__
+
+
+_EXEMPLARS = {"int": 0, "float": 0.0, "str": "", "bool": False, "list": [], "dict": {}}
+
+
+def parameters(nb) -> dict[str, Param]:
+    """The names and literal defaults of the notebook's ``parameters`` cell.
+
+    Only plain ``name = literal`` (or ``name: type = literal``) statements count; anything
+    else in that cell is an error, because papermill could not override it faithfully. The
+    default's type is the parameter's type; an annotation mentioning ``None``
+    (``subset: int | None = 600``) also admits ``None``.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise BookError(f"expected exactly one code cell tagged 'parameters', found {len(cells)}; "
+                        "add `# %% tags=[\"parameters\"]` above the defaults")
+    tree = ast.parse(cells[0].source)
+    params: dict[str, Param] = {}
+    for stmt in tree.body:
+        also: tuple[str, ...] = ()
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring-like comment string
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            name, value = stmt.target.id, stmt.value
+            also = tuple(sorted({n.id if isinstance(n, ast.Name) else "None" for n in ast.walk(stmt.annotation)
+                                 if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and n.value is None)}))
+        else:
+            raise BookError(f"parameters cell line {stmt.lineno}: only `name = literal` assignments are allowed")
+        try:
+            params[name] = Param(name, ast.literal_eval(value), also)
+        except ValueError as err:
+            raise BookError(f"parameters cell: default of {name!r} is not a literal ({err})") from err
+    return params
+
+
+def parse_cli_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` string as a Python literal when it is one (``5``, ``1e-3``, ``[8, 16]``), else text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _coerce(value: Any, default: Any, *, raw: str | None) -> Any:
+    """``value`` converted to the type of ``default``; raises TypeError when it does not fit."""
+    kind = _kind(default)
+    if kind == "any":
+        return list(value) if isinstance(value, tuple) else value
+    if kind == "str":
+        if raw is not None:  # from the command line every value is text
+            return raw
+        if isinstance(value, str):
+            return value
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind == "list":
+        if isinstance(value, (list, tuple)):
+            value = list(value)
+            if default:  # elements follow the type of the default's first element
+                return [_coerce(v, default[0], raw=None) for v in value]
+            return value
+    elif kind == "dict":
+        if isinstance(value, dict):
+            return value
+    raise TypeError(kind)
+
+
+def check_parameters(chapter: str, declared: dict[str, Param], given: dict[str, tuple[Any, str | None, str]]) -> dict:
+    """Validate and coerce ``given`` (name -> (value, raw CLI text or None, origin)) against ``declared``.
+
+    Returns the papermill parameters. Raises :class:`BookError` naming the first bad parameter.
+    """
+    out = {}
+    for name, (value, raw, origin) in given.items():
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise BookError(f"{chapter}: unknown parameter {name!r} (from {origin}){hint} "
+                            f"It declares: {', '.join(declared)}")
+        param = declared[name]
+        if value is None and "None" in param.also:
+            out[name] = None
+            continue
+        # The default's own type first, then any other type its annotation names.
+        exemplars = [param.default] + [_EXEMPLARS[k] for k in param.also if k in _EXEMPLARS and k != param.kind]
+        for exemplar in exemplars:
+            try:
+                out[name] = _coerce(value, exemplar, raw=raw if _kind(exemplar) == "str" or len(exemplars) == 1
+                                    else None)
+                break
+            except TypeError:
+                continue
+        else:
+            kinds = " or ".join(dict.fromkeys([param.kind, *param.also]))
+            raise BookError(f"{chapter}: parameter {name!r} (from {origin}) must be {kinds} like its default "
+                            f"{param.default!r}, got {value!r} ({type(value).__name__})")
+    return out
+
+
+def load_profile(profile: str, root: Path = ROOT) -> dict[str, dict]:
+    """``book/params/<profile>.yaml`` as {chapter key: {name: value}} (empty for an empty file)."""
+    import yaml
+
+    path = root / "book" / "params" / f"{profile}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in (root / "book" / "params").glob("*.yaml"))
+        raise BookError(f"no profile {profile!r}: {path} does not exist; choose one of {known}")
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
+        raise BookError(f"{path}: expected a mapping of chapter -> {{parameter: value}}")
+    return {str(k).zfill(2) if str(k).isdigit() else str(k): dict(v or {}) for k, v in data.items()}
+
+
+def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[str, str]] = (),
+         root: Path = ROOT) -> list[tuple[Chapter, dict]]:
+    """The chapters to run and their checked parameters; raises before anything executes."""
+    every = chapters(root)
+    picked = select(every, only)
+    prof = load_profile(profile, root)
+    keys = {c.stem for c in every} | {c.number for c in every}
+    stray = sorted(set(prof) - keys)
+    if stray:
+        raise BookError(f"book/params/{profile}.yaml names no chapter {stray[0]!r}; "
+                        f"use a chapter number or one of: {', '.join(c.stem for c in every)}")
+    if extra and (not only or len(picked) != 1):
+        raise BookError("-p overrides apply to one chapter: add --only NB (e.g. --only 03)")
+    out = []
+    for ch in picked:
+        declared = parameters(ch.read())
+        if "profile" not in declared:
+            raise BookError(f"{ch.stem}: its parameters cell must declare `profile = \"smoke\"` "
+                            "(the book injects the profile name so captions can cite it)")
+        given: dict[str, tuple[Any, str | None, str]] = {"profile": (profile, None, "--profile")}
+        for key in (ch.number, ch.stem):
+            for name, value in prof.get(key, {}).items():
+                given[name] = (value, None, f"book/params/{profile}.yaml")
+        for name, raw in extra:
+            given[name] = (parse_cli_value(raw), raw, "-p")
+        out.append((ch, check_parameters(ch.stem, declared, given)))
+    return out
+
+
+# ----------------------------------------------------------------------------- commands
+
+def _atomic_write_notebook(nb, path: Path) -> None:
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(nb, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def convert(out: Path, root: Path = ROOT) -> list[Path]:
+    """Write every chapter as ``out/NN_name.ipynb`` with its own defaults (what nbmake executes)."""
+    out = Path(out)
+    written = []
+    for ch in chapters(root):
+        parameters(ch.read())  # a malformed parameters cell fails here, not in CI's kernel
+        path = out / f"{ch.stem}.ipynb"
+        _atomic_write_notebook(ch.read(), path)
+        written.append(path)
+    for stale in set(out.glob("[0-9][0-9]_*.ipynb")) - set(written):
+        stale.unlink()  # a renamed chapter must not linger in the nbmake run
+    return written
+
+
+def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[str, str]] = (), *,
+        root: Path = ROOT, out_dir: Path | None = None, log=print) -> dict[str, float]:
+    """Execute chapters with papermill into ``out_dir`` (default ``root/book``); returns seconds per chapter.
+
+    All parameters are checked first. Each notebook executes in a scratch file and replaces
+    ``out_dir/NN_name.ipynb`` only when it finished; a failed one is kept as
+    ``build/failed/NN_name.ipynb`` (under ``root``) for inspection and the previous good copy stays.
+    """
+    import papermill
+
+    jobs = plan(profile, only, extra, root)  # raises before any kernel starts
+    out_dir = Path(out_dir or root / "book")
+    # The kernels import the kanmix that runs the book, also when ``root`` is a scratch copy.
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH", "")
+    if package_parent not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, path) if p)
+    scratch = out_dir / ".partial"
+    scratch.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    for ch, params in jobs:
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        log(f"[book] {ch.stem}: {shown}")
+        tmp = scratch / f"{ch.stem}.ipynb"
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(ch.read(), str(tmp), parameters=params, kernel_name=KERNEL,
+                                       cwd=str(root), progress_bar=False)
+        except papermill.PapermillExecutionError as err:
+            failed = root / "build" / "failed" / f"{ch.stem}.ipynb"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp, failed)
+            raise BookError(f"{ch.stem} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
+                            f"the executed notebook with the traceback is {failed}") from None
+        os.replace(tmp, out_dir / f"{ch.stem}.ipynb")
+        timings[ch.stem] = time.perf_counter() - start
+        log(f"[book] {ch.stem}: done in {timings[ch.stem]:.1f} s -> {out_dir / (ch.stem + '.ipynb')}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    log("[book] wall time per chapter: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + f"; total {sum(timings.values()):.1f} s")
+    return timings
+
+
+def executed_profiles(book_dir: Path, root: Path = ROOT) -> dict[str, str | None]:
+    """Which profile each executed notebook in ``book_dir`` was run with (None when missing)."""
+    import nbformat
+
+    out = {}
+    for ch in chapters(root):
+        path = Path(book_dir) / f"{ch.stem}.ipynb"
+        if not path.exists():
+            out[ch.stem] = None
+            continue
+        meta = nbformat.read(path, as_version=4).metadata.get("papermill", {})
+        out[ch.stem] = meta.get("parameters", {}).get("profile", "?")
+    return out
+
+
+def jupyter_book_command() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("jupyter-book")
+    if not found:
+        raise BookError("jupyter-book is not installed; run `make venv` (it installs the [book] extra)")
+    return [found]
+
+
+def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, quiet: bool = False,
+          log=print) -> Path:
+    """Build the HTML book from the executed notebooks in ``root/book``; returns the html directory.
+
+    ``strict`` is nitpicky, warnings-as-errors mode (what the book test uses); ``quiet``
+    captures Sphinx's log and puts its warnings into the error instead.
+    """
+    profiles = executed_profiles(root / "book", root)
+    missing = [k for k, v in profiles.items() if v is None]
+    if missing:
+        raise BookError(f"chapters not executed yet: {', '.join(missing)}; run "
+                        "`python -m kanmix.book run --profile cpu` (or `make book`) first")
+    mixed = sorted(set(profiles.values()))
+    if len(mixed) > 1:
+        log(f"[book] note: chapters come from different profiles: {profiles}")
+    cmd = [*jupyter_book_command(), "build", str(root), "--builder", "html"]
+    if out is not None:
+        cmd += ["--path-output", str(out)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going", "--all"]
+    log("[book] " + " ".join(cmd))
+    done = subprocess.run(cmd, cwd=root, capture_output=quiet, text=True)
+    if done.returncode != 0:
+        detail = ""
+        if quiet:  # show the warnings that failed a strict build, not the whole log
+            lines = (done.stdout + done.stderr).splitlines()
+            flagged = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln or "Error" in ln]
+            detail = "\n" + "\n".join(flagged[-40:] or lines[-40:])
+        raise BookError(f"jupyter-book build failed (exit {done.returncode}){detail or '; see the log above'}")
+    return Path(out or root) / "_build" / "html"
+
+
+def stage(dest: Path, root: Path = ROOT) -> Path:
+    """Copy the book's sources (config, toc, book/*.md and params, notebooks/) to ``dest``.
+
+    Lets a test execute and build the whole book in a scratch directory without touching
+    the checkout's executed notebooks or ``_build``.
+    """
+    dest = Path(dest)
+    (dest / "book").mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, dest / name)
+    for page in (root / "book").glob("*.md"):
+        shutil.copy2(page, dest / "book" / page.name)
+    for extra in ("references.bib",):
+        if (root / "book" / extra).exists():
+            shutil.copy2(root / "book" / extra, dest / "book" / extra)
+    shutil.copytree(root / "book" / "params", dest / "book" / "params", dirs_exist_ok=True)
+    shutil.copytree(root / "notebooks", dest / "notebooks", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return dest
+
+
+# ----------------------------------------------------------------------------- helpers for chapters
+
+def short_hash(record: dict) -> str:
+    return str(record.get("hash", "?"))[:8]
+
+
+def provenance(records: Iterable[dict], profile: str) -> str:
+    """One line naming the profile, the device(s) and the record hashes behind a table or figure."""
+    records = list(records)
+    if not records:  # computed in the notebook itself, on this machine
+        from kanmix.results import device_name
+
+        return f"profile `{profile}` · device {device_name()} · computed in this notebook (no stored run)"
+    devices = sorted({r.get("provenance", {}).get("device", "?") for r in records})
+    hashes = [short_hash(r) for r in records]
+    shown = ", ".join(hashes[:6]) + (f" and {len(hashes) - 6} more" if len(hashes) > 6 else "")
+    plural = "s" if len(hashes) != 1 else ""
+    return f"profile `{profile}` · device {' / '.join(devices)} · record{plural} {shown}"
+
+
+def caption(text: str, records: Iterable[dict], profile: str):
+    """A Markdown caption to display under a figure or table: ``text`` plus its provenance."""
+    from IPython.display import Markdown
+
+    return Markdown(f"**{text}** <br><small>{provenance(records, profile)}</small>")
+
+
+def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4):
+    """A pandas DataFrame rendered with a caption that carries its provenance."""
+    from IPython.display import HTML
+
+    styled = df.style.format(precision=precision).set_caption(
+        f"<b>{text}</b><br><small>{provenance(records, profile).replace('`', '')}</small>")
+    return HTML(styled.to_html())
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m kanmix.book", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="jupytext sources -> .ipynb with default parameters (for nbmake)")
+    c.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("run", help="execute chapters with papermill into book/")
+    r.add_argument("--profile", default="cpu", help="book/params/<profile>.yaml (smoke, cpu, paper)")
+    r.add_argument("--only", nargs="*", default=[], metavar="NB", help="chapter numbers or names, e.g. 03")
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override one parameter of the chapter named by --only")
+    r.add_argument("--out-dir", type=Path, default=None, help="where executed notebooks go (default book/)")
+    b = sub.add_parser("build", help="Jupyter Book build of the executed notebooks -> _build/html")
+    b.add_argument("--strict", action="store_true", help="nitpicky, warnings are errors")
+    s = sub.add_parser("params", help="list chapters' parameters and defaults")
+    s.add_argument("only", nargs="*", metavar="NB")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "convert":
+            for path in convert(args.out):
+                print(f"[book] wrote {path}")
+        elif args.command == "run":
+            run(args.profile, args.only, [tuple(p) for p in args.parameter], out_dir=args.out_dir)
+        elif args.command == "build":
+            html = build(strict=args.strict)
+            print(f"[book] open {html / 'index.html'}")
+        elif args.command == "params":
+            for ch in select(chapters(), args.only):
+                print(ch.stem)
+                for prm in parameters(ch.read()).values():
+                    print(f"  {prm.name:<18} {prm.kind:<6} {prm.default!r}")
+    except BookError as err:
+        print(f"kanmix.book: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

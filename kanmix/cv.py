@@ -1,0 +1,164 @@
+"""Stratified (repeated) k-fold cross-validation of classifiers over the official training split.
+
+Each fold of each model is one :func:`kanmix.experiment.classification_run`: trained on the
+other folds, scored on its held-out fold (``val_*``) and on the official test split
+(``test_*``), and stored as a results-store record. A study is therefore resumable for free:
+finished folds are read back, a fold killed mid-training resumes from its checkpoint, and
+only missing folds train. Every model of a study sees the same folds (same ``fold_seed``),
+so their scores are paired fold by fold, as :mod:`kanmix.stats` needs.
+
+:func:`cross_validate` returns a tidy DataFrame, one row per (model, repeat, fold) with
+accuracy, macro precision/recall/F1 and confusion matrices on both evaluation sets, train
+seconds, images/s and parameter count; :func:`curves` gives the per-epoch curves and
+:func:`summary` the per-model mean, standard deviation and 95% confidence interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from kanmix import experiment, stats
+from kanmix.train import progress_enabled
+
+SPLIT_METRICS = ("accuracy", "precision", "recall", "f1")
+#: The numeric per-fold columns :func:`summary` aggregates by default.
+SUMMARY_METRICS = tuple(f"{s}_{m}" for s in ("val", "test") for m in SPLIT_METRICS) + (
+    "train_seconds", "images_per_second")
+COLUMNS = ["model", "dataset", "repeat", "fold", "folds", "seed",
+           *(f"{s}_{m}" for s in ("val", "test") for m in SPLIT_METRICS),
+           "train_seconds", "images_per_second", "params", "n_train", "n_val", "n_test", "epochs",
+           "val_confusion", "test_confusion", "hash"]
+
+
+def _model_specs(models: Sequence[str] | Mapping[str, dict], model_kwargs: dict | None) -> dict[str, dict]:
+    # label -> {"model": registry name, "model_kwargs": {...}}; labels tell apart two
+    # configurations of one architecture (e.g. two KAN-Mixer widths) in the tables.
+    if isinstance(models, str):
+        models = [models]
+    if isinstance(models, Mapping):
+        specs = {}
+        for label, spec in models.items():
+            if not isinstance(spec, Mapping) or "model" not in spec or set(spec) - {"model", "model_kwargs"}:
+                raise ValueError(f"models[{label!r}]={spec!r} must be a dict with 'model' and optional 'model_kwargs'")
+            specs[label] = {"model": spec["model"], "model_kwargs": dict(spec.get("model_kwargs") or {})}
+        return specs
+    if len(set(models)) != len(models):
+        raise ValueError(f"models={list(models)} lists a model twice; use a dict of labels to compare configurations")
+    return {m: {"model": m, "model_kwargs": dict(model_kwargs or {})} for m in models}
+
+
+def fold_configs(model: str, dataset: str, *, folds: int = 5, repeats: int = 1, fold_seed: int = 0,
+                 model_kwargs: dict | None = None, **config) -> list[dict]:
+    """The normalized configs of every fold of one model, ordered by (repeat, fold).
+
+    ``config`` holds the other keys of a classification config (``size``, ``train``,
+    ``seed``, ``subset``, ``subset_seed``, ``test_subset``); see :mod:`kanmix.experiment`.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds={folds!r} must be an integer >= 2")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats={repeats!r} must be a positive integer")
+    return [experiment.normalize_config({
+        **config, "dataset": dataset, "model": model, "model_kwargs": dict(model_kwargs or {}),
+        "fold": {"folds": folds, "fold": f, "repeat": r, "seed": fold_seed}})
+        for r in range(repeats) for f in range(folds)]
+
+
+def run_folds(models: Sequence[str] | Mapping[str, dict], dataset: str, *, folds: int = 5, repeats: int = 1,
+              fold_seed: int = 0, model_kwargs: dict | None = None, force: bool = False,
+              progress: bool | None = None, device: str | None = None,
+              on_record: Callable[[str, dict], None] | None = None, **config) -> list[tuple[str, dict]]:
+    """Run (or read back) every fold of every model; returns ``[(label, record), ...]``.
+
+    ``models`` is a list of :func:`kanmix.models.build_model` names (sharing ``model_kwargs``)
+    or a dict ``label -> {"model": name, "model_kwargs": {...}}``. All configs are validated
+    before anything trains. Runs go fold by fold (all models on fold 0, then fold 1, ...), so
+    a study stopped early still holds paired folds. ``on_record(label, record)`` follows each run.
+    """
+    specs = _model_specs(models, model_kwargs)
+    plan = {label: fold_configs(spec["model"], dataset, folds=folds, repeats=repeats, fold_seed=fold_seed,
+                                model_kwargs=spec["model_kwargs"], **config) for label, spec in specs.items()}
+    for cfgs in plan.values():  # a bad width fails now, not after the first model's folds
+        experiment.build_from_config(cfgs[0])
+    order = [(label, cfgs[i]) for i in range(folds * repeats) for label, cfgs in plan.items()]
+    out = []
+    bar = tqdm(order, desc="cv", unit="fold", disable=not progress_enabled(progress) or len(order) < 2)
+    for label, cfg in bar:
+        bar.set_postfix(model=label, repeat=cfg["fold"]["repeat"], fold=cfg["fold"]["fold"], refresh=False)
+        rec = experiment.classification_run(cfg, force=force, progress=progress, device=device)
+        out.append((label, rec))
+        if on_record is not None:
+            on_record(label, rec)
+    return out
+
+
+def row(record: dict, label: str | None = None) -> dict:
+    """One tidy row (the :data:`COLUMNS`) of a k-fold classification record."""
+    cfg, m = record["config"], record["metrics"]
+    if cfg.get("fold") is None:
+        raise ValueError(f"record {record['hash']} is not a k-fold run (its config has no 'fold')")
+    r = {"model": label or cfg["model"], "dataset": cfg["dataset"], "repeat": cfg["fold"]["repeat"],
+         "fold": cfg["fold"]["fold"], "folds": cfg["fold"]["folds"], "seed": cfg["seed"]}
+    for split in ("val", "test"):
+        for k in SPLIT_METRICS:
+            r[f"{split}_{k}"] = m[split][k]
+    r.update(train_seconds=record["train_seconds"], images_per_second=record["images_per_second"],
+             params=record["parameters"], n_train=record["n_train"], n_val=record["n_val"],
+             n_test=record["n_test"], epochs=cfg["train"]["epochs"], val_confusion=m["val"]["confusion"],
+             test_confusion=m["test"]["confusion"], hash=record["hash"])
+    return r
+
+
+def table(labelled_records: Sequence[tuple[str, dict]]) -> pd.DataFrame:
+    """Tidy per-fold DataFrame of ``[(label, record), ...]`` (as returned by :func:`run_folds`)."""
+    return pd.DataFrame([row(rec, label) for label, rec in labelled_records], columns=COLUMNS)
+
+
+def cross_validate(models: Sequence[str] | Mapping[str, dict], dataset: str, **kwargs) -> pd.DataFrame:
+    """:func:`run_folds` then :func:`table`: one row per (model, repeat, fold)."""
+    return table(run_folds(models, dataset, **kwargs))
+
+
+def curves(labelled_records: Sequence[tuple[str, dict]]) -> pd.DataFrame:
+    """Per-epoch training curves in long form: model, repeat, fold, then the history's columns
+    (epoch, lr, train_loss, train_accuracy, val_loss, val_accuracy)."""
+    rows = []
+    for label, rec in labelled_records:
+        fold = rec["config"]["fold"]
+        for point in rec["history"]:
+            rows.append({"model": label, "repeat": fold["repeat"], "fold": fold["fold"], **point})
+    return pd.DataFrame(rows)
+
+
+def summary(folds_table: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS, *,
+            corrected: bool = True) -> pd.DataFrame:
+    """Per-model mean, standard deviation and 95% CI of each metric over the folds (long form).
+
+    Columns: model, metric, n, mean, std, ci_low, ci_high. With ``corrected`` (default) the
+    interval is the Nadeau-Bengio corrected one (:func:`kanmix.stats.mean_ci` with
+    ``n_test/n_train = 1/(k-1)``), because fold scores share most of their training data
+    and a plain t-interval would be too narrow. That correction is derived for held-out-fold
+    (``val_*``) scores; it is applied to ``test_*`` scores as a heuristic (all folds there
+    share one test set too, so even the corrected interval may be optimistic). Other
+    columns (timings) get the ordinary t-interval, as does everything with ``corrected=False``.
+    """
+    if folds_table.empty:
+        raise ValueError("the folds table is empty; run some folds first")
+    rows = []
+    for model, group in folds_table.groupby("model", sort=False):
+        ks = group["folds"].unique()
+        if len(ks) != 1:
+            raise ValueError(f"model {model!r} mixes studies with folds={sorted(ks)}; summarise them separately")
+        ratio = stats.kfold_test_train_ratio(int(ks[0])) if corrected else 0.0
+        for metric in metrics:
+            values = group[metric].dropna().to_numpy(dtype=float)
+            if len(values) == 0:
+                continue
+            score = metric.startswith(("val_", "test_"))
+            mean, sd, lo, hi = stats.mean_ci(values, test_train_ratio=ratio if score else 0.0)
+            rows.append({"model": model, "metric": metric, "n": len(values), "mean": mean, "std": sd,
+                         "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows, columns=["model", "metric", "n", "mean", "std", "ci_low", "ci_high"])

@@ -1,0 +1,222 @@
+"""One classification experiment = one config dict = one record in the results store.
+
+A config is plain JSON::
+
+    {
+      "dataset": "fashion_mnist",       # kanmix.data name
+      "size": 32,                       # optional resize (the paper ran Fashion-MNIST at 32x32)
+      "model": "kan_mixer",             # kanmix.models name
+      "model_kwargs": {"depth": 8},     # build_model keyword arguments
+      "train": {"epochs": 10, "lr": 1e-3, ...},   # kanmix.train.TrainConfig (no seed: see below)
+      "subset": 2000,                   # optional: a stratified subsample of the training split
+      "test_subset": null,              # optional: test images to evaluate (see below)
+      "seed": 0,                        # model init, shuffling, augmentation, dropout
+      "fold": {"folds": 5, "fold": 0, "repeat": 0, "seed": 0}   # optional k-fold split
+    }
+
+Choices worth knowing:
+
+- ``subset`` is drawn (stratified, with a fixed seed ``subset_seed``, default 0) *before*
+  folding, so every model and seed of a study sees the same images.
+- With a ``fold`` the model trains on the other folds of the (subsampled) training split and
+  is scored on the held-out fold (``metrics.val``, also evaluated after every epoch so the
+  record holds a validation curve). Folds use their own seed, independent of the run seed.
+- The official test split is always scored (``metrics.test``). To keep CPU runs cheap, a run
+  on a ``subset`` scores a stratified test subsample of the same fraction (2000 of 60 000
+  training images -> 334 of 10 000 test images, rounded up); set ``test_subset`` to an integer to choose
+  the size, or to ``"all"`` for the full split.
+- ``train.device`` and ``train.progress`` are not part of the hashed config: a record made on
+  a GPU is reused on a CPU and vice versa (its provenance says where it ran).
+
+An interrupted run resumes from its training checkpoint (``results_dir()/.checkpoints/<hash>``),
+which is deleted once the record is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import shutil
+from pathlib import Path
+
+import torch
+
+from kanmix import data as kdata
+from kanmix.folds import kfold_indices, stratified_subset
+from kanmix.metrics import classification_metrics
+from kanmix.models import CLASSIFIERS, build_model, count_parameters
+from kanmix.results import MAX_ARTIFACT_BYTES, cached_run, config_hash, load_weights, results_dir, save_weights
+from kanmix.train import TrainConfig, fit, predict, seed_everything
+
+KIND = "classification"
+_KEYS = {"kind", "dataset", "size", "model", "model_kwargs", "train", "subset", "subset_seed", "test_subset",
+         "seed", "fold"}
+_RUNTIME_ONLY = ("device", "progress", "checkpoint_every_s")
+
+
+def normalize_config(cfg: dict) -> dict:
+    """Validate ``cfg`` and fill defaults, so equal experiments hash equally.
+
+    Raises ``ValueError`` naming the bad key and its allowed values. Runtime-only training
+    options (device, progress, checkpoint cadence) are dropped from the result.
+    """
+    if not isinstance(cfg, dict):
+        raise TypeError(f"config must be a dict, got {type(cfg).__name__}")
+    unknown = sorted(set(cfg) - _KEYS)
+    if unknown:
+        raise ValueError(f"unknown config key(s) {unknown}; allowed: {', '.join(sorted(_KEYS))}")
+    out = copy.deepcopy(cfg)
+    if out.setdefault("kind", KIND) != KIND:
+        raise ValueError(f"kind={out['kind']!r}; classification_run needs kind={KIND!r}")
+    if "dataset" not in out or "model" not in out:
+        raise ValueError("config needs 'dataset' and 'model'")
+    info = kdata.info(out["dataset"])  # raises for an unknown dataset
+    if out["model"] not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier {out['model']!r}; choose from {', '.join(CLASSIFIERS)}")
+    out.setdefault("size", None)
+    if out["size"] is not None and (not isinstance(out["size"], int) or out["size"] < 4):
+        raise ValueError(f"size={out['size']!r} must be an integer image side >= 4, or null for {info.size}")
+    out.setdefault("model_kwargs", {})
+    if not isinstance(out["model_kwargs"], dict):
+        raise ValueError(f"model_kwargs must be a dict, got {out['model_kwargs']!r}")
+    train = dict(out.get("train") or {})
+    if "seed" in train:
+        raise ValueError("put the seed at the top level of the config ('seed'), not in 'train'")
+    for k in _RUNTIME_ONLY:
+        train.pop(k, None)
+    out["train"] = TrainConfig.from_dict(train).numbers_only()  # validates and fills defaults
+    del out["train"]["seed"]
+    out.setdefault("seed", 0)
+    out.setdefault("subset", None)
+    out.setdefault("subset_seed", 0)
+    if out["subset"] is not None and (not isinstance(out["subset"], int) or out["subset"] < info.num_classes):
+        raise ValueError(f"subset={out['subset']!r} must be an integer >= {info.num_classes} (one per class), or null")
+    out.setdefault("test_subset", None)
+    ts = out["test_subset"]
+    if ts is not None and ts != "all" and (not isinstance(ts, int) or ts < info.num_classes):
+        raise ValueError(f"test_subset={ts!r} must be null (proportional), 'all' or an integer >= {info.num_classes}")
+    fold = out.setdefault("fold", None)
+    if fold is not None:
+        allowed = {"folds", "fold", "repeat", "seed"}
+        if not isinstance(fold, dict) or not {"folds", "fold"} <= set(fold) or set(fold) - allowed:
+            raise ValueError(f"fold={fold!r} must be a dict with keys folds, fold and optional repeat, seed")
+        fold.setdefault("repeat", 0)
+        fold.setdefault("seed", 0)
+        if not isinstance(fold["folds"], int) or fold["folds"] < 2:
+            raise ValueError(f"fold.folds={fold['folds']!r} must be an integer >= 2")
+        if not isinstance(fold["fold"], int) or not 0 <= fold["fold"] < fold["folds"]:
+            raise ValueError(f"fold.fold={fold['fold']!r} must be in 0..{fold['folds'] - 1}")
+    return out
+
+
+def in_shape(cfg: dict) -> tuple[int, int, int]:
+    info = kdata.info(cfg["dataset"])
+    side = cfg.get("size") or info.size
+    return (info.channels, side, side)
+
+
+def build_from_config(cfg: dict) -> torch.nn.Module:
+    """The untrained model of ``cfg``, initialised from its seed."""
+    cfg = normalize_config(cfg)
+    seed_everything(cfg["seed"])
+    info = kdata.info(cfg["dataset"])
+    return build_model(cfg["model"], in_shape=in_shape(cfg), num_classes=info.num_classes, **cfg["model_kwargs"])
+
+
+def load_trained(cfg: dict) -> torch.nn.Module | None:
+    """The trained model of ``cfg`` from the weights stored beside its record, or ``None``."""
+    cfg = normalize_config(cfg)
+    state = load_weights(cfg)
+    if state is None:
+        return None
+    model = build_from_config(cfg)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def checkpoint_dir(cfg: dict) -> Path:
+    """Where the training checkpoint of ``cfg`` lives while it runs (not committed)."""
+    return results_dir() / ".checkpoints" / config_hash(normalize_config(cfg))
+
+
+def split_data(cfg: dict):
+    """``(train, val, test)`` as ``(images_u8, labels)`` pairs for ``cfg``; ``val`` is ``None`` without a fold."""
+    cfg = normalize_config(cfg)
+    info = kdata.info(cfg["dataset"])
+    images, labels = kdata.load(cfg["dataset"], "train", size=cfg["size"])
+    if cfg["subset"] is not None:
+        keep = torch.from_numpy(stratified_subset(labels, cfg["subset"], seed=cfg["subset_seed"]))
+        images, labels = images[keep], labels[keep]
+    val = None
+    if cfg["fold"] is not None:
+        f = cfg["fold"]
+        tr, va = kfold_indices(labels, folds=f["folds"], fold=f["fold"], repeat=f["repeat"], seed=f["seed"])
+        tr, va = torch.from_numpy(tr), torch.from_numpy(va)
+        val = (images[va], labels[va])
+        images, labels = images[tr], labels[tr]
+    test_images, test_labels = kdata.load(cfg["dataset"], "test", size=cfg["size"])
+    ts = cfg["test_subset"]
+    if ts is None and cfg["subset"] is not None:
+        ts = max(info.num_classes, math.ceil(cfg["subset"] * info.test_size / info.train_size))
+    if isinstance(ts, int):
+        keep = torch.from_numpy(stratified_subset(test_labels, ts, seed=cfg["subset_seed"]))
+        test_images, test_labels = test_images[keep], test_labels[keep]
+    return (images, labels), val, (test_images, test_labels)
+
+
+def classification_run(cfg: dict, *, force: bool = False, progress: bool | None = None, device: str | None = None,
+                       keep_weights: bool = False, on_epoch=None, checkpoint_every_s: float = 60.0) -> dict:
+    """Train and score the classifier of ``cfg``, or return its stored record.
+
+    The record (see :mod:`kanmix.results`) holds ``metrics.val`` (``None`` without a fold) and
+    ``metrics.test`` (accuracy, macro precision/recall/F1, confusion matrix), the per-epoch
+    ``history``, ``train_seconds``, ``images_per_second``, ``parameters``, the sizes of the
+    three sets, ``fold`` and ``seed``. ``progress``, ``device``, ``checkpoint_every_s`` and
+    ``on_epoch(row)`` only affect how it runs (see :func:`kanmix.train.fit`). ``keep_weights``
+    stores the trained weights beside the record (safetensors, at most 20 MB, checked before
+    training) and retrains if an existing record lacks them.
+    """
+    cfg = normalize_config(cfg)
+    if keep_weights and load_weights(cfg) is None:
+        force = True
+
+    def run() -> dict:
+        info = kdata.info(cfg["dataset"])
+        model = build_from_config(cfg)  # first, so bad model arguments fail before data loads
+        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        if keep_weights and size > MAX_ARTIFACT_BYTES:
+            raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
+                             f"{MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
+        train, val, test = split_data(cfg)
+        tcfg = TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress,
+                           checkpoint_every_s=checkpoint_every_s)
+        ckpt = checkpoint_dir(cfg)
+        out = fit(model, *train, tcfg, checkpoint_dir=ckpt, val=val, on_epoch=on_epoch)
+        batch = max(256, tcfg.batch_size)
+        metrics = {"val": None, "test": None}
+        for name, split in (("val", val), ("test", test)):
+            if split is not None:
+                pred = predict(model, split[0], batch_size=batch, device=tcfg.device).argmax(1)
+                metrics[name] = classification_metrics(split[1], pred, info.num_classes)
+        if keep_weights:
+            save_weights(cfg, model.state_dict())
+        record = {
+            "metrics": metrics,
+            "history": out["history"],
+            "train_seconds": out["train_seconds"],
+            "images_per_second": out["images_per_second"],
+            "parameters": count_parameters(model),
+            "n_train": int(train[0].shape[0]),
+            "n_val": int(val[0].shape[0]) if val is not None else 0,
+            "n_test": int(test[0].shape[0]),
+            "fold": cfg["fold"],
+            "seed": cfg["seed"],
+            "train_device": out["device"],
+            "resumed_from_epoch": out["resumed_from_epoch"],
+        }
+        return record
+
+    record = cached_run(cfg, run, force=force)
+    # The record is safely written; the training checkpoint has served its purpose.
+    shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
+    return record

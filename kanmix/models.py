@@ -1,0 +1,357 @@
+"""The models of the two studies: KAN-/MLP-Mixers and flat baselines, and three autoencoders.
+
+Every model takes float images ``(B, C, H, W)`` in ``[-1, 1]`` (``kanmix.data.to_float``).
+Classifiers return logits ``(B, num_classes)``; autoencoders return a reconstruction of
+the input's shape and expose ``encode(x) -> (B, bottleneck)`` and ``decode(z) -> (B, C, H, W)``.
+
+Build them by name with :func:`build_model`; every width, grid size and spline order is an
+argument, and bad ones fail at construction with a message naming the argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from kanmix.kan import KAN, KANLinear
+
+# KANLinear keyword arguments a model forwards to its KAN layers.
+KAN_KWARGS = ("grid_size", "spline_order", "scale_noise", "scale_base", "scale_spline", "grid_eps", "grid_range")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int,)) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")
+    return int(value)
+
+
+def _widths(name: str, values) -> list[int]:
+    if isinstance(values, int):
+        values = [values]
+    return [_positive(f"{name}[{i}]", v) for i, v in enumerate(values)]
+
+
+def _check_kan_kwargs(kan_kwargs: dict) -> dict:
+    if "grid_size" in kan_kwargs:
+        _positive("grid_size", kan_kwargs["grid_size"])
+    if "spline_order" in kan_kwargs:
+        _positive("spline_order", kan_kwargs["spline_order"])
+    return kan_kwargs
+
+
+def _in_shape(in_shape) -> tuple[int, int, int]:
+    if len(in_shape) != 3:
+        raise ValueError(f"in_shape={tuple(in_shape)} must be (channels, height, width)")
+    return tuple(_positive(f"in_shape[{i}]", int(v)) for i, v in enumerate(in_shape))
+
+
+class KANRegularized(nn.Module):
+    """Mixin: ``regularization_loss`` summed over every KAN layer inside the model."""
+
+    def regularization_loss(self, l1: float = 1.0, entropy: float = 1.0) -> torch.Tensor:
+        terms = [m.regularization_loss(l1, entropy) for m in self.modules()
+                 if m is not self and hasattr(m, "regularization_loss") and not isinstance(m, (KAN, KANRegularized))]
+        return sum(terms) if terms else torch.zeros(())
+
+
+# ============================================================================== mixers
+
+
+def _mixer_mlp(n: int, hidden: int, mixer: str, layer: Callable[..., nn.Module], kan_kwargs: dict) -> nn.Module:
+    """The two-layer map ``(..., n) -> (..., hidden) -> (..., n)`` used for token and channel mixing."""
+    if mixer == "kan":
+        # A KAN edge already carries its own nonlinearity, so there is no activation between layers.
+        return nn.Sequential(layer(n, hidden, **kan_kwargs), layer(hidden, n, **kan_kwargs))
+    return nn.Sequential(nn.Linear(n, hidden), nn.GELU(), nn.Linear(hidden, n))
+
+
+class MixerBlock(nn.Module):
+    """``x + TokenMix(LN(x)^T)^T``, then ``x + ChannelMix(LN(x))``; ``(B, T, D) -> (B, T, D)``."""
+
+    def __init__(self, tokens: int, dim: int, token_hidden: int, channel_hidden: int, *, mixer: str,
+                 dropout: float, layer: Callable[..., nn.Module], kan_kwargs: dict):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.token_mix = _mixer_mlp(tokens, token_hidden, mixer, layer, kan_kwargs)
+        self.norm2 = nn.LayerNorm(dim)
+        self.channel_mix = _mixer_mlp(dim, channel_hidden, mixer, layer, kan_kwargs)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.token_mix(self.norm1(x).transpose(1, 2)).transpose(1, 2))
+        return x + self.drop(self.channel_mix(self.norm2(x)))
+
+
+class Mixer(KANRegularized):
+    """KAN-Mixer (``mixer="kan"``) or MLP-Mixer (``mixer="mlp"``), identical except for the mixers.
+
+    ``(B, C, H, W) -> (B, num_classes)``: a strided-conv patch embedding gives
+    ``T = (H / patch) * (W / patch)`` tokens of width ``dim``; ``depth`` :class:`MixerBlock`;
+    LayerNorm; mean over tokens; linear head.
+
+    Paper configuration (KAN-Mixers): image 32, ``patch=4`` (64 tokens), ``dim=256``, ``depth=8``.
+    The hidden widths are our choice, documented here because the paper's text does not fix them:
+    ``token_hidden=128`` (= dim / 2, the MLP-Mixer ratio D_S / C) and ``channel_hidden=256``
+    (= dim, i.e. an expansion of 1 instead of MLP-Mixer's 4, because a KAN edge already holds
+    ``grid_size + spline_order + 1`` coefficients; this keeps the KAN-Mixer near 10 M parameters
+    and trainable on a CPU). The MLP-Mixer uses the same widths (GELU between its two layers), so
+    the pair differs only in the mixing functions.
+
+    ``layer`` builds each KAN layer (``layer(in, out, **kan_kwargs)``); it defaults to
+    :class:`kanmix.kan.KANLinear` and exists so the benchmark can swap in the reference layer.
+    """
+
+    def __init__(self, in_shape=(3, 32, 32), num_classes: int = 10, *, mixer: str = "kan", patch: int = 4,
+                 dim: int = 256, depth: int = 8, token_hidden: int = 128, channel_hidden: int = 256,
+                 dropout: float = 0.1, layer: Callable[..., nn.Module] = KANLinear, **kan_kwargs):
+        super().__init__()
+        c, h, w = _in_shape(in_shape)
+        if mixer not in ("kan", "mlp"):
+            raise ValueError(f"mixer={mixer!r}; choose 'kan' or 'mlp'")
+        patch = _positive("patch", patch)
+        if h % patch or w % patch:
+            divisors = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
+            raise ValueError(f"patch={patch} does not divide the {h}x{w} image; choose one of {divisors}")
+        for name, value in (("dim", dim), ("depth", depth), ("token_hidden", token_hidden),
+                            ("channel_hidden", channel_hidden), ("num_classes", num_classes)):
+            _positive(name, value)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
+        if mixer == "mlp" and kan_kwargs:
+            raise ValueError(f"KAN arguments {sorted(kan_kwargs)} only apply to mixer='kan'")
+        _check_kan_kwargs(kan_kwargs)
+        self.mixer, self.patch, self.tokens = mixer, patch, (h // patch) * (w // patch)
+        self.embed = nn.Conv2d(c, dim, kernel_size=patch, stride=patch)
+        self.blocks = nn.Sequential(*(
+            MixerBlock(self.tokens, dim, token_hidden, channel_hidden, mixer=mixer, dropout=dropout,
+                       layer=layer, kan_kwargs=kan_kwargs) for _ in range(depth)))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embed(x).flatten(2).transpose(1, 2)  # (B, D, H/p, W/p) -> (B, T, D)
+        x = self.norm(self.blocks(x))
+        return self.head(x.mean(dim=1))
+
+
+# ============================================================================== flat baselines
+
+
+class MLPClassifier(nn.Module):
+    """Flattened pixels -> ``[Linear -> ReLU -> Dropout] * len(hidden)`` -> Linear. ``(B, C, H, W) -> (B, classes)``."""
+
+    def __init__(self, in_shape=(1, 28, 28), num_classes: int = 10, *, hidden: Sequence[int] = (256,),
+                 dropout: float = 0.0):
+        super().__init__()
+        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), _positive("num_classes", num_classes)]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(widths[:-2], widths[1:-1]):
+            layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
+        layers.append(nn.Linear(widths[-2], widths[-1]))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class KANClassifier(KANRegularized):
+    """Flattened pixels -> ``KAN([C*H*W, *hidden, classes])``. ``(B, C, H, W) -> (B, classes)``."""
+
+    def __init__(self, in_shape=(1, 28, 28), num_classes: int = 10, *, hidden: Sequence[int] = (64,), **kan_kwargs):
+        super().__init__()
+        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), _positive("num_classes", num_classes)]
+        self.kan = KAN(widths, **_check_kan_kwargs(kan_kwargs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kan(x.flatten(1))
+
+
+# ============================================================================== autoencoders
+
+
+class _FlatAutoencoder(nn.Module):
+    """Shared shape of the KAN and MLP autoencoders; subclasses supply ``outer(in, out)``."""
+
+    def __init__(self, in_shape, hidden: int, bottleneck: int):
+        super().__init__()
+        self.in_shape = _in_shape(in_shape)
+        self.n_in = math.prod(self.in_shape)
+        self.hidden = _positive("hidden", hidden)
+        self.bottleneck = _positive("bottleneck", bottleneck)
+        self.encoder = nn.Sequential(self.outer(self.n_in, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
+        self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.ReLU(), self.outer(hidden, self.n_in))
+
+    def outer(self, n_in: int, n_out: int) -> nn.Module:
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, bottleneck)``."""
+        return self.encoder(x.flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, bottleneck) -> (B, C, H, W)``."""
+        return self.decoder(z).view(-1, *self.in_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+class KANAutoencoder(_FlatAutoencoder, KANRegularized):
+    """The paper's KAN autoencoder on flattened pixels.
+
+    encoder: ``KAN(in -> hidden) -> ReLU -> Linear(hidden -> bottleneck)``;
+    decoder: ``Linear(bottleneck -> hidden) -> ReLU -> KAN(hidden -> in)``.
+
+    This follows the paper's description. The authors' published code skips the ReLU and the
+    Dense (Linear) layers, i.e. encodes with a single KAN layer straight to the bottleneck;
+    we implement the architecture the paper states. The output is unbounded (no Tanh): the
+    decoder's KAN layer is itself a learned nonlinearity and the target lies in ``[-1, 1]``.
+    """
+
+    def __init__(self, in_shape=(1, 28, 28), *, hidden: int = 128, bottleneck: int = 16, **kan_kwargs):
+        self._kan_kwargs = _check_kan_kwargs(kan_kwargs)
+        super().__init__(in_shape, hidden, bottleneck)
+
+    def outer(self, n_in: int, n_out: int) -> nn.Module:
+        return KANLinear(n_in, n_out, **self._kan_kwargs)
+
+
+class MLPAutoencoder(_FlatAutoencoder):
+    """The KAN autoencoder with its two KAN layers replaced by Linear layers, ReLUs kept.
+
+    ``Linear(in -> hidden) -> ReLU -> Linear(hidden -> bottleneck)`` and the mirror image:
+    the control that says whether the KAN layers earn their extra parameters and time.
+    """
+
+    def __init__(self, in_shape=(1, 28, 28), *, hidden: int = 128, bottleneck: int = 16):
+        super().__init__(in_shape, hidden, bottleneck)
+
+    def outer(self, n_in: int, n_out: int) -> nn.Module:
+        return nn.Linear(n_in, n_out)
+
+
+class CNNAutoencoder(nn.Module):
+    """The authors' convolutional autoencoder.
+
+    Encoder: 3x3 convolutions with padding 1 and the given strides, ReLU after each;
+    decoder: the mirror image with 3x3 ConvTranspose layers that multiply the size by their
+    stride (Keras ``padding="same"``), ReLU between and Tanh at the end, then a centre crop to
+    the input size. Defaults follow the input size:
+
+    - 32x32 (CIFAR-10): channels 3 -> 32 -> 8 -> 4, strides 2/2/2, latent 4 x 4 x 4 = 64;
+    - 28x28 (MNIST): channels 1 -> 8 -> 4 -> 2, strides 2/2/3, latent 2 x 3 x 3 = 18; the
+      decoder gives 3 -> 9 -> 18 -> 36 pixels, cropped to 28.
+
+    ``bottleneck`` (optional) sets the latent size by changing the last encoder channel count,
+    so it must be a multiple of the latent's spatial size (16 for 32x32, 9 for 28x28).
+    """
+
+    def __init__(self, in_shape=(3, 32, 32), *, channels: Sequence[int] | None = None,
+                 strides: Sequence[int] | None = None, bottleneck: int | None = None):
+        super().__init__()
+        c, h, w = self.in_shape = _in_shape(in_shape)
+        if channels is None:
+            channels = (8, 4, 2) if h == 28 else (32, 8, 4)
+        if strides is None:
+            strides = (2, 2, 3) if h == 28 else (2, 2, 2)
+        channels, strides = _widths("channels", channels), _widths("strides", strides)
+        if len(channels) != len(strides):
+            raise ValueError(f"channels={channels} and strides={strides} must have the same length")
+        lh, lw = h, w
+        for s in strides:  # conv with k=3, p=1: out = floor((n - 1) / s) + 1
+            lh, lw = (lh - 1) // s + 1, (lw - 1) // s + 1
+        self.latent_shape = (channels[-1], lh, lw)
+        if bottleneck is not None:
+            _positive("bottleneck", bottleneck)
+            if bottleneck % (lh * lw):
+                raise ValueError(f"bottleneck={bottleneck} must be a multiple of the {lh}x{lw} latent grid "
+                                 f"({lh * lw}) for the CNN autoencoder, e.g. {lh * lw * max(1, bottleneck // (lh * lw))}")
+            channels[-1] = bottleneck // (lh * lw)
+            self.latent_shape = (channels[-1], lh, lw)
+        self.bottleneck = math.prod(self.latent_shape)
+
+        enc: list[nn.Module] = []
+        for a, b, s in zip([c, *channels[:-1]], channels, strides):
+            enc += [nn.Conv2d(a, b, 3, stride=s, padding=1), nn.ReLU()]
+        dec: list[nn.Module] = []
+        outs = [*channels[-2::-1], c]
+        for i, (a, b, s) in enumerate(zip(channels[::-1], outs, strides[::-1])):
+            # k=3, p=1, output_padding=s-1 gives out = n * s exactly.
+            dec += [nn.ConvTranspose2d(a, b, 3, stride=s, padding=1, output_padding=s - 1),
+                    nn.Tanh() if i == len(channels) - 1 else nn.ReLU()]
+        self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, bottleneck)``."""
+        return self.encoder(x).flatten(1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, bottleneck) -> (B, C, H, W)``, centre-cropped to the input size."""
+        y = self.decoder(z.view(-1, *self.latent_shape))
+        _, h, w = self.in_shape
+        top, left = (y.shape[-2] - h) // 2, (y.shape[-1] - w) // 2
+        return y[..., top:top + h, left:left + w]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+# ============================================================================== registry
+
+CLASSIFIERS = {
+    "kan_mixer": (Mixer, {"mixer": "kan"}),
+    "mlp_mixer": (Mixer, {"mixer": "mlp"}),
+    "mlp": (MLPClassifier, {}),
+    "kan": (KANClassifier, {}),
+}
+AUTOENCODERS = {
+    "kan_ae": (KANAutoencoder, {}),
+    "cnn_ae": (CNNAutoencoder, {}),
+    "mlp_ae": (MLPAutoencoder, {}),
+}
+MODELS = {**CLASSIFIERS, **AUTOENCODERS}
+
+
+def model_arguments(name: str) -> list[str]:
+    """The keyword arguments ``build_model(name, ...)`` accepts besides ``in_shape``/``num_classes``."""
+    cls, fixed = _lookup(name)
+    params = inspect.signature(cls.__init__).parameters
+    names = [p for p in params if p not in ("self", "in_shape", "num_classes", "kan_kwargs")
+             and params[p].kind is not inspect.Parameter.VAR_KEYWORD and p not in fixed]
+    if fixed.get("mixer") == "mlp":
+        names.remove("layer")
+    elif any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        names += list(KAN_KWARGS)
+    return names
+
+
+def _lookup(name: str):
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
+
+
+def build_model(name: str, *, in_shape=(3, 32, 32), num_classes: int = 10, **kwargs) -> nn.Module:
+    """Build a model by name: ``kan_mixer``, ``mlp_mixer``, ``mlp``, ``kan`` or ``kan_ae``, ``cnn_ae``, ``mlp_ae``.
+
+    Classifiers map ``(B, C, H, W) -> (B, num_classes)``; autoencoders ignore ``num_classes``.
+    Unknown keyword arguments raise an error that lists the allowed ones.
+    """
+    cls, fixed = _lookup(name)
+    allowed = model_arguments(name)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown argument(s) {unknown} for model {name!r}; allowed: {', '.join(allowed)}")
+    if name in AUTOENCODERS:
+        return cls(in_shape, **fixed, **kwargs)
+    return cls(in_shape, num_classes, **fixed, **kwargs)

@@ -1,0 +1,244 @@
+"""The results store: one small JSON record per run, keyed by the hash of its config.
+
+A run is identified by a plain JSON-able config dict. Its record lives at
+``results_dir() / <kind> / <hash>.json`` where ``kind = cfg.get("kind", "run")`` and
+``hash = config_hash(cfg)``. Records are committed to git, so a long study can be
+resumed on another machine (a GPU box's runs are reused by a CPU box building the book),
+and re-running an experiment whose record exists costs nothing.
+
+Hashing uses canonical JSON (sorted keys, no whitespace). Integers and floats stay
+distinct (``1`` and ``1.0`` hash differently), so write a config the same way each time.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+RESERVED_KEYS = ("config", "hash", "kind", "provenance")
+#: Checkpoints stored beside records are committed, so they must stay small.
+MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
+
+
+def results_dir() -> Path:
+    """The store's root: ``$KANMIX_RESULTS`` if set, else ``./results``."""
+    return Path(os.environ.get("KANMIX_RESULTS") or "results")
+
+
+def _default(obj: Any) -> Any:
+    # numpy / torch scalars and arrays sneak into metric dicts; store them as plain JSON.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable; convert it to a plain type first")
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON text for ``obj`` (sorted keys, compact, no NaN)."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          allow_nan=False, default=_default)
+    except ValueError as err:  # NaN / inf
+        raise ValueError(f"config is not canonical JSON ({err}); replace NaN/inf by None or a string") from err
+
+
+def config_hash(cfg: dict) -> str:
+    """First 16 hex digits of the SHA-256 of the canonical JSON of ``cfg``."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"cfg must be a dict, got {type(cfg).__name__}")
+    return hashlib.sha256(canonical_json(cfg).encode()).hexdigest()[:16]
+
+
+def record_path(cfg: dict) -> Path:
+    """Where the record for ``cfg`` lives (whether or not it exists yet)."""
+    kind = str(cfg.get("kind", "run"))
+    if not kind or "/" in kind or kind.startswith("."):
+        raise ValueError(f"cfg['kind']={kind!r} must be a plain directory name")
+    return results_dir() / kind / f"{config_hash(cfg)}.json"
+
+
+def artifact_path(cfg: dict, suffix: str) -> Path:
+    """A file beside the record, e.g. ``artifact_path(cfg, "safetensors")`` or ``"ckpt"`` dirs."""
+    path = record_path(cfg)
+    return path.with_name(f"{path.stem}.{suffix.lstrip('.')}")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Pretty, key-sorted JSON written atomically (diffs of committed records stay readable)."""
+    text = json.dumps(obj, sort_keys=True, indent=1, allow_nan=False, default=_default) + "\n"
+    atomic_write_bytes(path, text.encode())
+
+
+def load_record(cfg: dict) -> dict | None:
+    """The stored record for ``cfg``, or ``None`` when it has not been run."""
+    path = record_path(cfg)
+    if not path.exists():
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def iter_records(kind: str | None = None) -> Iterator[dict]:
+    """Every stored record (of one ``kind`` if given), in path order."""
+    root = results_dir()
+    pattern = f"{kind}/*.json" if kind else "*/*.json"
+    for path in sorted(root.glob(pattern)):
+        with open(path) as f:
+            yield json.load(f)
+
+
+# ----------------------------------------------------------------------------- provenance
+
+def device_name() -> str:
+    """A human-readable name of the accelerator runs use: the CUDA GPU, else the CPU model."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    except Exception:  # provenance must never break a run
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return "cpu: " + line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "cpu: " + (platform.processor() or platform.machine())
+
+
+def _git(*args: str) -> str | None:
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_state() -> dict:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the kanmix checkout."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def library_versions() -> dict:
+    """Versions of the libraries that decide the numbers."""
+    import importlib.metadata as md
+
+    versions = {"python": platform.python_version()}
+    for name in ("kanmix", "torch", "numpy", "scikit-learn", "scipy"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:  # e.g. kanmix run from a checkout without `pip install -e`
+            versions[name] = __import__(name).__version__ if name == "kanmix" else None
+    return versions
+
+
+def provenance(wall_time_s: float) -> dict:
+    return {
+        "device": device_name(),
+        "git": git_state(),
+        "versions": library_versions(),
+        "host": platform.node(),
+        "wall_time_s": round(float(wall_time_s), 3),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# ----------------------------------------------------------------------------- the cache
+
+def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False) -> dict:
+    """Return the record for ``cfg``, running ``fn()`` only when there is none (or ``force``).
+
+    ``fn()`` returns a dict (metrics, curves, ...); its keys go into the record at the top
+    level next to ``config``, ``hash``, ``kind`` and ``provenance`` (which it must not use).
+    If ``fn`` raises, nothing is written, so the next call retries.
+    """
+    path = record_path(cfg)  # validates cfg before any work is done
+    cfg = json.loads(canonical_json(cfg))  # store exactly what was hashed
+    if not force and path.exists():
+        with open(path) as f:
+            return json.load(f)
+    start = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - start
+    if not isinstance(out, dict):
+        raise TypeError(f"the run function must return a dict, got {type(out).__name__}")
+    clash = sorted(set(out) & set(RESERVED_KEYS))
+    if clash:
+        raise ValueError(f"the run function returned reserved record keys {clash}; rename them")
+    record = {"config": cfg, "hash": config_hash(cfg), "kind": str(cfg.get("kind", "run")),
+              **out, "provenance": provenance(wall)}
+    _check_finite(record)
+    atomic_write_json(path, record)
+    return json.loads(json.dumps(record, default=_default))
+
+
+def _check_finite(obj: Any, where: str = "record") -> None:
+    # JSON has no NaN; fail with the key path instead of a bare "Out of range float" error.
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError(f"{where} is {obj}; a record must hold finite numbers (use None for 'missing')")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{where}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{where}[{i}]")
+
+
+# ----------------------------------------------------------------------------- small checkpoints
+
+def save_weights(cfg: dict, state_dict: dict, *, name: str = "model") -> Path:
+    """Store a small safetensors checkpoint beside the record of ``cfg`` (at most 20 MB)."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    data = save(tensors)
+    if len(data) > MAX_ARTIFACT_BYTES:
+        raise ValueError(f"checkpoint is {len(data) / 2**20:.1f} MB; results/ only keeps checkpoints "
+                         f"up to {MAX_ARTIFACT_BYTES // 2**20} MB (store a smaller model)")
+    path = artifact_path(cfg, f"{name}.safetensors")
+    atomic_write_bytes(path, data)
+    return path
+
+
+def load_weights(cfg: dict, *, name: str = "model") -> dict | None:
+    """The safetensors checkpoint stored by :func:`save_weights`, or ``None``."""
+    from safetensors.torch import load_file
+
+    path = artifact_path(cfg, f"{name}.safetensors")
+    return load_file(path) if path.exists() else None

@@ -1,0 +1,92 @@
+import pytest
+
+from kanmix import experiment, train
+from kanmix.cli import ae as ae_cli
+from kanmix.cli import cv as cv_cli
+from kanmix.cli import main as kanmix_main
+from kanmix.cli import search as search_cli
+
+QUICK = ["--epochs", "1", "--no-progress", "--device", "cpu"]
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path, monkeypatch):
+    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("trained before rejecting a bad argument")
+    monkeypatch.setattr(experiment, "fit", boom)
+    monkeypatch.setattr(train, "fit", boom)
+
+
+@pytest.mark.parametrize("command", ["cv", "ae", "search"])
+def test_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        kanmix_main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--subset" in out and "--epochs" in out
+
+
+@pytest.mark.parametrize("module, argv, names", [
+    (cv_cli, ["--model", "kan_mixer", "--dataset", "mnist", "--folds", "1"], ["--folds", ">= 2"]),
+    (cv_cli, ["--model", "resnet", "--dataset", "mnist"], ["--model", "kan_mixer", "mlp_mixer"]),
+    (cv_cli, ["--model", "kan_mixer", "--dataset", "mnist", "--patch", "5"], ["--patch", "[1, 2, 4, 7, 14, 28]"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "0"], ["--bottleneck", "positive"]),
+    (ae_cli, ["--model", "vae", "--dataset", "mnist", "--bottleneck", "16"], ["--model", "kan", "cnn", "mlp"]),
+    (ae_cli, ["--model", "cnn", "--dataset", "mnist", "--bottleneck", "16"], ["--bottleneck", "multiple", "9"]),
+    (search_cli, ["--dataset", "mnist", "--storage", "nosuchdialect://host/db"], ["--storage", "cannot be opened"]),
+    (search_cli, ["--dataset", "mnist", "--folds", "1"], ["--folds", ">= 2"]),
+    (search_cli, ["--dataset", "imagenet"], ["--dataset", "fashion_mnist"]),
+])
+def test_bad_arguments_give_one_line_before_training(module, argv, names, capsys, no_training):
+    with pytest.raises(SystemExit) as exit_:
+        module.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for name in names:
+        assert name in err
+
+
+def test_cv_cli_prints_folds_and_reuses_records(capsys):
+    argv = ["--model", "mlp", "--dataset", "fashion_mnist", "--folds", "2", "--subset", "100", "--test-subset", "50",
+            "--hidden", "16", "--batch-size", "25", *QUICK]
+    assert cv_cli.main(argv) == 0
+    first = capsys.readouterr()
+    assert "per-fold results" in first.out and "per-model summary" in first.out
+    assert first.err.count("trained in") == 2 and "reused)" not in first.err
+    assert cv_cli.main(argv) == 0
+    second = capsys.readouterr()
+    assert second.err.count("(reused)") == 2 and "trained in" not in second.err
+    table = second.out.split("per-fold results\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    header, *fold_lines = table
+    assert header.split()[:3] == ["model", "repeat", "fold"] and header.split()[-2] == "reused"
+    assert [ln.split()[2] for ln in fold_lines] == ["0", "1"]
+    assert all(ln.split()[-2] == "True" for ln in fold_lines)
+
+
+def test_ae_cli_sweeps_bottlenecks_with_knn(capsys):
+    argv = ["--model", "mlp", "--dataset", "mnist", "--bottleneck", "4", "8", "--subset", "100", "--test-subset", "50",
+            "--hidden", "8", *QUICK]
+    assert ae_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    header, *rows = out.splitlines()[:3]
+    assert "knn_accuracy" in header and "psnr" in header
+    assert [r.split()[2] for r in rows] == ["4", "8"]
+    assert ae_cli.main(argv) == 0
+    assert capsys.readouterr().err.count("(reused)") == 2
+
+
+def test_search_cli_runs_a_trial(tmp_path, capsys):
+    # The MLP-Mixer keeps this quick (no KAN kernels to compile); the KAN-Mixer path is tested in test_search.
+    argv = ["--dataset", "mnist", "--model", "mlp_mixer", "--trials", "1", "--folds", "2", "--subset", "40", "--test-subset", "20",
+            "--patch", "14", "--dim", "4", "--depth", "1", "--batch-size", "20", *QUICK]
+    assert search_cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1 trials" in out and "best: trial 0" in out
+    assert (tmp_path / "results" / "search.sqlite3").exists()
+    assert len(list((tmp_path / "results" / "classification").glob("*.json"))) == 2

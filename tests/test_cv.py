@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+
+from kanmix import cv, experiment, results, stats
+
+STUDY = {"folds": 2, "subset": 100, "test_subset": 50, "train": {"epochs": 1, "batch_size": 25},
+         "progress": False, "device": "cpu"}
+MODELS = {"mlp16": {"model": "mlp", "model_kwargs": {"hidden": [16]}},
+          "mlp32": {"model": "mlp", "model_kwargs": {"hidden": [32]}}}
+
+
+@pytest.fixture(autouse=True)
+def _store(tmp_path, monkeypatch):
+    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
+
+
+def test_folds_are_stratified_disjoint_and_deterministic():
+    cfgs = cv.fold_configs("mlp", "fashion_mnist", folds=2, subset=100, test_subset=50)
+    assert [c["fold"]["fold"] for c in cfgs] == [0, 1]
+    assert [results.config_hash(c) for c in cfgs] == \
+        [results.config_hash(c) for c in cv.fold_configs("mlp", "fashion_mnist", folds=2, subset=100, test_subset=50)]
+    vals = []
+    for c in cfgs:
+        (x, y), (xv, yv), _ = experiment.split_data(c)
+        assert len(y) == len(yv) == 50
+        assert torch.bincount(yv, minlength=10).tolist() == [5] * 10  # 10 per class in the subset, half held out
+        assert torch.equal(experiment.split_data(c)[1][0], xv)  # same config -> same fold
+        vals.append({bytes(img.numpy()) for img in xv})
+    assert not vals[0] & vals[1]  # the held-out folds do not overlap
+
+
+def test_cross_validation_records_tables_and_resume(monkeypatch, tmp_path):
+    labelled = cv.run_folds(MODELS, "fashion_mnist", **STUDY)
+    df = cv.table(labelled)
+    assert list(df.columns) == cv.COLUMNS
+    assert list(zip(df.model, df.fold)) == [("mlp16", 0), ("mlp32", 0), ("mlp16", 1), ("mlp32", 1)]
+    assert (df.n_val == 50).all() and (df.n_test == 50).all() and (df.n_train == 50).all()
+    for _, r in df.iterrows():
+        conf = np.array(r.val_confusion)
+        assert conf.sum(1).tolist() == [5] * 10  # rows are the stratified true-class counts
+        assert r.val_accuracy == pytest.approx(np.trace(conf) / conf.sum())
+    assert df.params.iloc[0] < df.params.iloc[1]
+    assert len(list((tmp_path / "results" / experiment.KIND).glob("*.json"))) == 4
+
+    # Interrupt the study: forget one fold, then re-run. Only that fold trains, to the same numbers.
+    (tmp_path / "results" / experiment.KIND / f"{df.hash.iloc[3]}.json").unlink()
+    calls = []
+    real_fit = experiment.fit
+    monkeypatch.setattr(experiment, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    again = cv.cross_validate(MODELS, "fashion_mnist", **STUDY)
+    assert len(calls) == 1
+    assert again.drop(columns=["train_seconds", "images_per_second"]).equals(
+        df.drop(columns=["train_seconds", "images_per_second"]))
+
+    curves = cv.curves(labelled)
+    assert len(curves) == 4 and {"train_loss", "val_accuracy"} <= set(curves.columns)
+
+    summ = cv.summary(df)
+    acc = summ[(summ.model == "mlp16") & (summ.metric == "val_accuracy")].iloc[0]
+    scores = df[df.model == "mlp16"].val_accuracy
+    assert acc.n == 2 and acc["mean"] == pytest.approx(scores.mean()) and acc["std"] == pytest.approx(scores.std())
+    _, _, lo, hi = stats.mean_ci(scores.to_numpy(), test_train_ratio=1.0)  # 2 folds: n_test/n_train = 1
+    assert (acc.ci_low, acc.ci_high) == pytest.approx((lo, hi))
+    # Fold scores pair up for the statistics.
+    assert len(stats.all_pairs(df, folds=2)) == 1
+
+
+def test_bad_study_arguments_fail_before_training(monkeypatch):
+    monkeypatch.setattr(experiment, "fit", lambda *a, **k: pytest.fail("trained before validating"))
+    with pytest.raises(ValueError, match="folds=1"):
+        cv.run_folds(["mlp"], "fashion_mnist", folds=1)
+    with pytest.raises(ValueError, match="unknown classifier"):
+        cv.run_folds(["mlp", "resnet"], "fashion_mnist", folds=2)
+    with pytest.raises(ValueError, match="twice"):
+        cv.run_folds(["mlp", "mlp"], "fashion_mnist", folds=2)
+    with pytest.raises(ValueError, match="hidden"):
+        cv.run_folds(MODELS | {"bad": {"model": "mlp", "model_kwargs": {"hidden": [0]}}}, "fashion_mnist", folds=2)
