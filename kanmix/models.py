@@ -99,10 +99,10 @@ class Mixer(KANRegularized):
     LayerNorm; mean over tokens; linear head.
 
     Paper configuration (KAN-Mixers): image 32, ``patch=4`` (64 tokens), ``dim=256``, ``depth=8``.
-    The hidden widths are our choice, documented here because the paper's text does not fix them:
+    The hidden widths are our choice (we could not confirm the paper's values from its text):
     ``token_hidden=128`` (= dim / 2, the MLP-Mixer ratio D_S / C) and ``channel_hidden=256``
     (= dim, i.e. an expansion of 1 instead of MLP-Mixer's 4, because a KAN edge already holds
-    ``grid_size + spline_order + 1`` coefficients; this keeps the KAN-Mixer near 10 M parameters
+    ``grid_size + spline_order + 1`` coefficients; this keeps the KAN-Mixer at 11.8 M parameters
     and trainable on a CPU). The MLP-Mixer uses the same widths (GELU between its two layers), so
     the pair differs only in the mixing functions.
 

@@ -56,30 +56,61 @@ def default_storage() -> str:
     return f"sqlite:///{(results.results_dir() / DEFAULT_STORAGE_NAME).resolve()}"
 
 
+def _schema_lock(path: Path):
+    """An exclusive lock beside a SQLite file while Optuna creates its schema.
+
+    Two workers opening a fresh database at once would both run ``CREATE TABLE`` and one
+    would fail ("table ... already exists"); the lock makes them take turns. Where ``fcntl``
+    is missing (Windows) the retry loop in :func:`open_storage` has to do.
+    """
+    import contextlib
+
+    try:
+        import fcntl
+    except ImportError:
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def held():
+        with open(path.with_name(path.name + ".lock"), "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    return held()
+
+
 def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage for ``url`` (default :func:`default_storage`), checked by connecting.
 
     Raises ``ValueError`` naming the URL when it cannot be opened (bad scheme, missing
     driver, unreachable server, unwritable file).
     """
+    import contextlib
+
     import sqlalchemy.exc
 
     url = url or default_storage()
-    kwargs = {}
+    last: Exception | None = None
     for attempt in range(5):
         try:
+            kwargs, lock = {}, contextlib.nullcontext()
             if url.startswith("sqlite:"):
                 path = url.split(":///", 1)[-1]
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    lock = _schema_lock(Path(path))
                 # Concurrent workers on one SQLite file wait for each other's writes instead of failing.
                 kwargs = {"connect_args": {"timeout": 60}}
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with lock:
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError) as err:
-            # Two workers creating the schema of a fresh database at once: one wins, the
-            # other hits a UNIQUE/locked error and finds the schema in place on a retry.
+            # Another worker creating the same schema at this moment (a database server, or
+            # SQLite without fcntl): the schema is there on the next try.
             last = err
-            if isinstance(err, sqlalchemy.exc.OperationalError) and "locked" not in str(err):
+            if not any(w in str(err) for w in ("already exists", "UNIQUE", "locked", "Duplicate")):
                 break
             time.sleep(0.2 * (attempt + 1))
         except Exception as err:  # SQLAlchemy raises many kinds; all mean "cannot open"
@@ -193,7 +224,8 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
         val = [rec["metrics"]["val"]["accuracy"] for _, rec in labelled]
         trial.set_user_attr("records", [rec["hash"] for _, rec in labelled])
         trial.set_user_attr("val_accuracy_folds", val)
-        trial.set_user_attr("test_accuracy", statistics.fmean(rec["metrics"]["test"]["accuracy"] for _, rec in labelled))
+        test = [rec["metrics"]["test"]["accuracy"] for _, rec in labelled]
+        trial.set_user_attr("test_accuracy", statistics.fmean(test))
         trial.set_user_attr("params_count", labelled[0][1]["parameters"])
         trial.set_user_attr("worker", worker)
         trial.set_user_attr("pid", os.getpid())

@@ -83,7 +83,8 @@ def test_ae_cli_sweeps_bottlenecks_with_knn(capsys):
 
 def test_search_cli_runs_a_trial(tmp_path, capsys):
     # The MLP-Mixer keeps this quick (no KAN kernels to compile); the KAN-Mixer path is tested in test_search.
-    argv = ["--dataset", "mnist", "--model", "mlp_mixer", "--trials", "1", "--folds", "2", "--subset", "40", "--test-subset", "20",
+    argv = ["--dataset", "mnist", "--model", "mlp_mixer", "--trials", "1", "--folds", "2",
+            "--subset", "40", "--test-subset", "20",
             "--patch", "14", "--dim", "4", "--depth", "1", "--batch-size", "20", *QUICK]
     assert search_cli.main(argv) == 0
     out = capsys.readouterr().out

@@ -99,7 +99,8 @@ def test_spline_is_zero_outside_extended_grid(layer):
 @pytest.mark.parametrize("chunked", [False, True])
 def test_gradcheck_float64(layer, chunked, monkeypatch):
     if chunked:  # several row chunks per call: the accumulation across chunks must be exact too
-        monkeypatch.setitem(kan._CHUNK_ELEMENTS, "cpu", 40)
+        monkeypatch.setitem(kan._CACHE_ELEMENTS, "cpu", 40)
+        monkeypatch.setitem(kan._MIN_ROWS, "cpu", 1)
     layer = layer.double()
     x = probe_points(layer, n=6, seed=1)[:8].clone().requires_grad_()
     names = ["base_weight", "spline_weight", "spline_scaler"]

@@ -9,14 +9,14 @@ from kanmix import results, search
 
 # A KAN-Mixer small enough to train in a blink: 4 or 16 tokens of width 4 or 8, one block.
 TINY = {"space": {"patch": [7, 14], "dim": [4, 8], "depth": [1], "lr": (1e-3, 1e-2), "weight_decay": (1e-5, 1e-3)},
-        "folds": 2, "subset": 40, "test_subset": 20, "train": {"epochs": 1, "batch_size": 20},
+        "folds": 2, "subset": 20, "test_subset": 10, "train": {"epochs": 1, "batch_size": 10},
         "progress": False, "device": "cpu"}
 
 WORKER = """
 import json, sys
 from kanmix import search
 from tests.test_search import TINY
-study = search.search("mnist", trials=3, storage=sys.argv[1], name="shared", worker=int(sys.argv[2]), **TINY)
+study = search.search("mnist", trials=2, storage=sys.argv[1], name="shared", worker=int(sys.argv[2]), **TINY)
 print(json.dumps([t.number for t in study.get_trials() if t.user_attrs.get("worker") == int(sys.argv[2])]))
 """
 
@@ -26,6 +26,7 @@ def _store(tmp_path, monkeypatch):
     monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
 
 
+@pytest.mark.slow  # two fresh interpreters importing torch: ~15 s of CPU in all
 def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.sqlite3'}"
     env = {**os.environ, "KANMIX_COMPILE": "0", "PYTHONPATH": os.getcwd()}
@@ -35,13 +36,13 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
     mine = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
-    assert len(mine[0]) == len(mine[1]) == 3 and not set(mine[0]) & set(mine[1])
+    assert len(mine[0]) == len(mine[1]) == 2 and not set(mine[0]) & set(mine[1])
 
     study = search.optuna.load_study(study_name="shared", storage=search.open_storage(url))
     trials = study.get_trials()
-    assert sorted(t.number for t in trials) == list(range(6))  # none lost, none duplicated
+    assert sorted(t.number for t in trials) == list(range(4))  # none lost, none duplicated
     assert all(t.state.name == "COMPLETE" for t in trials)
-    assert sorted(mine[0] + mine[1]) == list(range(6))
+    assert sorted(mine[0] + mine[1]) == list(range(4))
     # The two workers drew different configurations.
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) > 1
     # Each trial is backed by one results-store record per fold, and its value is their mean.

@@ -38,7 +38,7 @@ def test_nadeau_bengio_correction_by_hand():
     assert res.p_nb > st.ttest_rel(A, B).pvalue
 
 
-@pytest.mark.parametrize("n", [4, 5, 6, 10])
+@pytest.mark.parametrize("n", [4, 5, 6, 8])
 def test_wilcoxon_floor_is_the_smallest_achievable_p(n):
     magnitudes = np.arange(1, n + 1) / 100.0
     ps = []

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanmix.bench kan", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--json", type=Path, help="also write one record per shape to this JSON file")
-    parser.add_argument("--repeats", type=int, default=7, help="timed steps per contender and shape (default: 7)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per contender and shape (default: 5)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2, the targets' setting)")
     parser.add_argument("--shapes", help="override shapes, e.g. '8192x256x512,4096x784x256' (rows x in x out)")

@@ -7,8 +7,9 @@ patch 4, dim 256, depth 8, token/channel hidden 128/256); they differ only in th
 layers: kanmix's :class:`~kanmix.kan.KANLinear`, GELU MLPs, or
 :class:`~kanmix.bench.reference.ReferenceKANLinear` (the plain efficient-KAN computation).
 Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, bf16 autocast on
-CUDA), so the numbers are those of the real training loop: one untimed warm-up run (which
-also triggers any compilation), then a timed run of ``steps`` batches of random uint8 images.
+CUDA), so the numbers are those of the real training loop on random uint8 images: an untimed
+warm-up (which also triggers any compilation), then ``repeats`` timed runs of ``steps``
+batches per model, taken in turns; the best run counts.
 """
 
 from __future__ import annotations
@@ -31,24 +32,38 @@ CONTENDERS = {
 }
 
 
-def measure(spec: dict, device: torch.device, batch_size: int, steps: int, warmup: int) -> dict:
-    """Training images/s of one contender: ``{"images_per_second", "parameters", "build_seconds"}``."""
+def build(spec: dict) -> tuple[torch.nn.Module, float]:
+    """The contender's model (seeded init) and the seconds its construction took."""
     seed_everything(0)
     t0 = time.perf_counter()
     model = build_model(spec["name"], in_shape=IN_SHAPE, num_classes=10,
                         **{k: v for k, v in spec.items() if k != "name"})
-    build = time.perf_counter() - t0
+    return model, time.perf_counter() - t0
+
+
+def measure(models: dict[str, torch.nn.Module], device: torch.device, batch_size: int, steps: int,
+            warmup: int, repeats: int) -> dict[str, dict]:
+    """Training images/s of each model: the best of ``repeats`` timed runs of ``steps`` batches.
+
+    The contenders take turns (round-robin) so that a slow spell of a shared machine does not
+    land on one of them only; the best run is the one least disturbed by other work.
+    """
     gen = torch.Generator().manual_seed(0)
     n = batch_size * max(steps, warmup)
     images = torch.randint(0, 256, (n, *IN_SHAPE), dtype=torch.uint8, generator=gen)
     labels = torch.randint(0, 10, (n,), generator=gen)
     cfg = dict(epochs=1, batch_size=batch_size, warmup=0.0, device=str(device), progress=False,
                checkpoint_every_s=None)
-    if warmup:
-        fit(model, images[:batch_size * warmup], labels[:batch_size * warmup], cfg)
-    out = fit(model, images[:batch_size * steps], labels[:batch_size * steps], cfg)
-    return {"images_per_second": out["images_per_second"], "parameters": count_parameters(model),
-            "build_seconds": build}
+    for model in models.values():
+        if warmup:  # first calls allocate, compile and fill caches
+            fit(model, images[:batch_size * warmup], labels[:batch_size * warmup], cfg)
+    runs: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(repeats):
+        for name, model in models.items():
+            out = fit(model, images[:batch_size * steps], labels[:batch_size * steps], cfg)
+            runs[name].append(out["images_per_second"])
+    return {name: {"images_per_second": max(r), "runs": r, "parameters": count_parameters(models[name])}
+            for name, r in runs.items()}
 
 
 def table(rows: dict[str, dict], reference: str) -> str:
@@ -67,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="default: CUDA if available, else CPU")
     p.add_argument("--batch-size", type=int, default=None, help="default: 16 on CPU, 256 on CUDA")
-    p.add_argument("--steps", type=int, default=None, help="timed training steps (default: 2 on CPU, 30 on CUDA)")
+    p.add_argument("--steps", type=int, default=None, help="training steps per timed run (default: 1 on CPU, 20 on CUDA)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per model, best kept (default: 3)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 on CPU, 5 on CUDA)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     args = p.parse_args(argv)
@@ -77,20 +93,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(err))
     cuda = device.type == "cuda"
     batch = args.batch_size or (256 if cuda else 16)
-    steps = args.steps or (30 if cuda else 2)
+    steps = args.steps or (20 if cuda else 1)
+    repeats = args.repeats
     warmup = args.warmup if args.warmup is not None else (5 if cuda else 1)
-    for name, value in (("--batch-size", batch), ("--steps", steps)):
+    for name, value in (("--batch-size", batch), ("--steps", steps), ("--repeats", repeats)):
         if value < 1:
             p.error(f"argument {name}: must be a positive integer, got {value}")
     if args.threads:
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"training throughput, paper-configuration mixers, batch {batch}, {steps} timed steps "
-          f"after {warmup} warm-up, {where}", file=sys.stderr)
-    rows = {}
+    print(f"training throughput, paper-configuration mixers: batch {batch}, best of {repeats} runs of {steps} "
+          f"step(s) after {warmup} warm-up step(s), {where}", file=sys.stderr)
+    models = {}
     for name, spec in CONTENDERS.items():
-        rows[name] = measure(spec, device, batch, steps, warmup)
-        print(f"  {name}: {rows[name]['images_per_second']:.1f} images/s", file=sys.stderr, flush=True)
+        models[name], seconds = build(spec)
+        print(f"  built {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
+    rows = measure(models, device, batch, steps, warmup, repeats)
+    for name, r in rows.items():
+        print(f"  {name}: runs {', '.join(f'{v:.1f}' for v in r['runs'])} images/s", file=sys.stderr)
     print(table(rows, reference="KAN-Mixer (reference layer)"))
     return 0
 

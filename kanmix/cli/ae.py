@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"\ntest_mse: [-1, 1] scale; psnr: dB on the [0, 1] scale; knn_accuracy: k={args.knn_k}, fit on train "
-          f"latents, scored on test latents; knn_authors: fit and scored on the test set itself (optimistic)")
+          "latents, scored on test latents;\nknn_authors: the authors' protocol, fit and scored on the test set "
+          "itself (each point votes for itself)")
     print(f"records: {results.results_dir() / 'ae'}")
     return 0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix.cli.train import (MODEL_FLAGS, _augment, _fraction, _non_negative_float, _non_negative_int, _Parser,
+from kanmix.cli.train import (_augment, _fraction, _non_negative_float, _non_negative_int, _Parser,
                               _positive_float, _positive_int, _widths, config_from_args)
 from kanmix.data import DATASETS
 from kanmix.models import CLASSIFIERS
@@ -32,12 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, nargs="+", choices=list(CLASSIFIERS), metavar="MODEL",
                    help=f"classifier(s) to cross-validate on the same folds: {', '.join(CLASSIFIERS)}")
-    p.add_argument("--dataset", required=True, choices=list(DATASETS), help="dataset (fetched with `kanmix data fetch`)")
+    p.add_argument("--dataset", required=True, choices=list(DATASETS),
+                   help="dataset (fetched with `kanmix data fetch`)")
     p.add_argument("--folds", type=_folds, default=5, help="K of stratified K-fold (>= 2)")
     p.add_argument("--repeats", type=_positive_int, default=1, help="repeated K-fold: independent reshuffles")
     p.add_argument("--fold-seed", type=_non_negative_int, default=0, help="seed of the fold assignment")
     p.add_argument("--size", type=_positive_int, default=None, help="resize images to SIZE x SIZE (the paper used 32)")
-    p.add_argument("--subset", type=_positive_int, default=None, help="cross-validate on a stratified subset of N images")
+    p.add_argument("--subset", type=_positive_int, default=None,
+                   help="cross-validate on a stratified subset of N images")
     p.add_argument("--test-subset", default=None,
                    help="test images to score: an integer, or 'all' (default: same fraction as --subset)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of init, shuffling, augmentation")
@@ -94,11 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from kanmix import cv, data, results, stats
 
+    models = {m: {"model": m, "model_kwargs": s["model_kwargs"]} for m, s in specs.items()}
     try:
-        plan = {m: cv.fold_configs(m, args.dataset, folds=args.folds, repeats=args.repeats, fold_seed=args.fold_seed,
-                                   model_kwargs=s["model_kwargs"], **common) for m, s in specs.items()}
-        for m, cfgs in plan.items():
-            cv.experiment.build_from_config(cfgs[0])
+        runs = cv.plan(models, args.dataset, folds=args.folds, repeats=args.repeats, fold_seed=args.fold_seed,
+                       force=args.force, **common)
         if args.device == "cuda":
             from kanmix.train import resolve_device
             resolve_device("cuda")
@@ -109,10 +110,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.dataset}` first", file=sys.stderr)
         return 1
 
-    existed = {results.config_hash(c) for cfgs in plan.values() for c in cfgs
-               if results.record_path(c).exists() and not args.force}
-    total = args.folds * args.repeats * len(specs)
-    print(f"{total} fold runs ({len(existed)} already in {results.results_dir()}); "
+    existed = {results.config_hash(c) for _, c in runs if results.record_path(c).exists() and not args.force}
+    print(f"{len(runs)} fold runs ({len(existed)} already in {results.results_dir()}); "
           f"{args.folds}-fold x {args.repeats} on {args.dataset}", file=sys.stderr)
 
     def on_record(label: str, rec: dict) -> None:
@@ -123,10 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = None if args.device == "auto" else args.device
     try:
-        labelled = cv.run_folds({m: {"model": m, "model_kwargs": s["model_kwargs"]} for m, s in specs.items()},
-                                args.dataset, folds=args.folds, repeats=args.repeats, fold_seed=args.fold_seed,
-                                force=args.force, progress=args.progress, device=device, on_record=on_record,
-                                **common)
+        labelled = cv.run_plan(runs, force=args.force, progress=args.progress, device=device, on_record=on_record)
     except KeyboardInterrupt:
         print("\ninterrupted; rerun the same command to resume at the first missing fold", file=sys.stderr)
         return 130

@@ -30,7 +30,8 @@ def _folds(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m kanmix search", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", required=True, choices=list(DATASETS), help="dataset (fetched with `kanmix data fetch`)")
+    p.add_argument("--dataset", required=True, choices=list(DATASETS),
+                   help="dataset (fetched with `kanmix data fetch`)")
     p.add_argument("--model", choices=["kan_mixer", "mlp_mixer"], default="kan_mixer",
                    help="mixer to tune (tune the MLP-Mixer with the same budget for a fair comparison)")
     p.add_argument("--trials", type=_positive_int, default=10, help="trials this worker runs")
@@ -120,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  trial {trial.number}: {value}  ({params})", file=sys.stderr, flush=True)
 
     try:
-        study = search.search(args.dataset, model=args.model, trials=args.trials, folds=args.folds, space=space, train=train,
-                              size=args.size, subset=args.subset, test_subset=test_subset, seed=args.seed,
+        study = search.search(args.dataset, model=args.model, trials=args.trials, folds=args.folds, space=space,
+                              train=train, size=args.size, subset=args.subset, test_subset=test_subset, seed=args.seed,
                               fold_seed=args.fold_seed, storage=args.storage, name=args.study_name,
                               worker=args.worker, total_trials=args.total_trials, progress=args.progress,
                               device=device, callbacks=[report])
