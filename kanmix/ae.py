@@ -29,7 +29,9 @@ training subset, a stratified test subset of the same fraction, as in :mod:`kanm
 The training recipe defaults to the paper's: 10 epochs of AdamW, lr 1e-3, weight decay 1e-4,
 MSE, at a constant learning rate (no warm-up, no schedule, no gradient clipping); the batch
 size is not stated in the paper, 128 is used. Every run is a results-store record
-(``kind="ae"``), so a sweep interrupted halfway resumes at the first missing run.
+(``kind="ae"``), so a sweep interrupted halfway resumes at the first missing run;
+``keep_weights=True`` also stores the trained model beside its record and :func:`load_trained`
+gives it back, so figures need not train it again.
 :func:`sweep` runs a grid of models x datasets x bottlenecks and returns a tidy DataFrame.
 """
 
@@ -179,17 +181,25 @@ def latent_quality(model: torch.nn.Module, train_images: torch.Tensor, train_lab
     }
 
 
-def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, device=None) -> dict:
+def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, device=None,
+           keep_weights: bool = False) -> dict:
     """Train and evaluate the autoencoder of ``cfg`` (from :func:`ae_config`), or reuse its record.
 
     ``device`` and ``progress`` do not change the numbers and are not part of the record's key.
+    ``keep_weights`` stores the trained weights beside the record (safetensors via
+    :func:`kanmix.results.save_weights`, at most 20 MB; :func:`load_trained` reads them back)
+    and retrains if an existing record lacks them, as
+    :func:`kanmix.experiment.classification_run` does.
     """
-    if cfg.get("kind") != "ae":
-        raise ValueError("cfg must come from kanmix.ae.ae_config (kind='ae')")
+    _check_config(cfg)
+    if keep_weights and results.load_weights(cfg) is None:
+        force = True
 
     def run() -> dict:
         info = data.info(cfg["dataset"])
         model = _build_seeded(cfg, info)
+        if keep_weights:  # fail before training, not after, if the weights could not be kept
+            _check_weights_fit(model)
         (x_train, y_train), _, (x_test, y_test) = experiment.split_data(_split_config(cfg))
         tcfg = train.TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress)
         fitted = train.fit(model, x_train, y_train, tcfg, task="reconstruct", val=(x_test, y_test),
@@ -201,6 +211,8 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
                              test_reconstructions=recon)
         curve = [{"epoch": r["epoch"], "train_mse": r["train_loss"], "test_mse": r["val_loss"]}
                  for r in fitted["history"]]
+        if keep_weights:
+            results.save_weights(cfg, model.state_dict())
         return {
             "metrics": {
                 "test_mse": mse, "test_mse_01": mse / 4, "psnr": psnr(mse / 4),
@@ -215,6 +227,30 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
     record = results.cached_run(cfg, run, force=force)
     shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)  # the record is written; resume state is done
     return record
+
+
+def _check_config(cfg: dict) -> None:
+    if not isinstance(cfg, dict) or cfg.get("kind") != "ae":
+        raise ValueError("cfg must come from kanmix.ae.ae_config (kind='ae')")
+
+
+def _check_weights_fit(model: torch.nn.Module) -> None:
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    if size > results.MAX_ARTIFACT_BYTES:
+        raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
+                         f"{results.MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
+
+
+def load_trained(cfg: dict, *, device=None) -> torch.nn.Module | None:
+    """The trained autoencoder of ``cfg`` (in eval mode), from the weights stored by
+    ``ae_run(cfg, keep_weights=True)``, or ``None`` if none were kept."""
+    _check_config(cfg)
+    state = results.load_weights(cfg)
+    if state is None:
+        return None
+    model = _build_seeded(cfg, data.info(cfg["dataset"]))
+    model.load_state_dict(state)
+    return model.to(device or "cpu").eval()
 
 
 def checkpoint_dir(cfg: dict) -> Path:
@@ -245,18 +281,20 @@ def curves(records: Iterable[dict]) -> pd.DataFrame:
 
 
 def sweep(models_: Sequence[str], datasets: Sequence[str], bottlenecks: Sequence[int], *, force: bool = False,
-          progress: bool | None = None, device=None, on_record=None, **config) -> pd.DataFrame:
+          progress: bool | None = None, device=None, on_record=None, keep_weights: bool = False,
+          **config) -> pd.DataFrame:
     """Every (model, dataset, bottleneck) run, as a tidy DataFrame of :data:`COLUMNS`.
 
     ``config`` goes to :func:`ae_config` (epochs, seed, subset, knn_k, size, model_kwargs,
     training options). All configs are validated before the first run trains. Finished runs
     are read from the results store; ``on_record(record)`` is called after each run.
+    ``keep_weights`` is passed to :func:`ae_run` (then :func:`load_trained` gives each model).
     """
     cfgs = [ae_config(m, d, b, **config) for d in datasets for m in models_ for b in bottlenecks]
     records = []
     show = train.progress_enabled(progress)
     for cfg in tqdm(cfgs, desc="ae sweep", unit="run", disable=not show or len(cfgs) < 2):
-        rec = ae_run(cfg, force=force, progress=progress, device=device)
+        rec = ae_run(cfg, force=force, progress=progress, device=device, keep_weights=keep_weights)
         records.append(rec)
         if on_record is not None:
             on_record(rec)

@@ -49,44 +49,33 @@ from kanmix.results import MAX_ARTIFACT_BYTES, cached_run, config_hash, load_wei
 from kanmix.train import TrainConfig, fit, predict, seed_everything
 
 KIND = "classification"
+#: The keys of a config that choose its images (see :func:`normalize_split`).
+SPLIT_KEYS = ("dataset", "size", "subset", "subset_seed", "test_subset", "fold")
 _KEYS = {"kind", "dataset", "size", "model", "model_kwargs", "train", "subset", "subset_seed", "test_subset",
          "seed", "fold"}
 _RUNTIME_ONLY = ("device", "progress", "checkpoint_every_s")
 
 
-def normalize_config(cfg: dict) -> dict:
-    """Validate ``cfg`` and fill defaults, so equal experiments hash equally.
+def normalize_split(split: dict) -> dict:
+    """Validate a data-split config and fill its defaults; no model involved.
 
-    Raises ``ValueError`` naming the bad key and its allowed values. Runtime-only training
-    options (device, progress, checkpoint cadence) are dropped from the result.
+    ``split`` holds only :data:`SPLIT_KEYS` (``dataset`` required; ``size``, ``subset``,
+    ``subset_seed``, ``test_subset``, ``fold`` optional, see the module docstring). Any study
+    that trains on a split (classifiers here, autoencoders in :mod:`kanmix.ae`) takes its
+    images from :func:`load_split` of it. Raises ``ValueError`` naming the bad key.
     """
-    if not isinstance(cfg, dict):
-        raise TypeError(f"config must be a dict, got {type(cfg).__name__}")
-    unknown = sorted(set(cfg) - _KEYS)
+    if not isinstance(split, dict):
+        raise TypeError(f"split must be a dict, got {type(split).__name__}")
+    unknown = sorted(set(split) - set(SPLIT_KEYS))
     if unknown:
-        raise ValueError(f"unknown config key(s) {unknown}; allowed: {', '.join(sorted(_KEYS))}")
-    out = copy.deepcopy(cfg)
-    if out.setdefault("kind", KIND) != KIND:
-        raise ValueError(f"kind={out['kind']!r}; classification_run needs kind={KIND!r}")
-    if "dataset" not in out or "model" not in out:
-        raise ValueError("config needs 'dataset' and 'model'")
+        raise ValueError(f"unknown split key(s) {unknown}; allowed: {', '.join(SPLIT_KEYS)}")
+    if "dataset" not in split:
+        raise ValueError("a split needs 'dataset'")
+    out = copy.deepcopy(split)
     info = kdata.info(out["dataset"])  # raises for an unknown dataset
-    if out["model"] not in CLASSIFIERS:
-        raise ValueError(f"unknown classifier {out['model']!r}; choose from {', '.join(CLASSIFIERS)}")
     out.setdefault("size", None)
     if out["size"] is not None and (not isinstance(out["size"], int) or out["size"] < 4):
         raise ValueError(f"size={out['size']!r} must be an integer image side >= 4, or null for {info.size}")
-    out.setdefault("model_kwargs", {})
-    if not isinstance(out["model_kwargs"], dict):
-        raise ValueError(f"model_kwargs must be a dict, got {out['model_kwargs']!r}")
-    train = dict(out.get("train") or {})
-    if "seed" in train:
-        raise ValueError("put the seed at the top level of the config ('seed'), not in 'train'")
-    for k in _RUNTIME_ONLY:
-        train.pop(k, None)
-    out["train"] = TrainConfig.from_dict(train).numbers_only()  # validates and fills defaults
-    del out["train"]["seed"]
-    out.setdefault("seed", 0)
     out.setdefault("subset", None)
     out.setdefault("subset_seed", 0)
     if out["subset"] is not None and (not isinstance(out["subset"], int) or out["subset"] < info.num_classes):
@@ -106,6 +95,44 @@ def normalize_config(cfg: dict) -> dict:
             raise ValueError(f"fold.folds={fold['folds']!r} must be an integer >= 2")
         if not isinstance(fold["fold"], int) or not 0 <= fold["fold"] < fold["folds"]:
             raise ValueError(f"fold.fold={fold['fold']!r} must be in 0..{fold['folds'] - 1}")
+    return out
+
+
+def split_of(cfg: dict) -> dict:
+    """The data-split part of any config: its :data:`SPLIT_KEYS` that are present."""
+    return {k: cfg[k] for k in SPLIT_KEYS if k in cfg}
+
+
+def normalize_config(cfg: dict) -> dict:
+    """Validate ``cfg`` and fill defaults, so equal experiments hash equally.
+
+    Raises ``ValueError`` naming the bad key and its allowed values. Runtime-only training
+    options (device, progress, checkpoint cadence) are dropped from the result.
+    """
+    if not isinstance(cfg, dict):
+        raise TypeError(f"config must be a dict, got {type(cfg).__name__}")
+    unknown = sorted(set(cfg) - _KEYS)
+    if unknown:
+        raise ValueError(f"unknown config key(s) {unknown}; allowed: {', '.join(sorted(_KEYS))}")
+    out = copy.deepcopy(cfg)
+    if out.setdefault("kind", KIND) != KIND:
+        raise ValueError(f"kind={out['kind']!r}; classification_run needs kind={KIND!r}")
+    if "dataset" not in out or "model" not in out:
+        raise ValueError("config needs 'dataset' and 'model'")
+    out.update(normalize_split(split_of(out)))
+    if out["model"] not in CLASSIFIERS:
+        raise ValueError(f"unknown classifier {out['model']!r}; choose from {', '.join(CLASSIFIERS)}")
+    out.setdefault("model_kwargs", {})
+    if not isinstance(out["model_kwargs"], dict):
+        raise ValueError(f"model_kwargs must be a dict, got {out['model_kwargs']!r}")
+    train = dict(out.get("train") or {})
+    if "seed" in train:
+        raise ValueError("put the seed at the top level of the config ('seed'), not in 'train'")
+    for k in _RUNTIME_ONLY:
+        train.pop(k, None)
+    out["train"] = TrainConfig.from_dict(train).numbers_only()  # validates and fills defaults
+    del out["train"]["seed"]
+    out.setdefault("seed", 0)
     return out
 
 
@@ -139,29 +166,38 @@ def checkpoint_dir(cfg: dict) -> Path:
     return results_dir() / ".checkpoints" / config_hash(normalize_config(cfg))
 
 
-def split_data(cfg: dict):
-    """``(train, val, test)`` as ``(images_u8, labels)`` pairs for ``cfg``; ``val`` is ``None`` without a fold."""
-    cfg = normalize_config(cfg)
-    info = kdata.info(cfg["dataset"])
-    images, labels = kdata.load(cfg["dataset"], "train", size=cfg["size"])
-    if cfg["subset"] is not None:
-        keep = torch.from_numpy(stratified_subset(labels, cfg["subset"], seed=cfg["subset_seed"]))
+def load_split(split: dict):
+    """``(train, val, test)`` as ``(images_u8, labels)`` pairs of a data-split config (see :func:`normalize_split`).
+
+    ``val`` is ``None`` without a ``fold``. The one place that subsamples and folds the splits,
+    so every study that shares a split config sees the same images.
+    """
+    split = normalize_split(split)
+    info = kdata.info(split["dataset"])
+    images, labels = kdata.load(split["dataset"], "train", size=split["size"])
+    if split["subset"] is not None:
+        keep = torch.from_numpy(stratified_subset(labels, split["subset"], seed=split["subset_seed"]))
         images, labels = images[keep], labels[keep]
     val = None
-    if cfg["fold"] is not None:
-        f = cfg["fold"]
+    if split["fold"] is not None:
+        f = split["fold"]
         tr, va = kfold_indices(labels, folds=f["folds"], fold=f["fold"], repeat=f["repeat"], seed=f["seed"])
         tr, va = torch.from_numpy(tr), torch.from_numpy(va)
         val = (images[va], labels[va])
         images, labels = images[tr], labels[tr]
-    test_images, test_labels = kdata.load(cfg["dataset"], "test", size=cfg["size"])
-    ts = cfg["test_subset"]
-    if ts is None and cfg["subset"] is not None:
-        ts = max(info.num_classes, math.ceil(cfg["subset"] * info.test_size / info.train_size))
+    test_images, test_labels = kdata.load(split["dataset"], "test", size=split["size"])
+    ts = split["test_subset"]
+    if ts is None and split["subset"] is not None:
+        ts = max(info.num_classes, math.ceil(split["subset"] * info.test_size / info.train_size))
     if isinstance(ts, int):
-        keep = torch.from_numpy(stratified_subset(test_labels, ts, seed=cfg["subset_seed"]))
+        keep = torch.from_numpy(stratified_subset(test_labels, ts, seed=split["subset_seed"]))
         test_images, test_labels = test_images[keep], test_labels[keep]
     return (images, labels), val, (test_images, test_labels)
+
+
+def split_data(cfg: dict):
+    """``(train, val, test)`` as ``(images_u8, labels)`` pairs for the classification config ``cfg``."""
+    return load_split(split_of(normalize_config(cfg)))
 
 
 def classification_run(cfg: dict, *, force: bool = False, progress: bool | None = None, device: str | None = None,

@@ -30,9 +30,19 @@ grid_size = 5
 spline_order = 3
 n_edges = 6  # edges drawn in the decomposition figure
 seed = 0
+# Layer speed: shapes (rows, in, out) timed here, or the JSON of `python -m kanmix.bench kan --json PATH`
+# (e.g. measured on a GPU) to show instead of measuring.
+bench_shapes = [[512, 64, 128]]
+bench_repeats = 3
+bench_json: str | None = None
 
 # %%
+import contextlib
+import json
+import os
+import sys
 import warnings
+from pathlib import Path
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
@@ -41,7 +51,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book, data, experiment
+from kanmix import book, data, experiment, train
+from kanmix.bench import kan as bench_kan
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
 
@@ -194,6 +205,70 @@ display(book.table(pd.DataFrame(rows).set_index(["layer", "state"]),
                    "Table 2.2 — the two terms of the KAN sparsity regulariser", [record], profile))
 
 # %% [markdown]
+# ## What it costs: the layer against its peers and the dense limit
+#
+# `python -m kanmix.bench kan` times one forward and backward pass (gradients for the input and
+# every parameter) of `KANLinear` against the plain efficient-KAN formulation (`reference`), the
+# PyPI KAN layers `flashkan` and `inkan`, `nn.Linear`, and the **dense limit**: the feature
+# matrix a KAN layer multiplies, $(\text{rows}, \text{in}\cdot(G+k+1))$, precomputed, times a
+# weight — three GEMMs and no basis work, so no KAN layer of this shape can be faster. The
+# contenders run interleaved, round by round, and the table gives medians. Under the smoke
+# profile the shapes are small and measured here; `bench_json` shows a stored run instead.
+
+# %%
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence file descriptor 2 for a block: the torch profiler behind the benchmark's CPU memory
+    numbers logs two native lines per measurement, which would otherwise fill the chapter."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+if bench_json:
+    bench = json.loads(Path(bench_json).read_text())
+    bench_source = f"measured by `python -m kanmix.bench kan` ({Path(bench_json).name})"
+else:
+    device = torch.device(train.default_device())
+    with quiet_native_stderr():
+        bench = [bench_kan.bench_shape(r, i, o, device, repeats=bench_repeats, warmup=1) for r, i, o in bench_shapes]
+    bench_source = f"measured in this notebook on {device.type}, median of {bench_repeats}"
+contenders = [n for n in bench_kan.NAMES if any(r.get(n) is not None for r in bench)]
+speed = pd.DataFrame([{"rows, in → out": f"{r['shape'][0]}, {r['shape'][1]} → {r['shape'][2]}",
+                       **{f"{n} ms": r.get(n) for n in contenders}} for r in bench]).set_index("rows, in → out")
+speed["kanmix / limit"] = speed["kanmix ms"] / speed["limit ms"]
+speed["reference / kanmix"] = speed["reference ms"] / speed["kanmix ms"]
+speed["kanmix KiB / row"] = [(r.get("peak_bytes") or {}).get("kanmix") for r in bench]
+speed["kanmix KiB / row"] = speed["kanmix KiB / row"] / [r["shape"][0] * 1024 for r in bench]
+display(book.table(speed, f"Table 2.3 — forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, "
+                   f"order {bench_kan.SPLINE_ORDER}); {bench_source}", [], profile, precision=2))
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 0.9 + 0.9 * len(speed)))
+others = [n for n in contenders if n != "limit"]
+height = 0.8 / len(others)
+for j, name in enumerate(others):
+    ax.barh(np.arange(len(speed)) + j * height, speed[f"{name} ms"], height, label=name)
+for k, limit in enumerate(speed["limit ms"]):
+    ax.vlines(limit, k - height / 2, k + 0.8 - height / 2, colors="k", linestyles="--",
+              label="dense limit" if k == 0 else None)
+ax.set_yticks(np.arange(len(speed)) + 0.4 - height / 2, speed.index)
+ax.invert_yaxis()
+ax.set_xscale("log")
+ax.set_xlabel("forward + backward, ms (log scale)")
+ax.legend(frameon=False, fontsize=8, loc="lower right")
+fig.tight_layout()
+plt.show()
+display(book.caption("Figure 2.3 — layer time against the peers; the dashed line is the dense limit, "
+                     f"the floor for any KAN layer of that shape; {bench_source}", [], profile))
+
+# %% [markdown]
 # ## What the numbers say
 #
 # - **Base and spline.** On the most important edges the spline term is not a small
@@ -211,3 +286,8 @@ display(book.table(pd.DataFrame(rows).set_index(["layer", "state"]),
 #   close to its maximum (Table 2.2): the mass is spread over nearly all edges rather than
 #   concentrated, so pruning by threshold (chapter 5) has to cut into edges that carry some
 #   signal.
+# - **Speed.** Table 2.3 and Figure 2.3 put `KANLinear` between the dense limit, which no KAN
+#   layer of that shape can beat, and the plain efficient-KAN formulation; `kanmix / limit` is
+#   how far from that floor the layer is, and `nn.Linear` shows what the same width costs
+#   without any spline. Small smoke shapes are dominated by per-call overhead; the `cpu` and
+#   `paper` profiles time the benchmark's real shapes.

@@ -33,6 +33,7 @@ ae_hidden = 32
 n_probe = 256  # test images whose activations define importance and the fitted ranges
 n_panels = 24  # edges drawn per layer, most important first
 thresholds = [0.01, 0.03, 0.1, 0.3]  # pruning thresholds, relative to the layer's largest importance
+n_eval: int | None = 1000  # test images scored before and after pruning; None for the whole split
 seed = 0
 
 # %%
@@ -45,7 +46,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book, data, experiment, metrics, models as kmodels, train
+from kanmix import ae, book, data, experiment, metrics, train
 from kanmix.kan import KANLinear, bspline_bases
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
@@ -53,9 +54,11 @@ plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.r
 # %% [markdown]
 # ## Two trained models
 #
-# The KAN-Mixer is trained through `experiment.classification_run` with its weights kept in the
-# results store. The KAN autoencoder — KAN layers on the pixel side of encoder and decoder — is
-# trained with the KAN-autoencoder paper's recipe.
+# Both are results-store runs with their weights kept beside the record, so a rerun of this
+# chapter loads them instead of training again: the KAN-Mixer through
+# `experiment.classification_run(keep_weights=True)`, the KAN autoencoder (KAN layers on the
+# pixel side of encoder and decoder, the KAN-autoencoder paper's recipe) through
+# `ae.ae_run(keep_weights=True)`.
 
 # %%
 cfg = {"dataset": dataset, "size": 32, "model": "kan_mixer", "model_kwargs": mixer_kwargs, "subset": subset,
@@ -65,17 +68,12 @@ mixer = experiment.load_trained(cfg)
 test_x, test_y = data.load(dataset, "test", size=32)
 probe_x = test_x[:n_probe]
 
-info = data.info(ae_dataset)
-train.seed_everything(seed)
-autoencoder = kmodels.build_model("kan_ae", in_shape=(info.channels, info.size, info.size), hidden=ae_hidden,
-                                  bottleneck=ae_bottleneck)
-ae_x, ae_y = data.load(ae_dataset, "train")
-ae_fit = train.fit(autoencoder, ae_x[: subset or len(ae_x)], None,
-                   train.TrainConfig(epochs=epochs, lr=1e-3, weight_decay=1e-4, warmup=0.0, min_lr_ratio=1.0,
-                                     grad_clip=None, seed=seed), task="reconstruct")
-autoencoder.eval()
+ae_cfg = ae.ae_config("kan", ae_dataset, ae_bottleneck, epochs=epochs, seed=seed, subset=subset,
+                      model_kwargs={"hidden": ae_hidden})
+ae_record = ae.ae_run(ae_cfg, keep_weights=True)
+autoencoder = ae.load_trained(ae_cfg)
 print(f"KAN-Mixer test accuracy {record['metrics']['test']['accuracy']:.4f} ({record['parameters']:,} parameters); "
-      f"KAN AE final train MSE {ae_fit['history'][-1]['train_loss']:.4f}")
+      f"KAN AE test MSE {ae_record['metrics']['test_mse']:.4f} ({ae_record['metrics']['params']:,} parameters)")
 
 
 # %%
@@ -148,7 +146,7 @@ ae_layer = next(n for n in kan_layers if n.startswith("ae."))
 plot_edges(ae_layer)
 plt.show()
 display(book.caption(f"Figure 5.2 — learned edge functions of the KAN autoencoder's first KAN layer "
-                     f"({ae_dataset}, trained in this notebook)", [], profile))
+                     f"({ae_dataset}, bottleneck {ae_bottleneck})", [ae_record], profile))
 
 # %% [markdown]
 # ## Which edges matter
@@ -165,7 +163,7 @@ for ax, name in zip(axes, (token_layer, channel_layer, ae_layer)):
 fig.tight_layout()
 plt.show()
 display(book.caption("Figure 5.3 — edge importance (mean |φ| over real inputs) of three KAN layers",
-                     [record], profile))
+                     [record, ae_record], profile))
 
 # %% [markdown]
 # ## How far from linear, how far from SiLU
@@ -209,7 +207,7 @@ r2 = pd.concat([fit_r2(n) for n in (token_layer, channel_layer, ae_layer)])
 summary = r2.groupby(["layer", "fit"])["r2"].describe(percentiles=[0.1, 0.5])[["count", "10%", "50%", "mean"]]
 summary["share with R² > 0.99"] = r2.assign(hi=r2.r2 > 0.99).groupby(["layer", "fit"])["hi"].mean()
 display(book.table(summary, "Table 5.1 — R² of the best affine and best a + b·SiLU fit of every edge function "
-                   "over its real input range", [record], profile, precision=3))
+                   "over its real input range", [record, ae_record], profile, precision=3))
 
 # %% [markdown]
 # ## Pruning by importance
@@ -223,7 +221,7 @@ display(book.table(summary, "Table 5.1 — R² of the best affine and best a + b
 all_inputs = layer_inputs(mixer, probe_x)
 mixer_imp = {n: m.edge_importance(all_inputs[n]) for n, m in mixer.named_modules() if isinstance(m, KANLinear)}
 n_classes = data.info(dataset).num_classes
-eval_x, eval_y = test_x[:2000], test_y[:2000]
+eval_x, eval_y = test_x[:n_eval], test_y[:n_eval]
 
 
 def accuracy(model) -> float:

@@ -102,3 +102,26 @@ def test_sweep_is_tidy_and_validates_every_config_before_training(monkeypatch):
         ae.ae_config("kan", "mnist", 0)
     with pytest.raises(ValueError, match="unknown autoencoder"):
         ae.ae_config("vae", "mnist", 8)
+
+
+def test_keep_weights_stores_the_model_and_load_trained_reproduces_the_record(monkeypatch):
+    cfg = ae.ae_config("mlp", "mnist", 4, **TINY | {"model_kwargs": {"hidden": 16}})
+    rec = ae.ae_run(cfg, progress=False, device="cpu")
+    assert ae.load_trained(cfg) is None  # not kept unless asked
+    fits = []
+    real_fit = train.fit
+    monkeypatch.setattr(train, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    kept = ae.ae_run(cfg, progress=False, device="cpu", keep_weights=True)
+    assert fits == [1]  # the record lacked weights, so the run was trained again to keep them
+    assert kept["metrics"]["test_mse"] == pytest.approx(rec["metrics"]["test_mse"], rel=1e-5)
+    ae.ae_run(cfg, progress=False, device="cpu", keep_weights=True)
+    assert fits == [1]  # now the weights are there: reused
+
+    model = ae.load_trained(cfg)
+    assert not model.training
+    from kanmix import experiment
+    _, _, (xt, _) = experiment.split_data(ae._split_config(cfg))
+    mse = torch.nn.functional.mse_loss(train.predict(model, xt, batch_size=64, device="cpu"), data.to_float(xt))
+    assert mse.item() == pytest.approx(kept["metrics"]["test_mse"], rel=1e-5)
+    with pytest.raises(ValueError, match="ae_config"):
+        ae.load_trained({"kind": "classification"})

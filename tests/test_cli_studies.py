@@ -1,10 +1,13 @@
 import pytest
+import torch
 
-from kanmix import experiment, train
+from kanmix import ae, experiment, train
+from kanmix.cli import _args
 from kanmix.cli import ae as ae_cli
 from kanmix.cli import cv as cv_cli
 from kanmix.cli import main as kanmix_main
 from kanmix.cli import search as search_cli
+from kanmix.cli import train as train_cli
 
 QUICK = ["--epochs", "1", "--no-progress", "--device", "cpu"]
 
@@ -41,6 +44,14 @@ def test_help(command, capsys):
     (search_cli, ["--dataset", "mnist", "--storage", "nosuchdialect://host/db"], ["--storage", "cannot be opened"]),
     (search_cli, ["--dataset", "mnist", "--folds", "1"], ["--folds", ">= 2"]),
     (search_cli, ["--dataset", "imagenet"], ["--dataset", "fashion_mnist"]),
+    # The shared declarations (kanmix.cli._args) reject the same way in every command.
+    (cv_cli, ["--model", "mlp", "--dataset", "mnist", "--warmup", "2"], ["--warmup", "[0, 1]"]),
+    (search_cli, ["--dataset", "mnist", "--warmup", "2"], ["--warmup", "[0, 1]"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--test-subset", "5"],
+     ["--test-subset", ">= 10"]),
+    (search_cli, ["--dataset", "mnist", "--test-subset", "x"], ["--test-subset", ">= 10"]),
+    (cv_cli, ["--model", "mlp", "--dataset", "mnist", "--grid-size", "3"], ["--grid-size", "does not apply"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--lr", "0"], ["--lr", "positive"]),
 ])
 def test_bad_arguments_give_one_line_before_training(module, argv, names, capsys, no_training):
     with pytest.raises(SystemExit) as exit_:
@@ -91,3 +102,23 @@ def test_search_cli_runs_a_trial(tmp_path, capsys):
     assert "1 trials" in out and "best: trial 0" in out
     assert (tmp_path / "results" / "search.sqlite3").exists()
     assert len(list((tmp_path / "results" / "classification").glob("*.json"))) == 2
+
+
+def test_shared_training_defaults():
+    # cv trains exactly as `kanmix train` does; the AE sweep keeps the paper's recipe.
+    train_args = train_cli.build_parser().parse_args(["--model", "mlp", "--dataset", "mnist"])
+    cv_args = cv_cli.build_parser().parse_args(["--model", "mlp", "--dataset", "mnist"])
+    assert _args.training_config(cv_args) == _args.training_config(train_args)
+    assert _args.training_config(train_args)["warmup"] == train.TrainConfig().warmup
+    ae_args = ae_cli.build_parser().parse_args(["--model", "kan", "--dataset", "mnist", "--bottleneck", "16"])
+    recipe = {k: ae.PAPER_RECIPE[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}
+    assert _args.training_config(ae_args) == recipe
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_an_argument_error(capsys, no_training):
+    with pytest.raises(SystemExit) as exit_:
+        cv_cli.main(["--model", "mlp", "--dataset", "mnist", "--device", "cuda"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "argument --device" in err and "no CUDA GPU" in err

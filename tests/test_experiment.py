@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 
 from kanmix import results
-from kanmix.experiment import checkpoint_dir, classification_run, load_trained, normalize_config, split_data
+from kanmix.experiment import (checkpoint_dir, classification_run, load_split, load_trained, normalize_config,
+                               normalize_split, split_data, split_of)
 from kanmix.metrics import classification_metrics
 
 CFG = {
@@ -94,3 +96,23 @@ def test_keep_weights_round_trip():
     assert rec["metrics"]["val"] is None
     model = load_trained({**CFG, "fold": None})
     assert model is not None and sum(p.numel() for p in model.parameters()) == rec["parameters"]
+
+
+def test_config_hashes_are_stable():
+    # Hashes computed by the code before the data split moved into normalize_split/load_split:
+    # stored records must keep them, or every study would silently retrain.
+    assert results.config_hash(normalize_config(CFG)) == "299c588623aa497d"
+    assert results.config_hash(normalize_config({"dataset": "mnist", "model": "mlp"})) == "5520b25b62d04a23"
+    other = {"dataset": "cifar10", "model": "kan", "size": 16, "test_subset": "all", "subset_seed": 3}
+    assert results.config_hash(normalize_config(other)) == "c294f5f064b80c68"
+
+
+def test_split_needs_no_model():
+    split = split_of(CFG)
+    assert "model" not in split and normalize_split(split)["fold"] == {"folds": 4, "fold": 1, "repeat": 0, "seed": 0}
+    for (x, y), (x_cls, y_cls) in zip(load_split(split), split_data(CFG)):
+        assert torch.equal(x, x_cls) and torch.equal(y, y_cls)
+    with pytest.raises(ValueError, match=r"unknown split key\(s\) \['model'\]"):
+        normalize_split({"dataset": "mnist", "model": "mlp"})
+    with pytest.raises(ValueError, match="subset=3"):
+        load_split({"dataset": "mnist", "subset": 3})

@@ -26,4 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in BENCHMARKS:
         print(f"kanmix.bench: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    return int(importlib.import_module(f"kanmix.bench.{name}").main(rest) or 0)
+    try:
+        module = importlib.import_module(f"kanmix.bench.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"kanmix.bench.{name}":
+            raise
+        print(f"kanmix.bench: benchmark {name!r} is not available in this checkout (no kanmix/bench/{name}.py)", file=sys.stderr)
+        return 2
+    return int(module.main(rest) or 0)

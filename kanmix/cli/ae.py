@@ -16,42 +16,31 @@ import argparse
 import sys
 
 from kanmix.ae import AE_MODELS, PAPER_RECIPE
-from kanmix.cli.train import _non_negative_float, _non_negative_int, _Parser, _positive_float, _positive_int
+from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, datasets_fetched, device,
+                              new_parser, parse_test_subset, positive_int)
 from kanmix.data import DATASETS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m kanmix ae", description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = new_parser("ae", __doc__)
     p.add_argument("--model", required=True, nargs="+", choices=list(AE_MODELS), metavar="MODEL",
                    help=f"autoencoder(s): {', '.join(AE_MODELS)}")
     p.add_argument("--dataset", required=True, nargs="+", choices=list(DATASETS), metavar="DATASET",
                    help=f"dataset(s): {', '.join(DATASETS)} (svhn needs KANMIX_SVHN_DIR)")
-    p.add_argument("--bottleneck", required=True, nargs="+", type=_positive_int, metavar="N",
+    p.add_argument("--bottleneck", required=True, nargs="+", type=positive_int, metavar="N",
                    help="latent sizes to sweep (the CNN needs multiples of its latent grid: 9 on 28x28, 16 on 32x32)")
-    p.add_argument("--size", type=_positive_int, default=None, help="resize images to SIZE x SIZE")
-    p.add_argument("--subset", type=_positive_int, default=None, help="train on a stratified subset of N images")
-    p.add_argument("--test-subset", default=None,
-                   help="test images to score: an integer, or 'all' (default: same fraction as --subset)")
-    p.add_argument("--seed", type=_non_negative_int, default=0)
-    p.add_argument("--knn-k", type=_positive_int, default=3, help="neighbours of the KNN classifier")
+    add_split_args(p, seed_help=None)
+    p.add_argument("--knn-k", type=positive_int, default=3, help="neighbours of the KNN classifier")
+    add_training_args(p, title="training (defaults: the paper's recipe)",
+                      names=("epochs", "batch_size", "lr", "weight_decay"), defaults=PAPER_RECIPE)
 
-    t = p.add_argument_group("training (defaults: the paper's recipe)")
-    t.add_argument("--epochs", type=_positive_int, default=PAPER_RECIPE["epochs"])
-    t.add_argument("--batch-size", type=_positive_int, default=PAPER_RECIPE["batch_size"])
-    t.add_argument("--lr", type=_positive_float, default=PAPER_RECIPE["lr"])
-    t.add_argument("--weight-decay", type=_non_negative_float, default=PAPER_RECIPE["weight_decay"])
-
+    # Not add_model_args: an autoencoder's --hidden is one width, and it has no mixer flags.
     m = p.add_argument_group("model (defaults: kanmix.models)")
-    m.add_argument("--hidden", type=_positive_int, help="kan and mlp: hidden width between pixels and bottleneck")
-    m.add_argument("--grid-size", type=_positive_int, help="kan: spline grid intervals")
-    m.add_argument("--spline-order", type=_positive_int, help="kan: spline order (3 = cubic)")
+    m.add_argument("--hidden", type=positive_int, help="kan and mlp: hidden width between pixels and bottleneck")
+    m.add_argument("--grid-size", type=positive_int, help="kan: spline grid intervals")
+    m.add_argument("--spline-order", type=positive_int, help="kan: spline order (3 = cubic)")
 
-    r = p.add_argument_group("running")
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bars (default: on in an interactive terminal, off under CI)")
-    r.add_argument("--force", action="store_true", help="retrain even if records exist")
+    add_running_args(p, force_help="retrain even if records exist")
     return p
 
 
@@ -72,18 +61,14 @@ def _model_kwargs(args: argparse.Namespace, model: str, parser: argparse.Argumen
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    test_subset = args.test_subset
-    if test_subset is not None and test_subset != "all":
-        if not test_subset.isdigit() or int(test_subset) < 10:
-            parser.error(f"argument --test-subset: must be 'all' or an integer >= 10, got {test_subset!r}")
-        test_subset = int(test_subset)
+    test_subset = parse_test_subset(parser, args.test_subset, args.dataset)
     common = {"epochs": args.epochs, "seed": args.seed, "subset": args.subset, "test_subset": test_subset,
               "knn_k": args.knn_k, "size": args.size, "batch_size": args.batch_size, "lr": args.lr,
               "weight_decay": args.weight_decay}
 
     import pandas as pd
 
-    from kanmix import ae, data, results
+    from kanmix import ae, results
 
     runs = [(m, d, b) for d in args.dataset for m in args.model for b in args.bottleneck]
     cfgs = []
@@ -95,26 +80,18 @@ def main(argv: list[str] | None = None) -> int:
                 if str(err).startswith("bottleneck="):
                     raise ValueError(f"argument --bottleneck: {err} (--model {m}, --dataset {d})") from err
                 raise
-        if args.device == "cuda":
-            from kanmix.train import resolve_device
-            resolve_device("cuda")
     except ValueError as err:
         parser.error(str(err))
-    for d in args.dataset:
-        if d == "svhn":
-            continue
-        if not data.is_fetched(d):
-            print(f"kanmix ae: error: dataset {d!r} is not fetched; run `python -m kanmix data fetch {d}` first",
-                  file=sys.stderr)
-            return 1
+    run_device = device(args, parser)
+    if not datasets_fetched("ae", args.dataset):
+        return 1
 
     existed = {results.config_hash(c) for c in cfgs if results.record_path(c).exists() and not args.force}
     print(f"{len(cfgs)} autoencoder runs ({len(existed)} already in {results.results_dir()})", file=sys.stderr)
-    device = None if args.device == "auto" else args.device
     records = []
     try:
         for cfg in cfgs:
-            rec = ae.ae_run(cfg, force=args.force, progress=args.progress, device=device)
+            rec = ae.ae_run(cfg, force=args.force, progress=args.progress, device=run_device)
             records.append(rec)
             r = ae.row(rec)
             how = "reused" if rec["hash"] in existed else f"trained in {r['train_seconds']:.1f} s"
