@@ -437,9 +437,16 @@ def short_hash(record: dict) -> str:
     return str(record.get("hash", "?"))[:8]
 
 
-def provenance(records: Iterable[dict], profile: str) -> str:
-    """One line naming the profile, the device(s) and the record hashes behind a table or figure."""
+def provenance(records: Iterable[dict], profile: str, *, source: str | None = None) -> str:
+    """One line naming the profile, the device(s) and the record hashes behind a table or figure.
+
+    ``source`` describes numbers that come from neither the results store nor this notebook's
+    own computation (e.g. a benchmark's JSON file); it replaces the device part when there are
+    no records.
+    """
     records = list(records)
+    if not records and source:
+        return f"profile `{profile}` · {source}"
     if not records:  # computed in the notebook itself, on this machine
         from kanmix.results import device_name
 
@@ -451,19 +458,19 @@ def provenance(records: Iterable[dict], profile: str) -> str:
     return f"profile `{profile}` · device {' / '.join(devices)} · record{plural} {shown}"
 
 
-def caption(text: str, records: Iterable[dict], profile: str):
+def caption(text: str, records: Iterable[dict], profile: str, *, source: str | None = None):
     """A Markdown caption to display under a figure or table: ``text`` plus its provenance."""
     from IPython.display import Markdown
 
-    return Markdown(f"**{text}** <br><small>{provenance(records, profile)}</small>")
+    return Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>")
 
 
-def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4):
+def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4, source: str | None = None):
     """A pandas DataFrame rendered with a caption that carries its provenance."""
     from IPython.display import HTML
 
     styled = df.style.format(precision=precision).set_caption(
-        f"<b>{text}</b><br><small>{provenance(records, profile).replace('`', '')}</small>")
+        f"<b>{text}</b><br><small>{provenance(records, profile, source=source).replace('`', '')}</small>")
     return HTML(styled.to_html())
 
 

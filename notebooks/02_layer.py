@@ -232,13 +232,19 @@ def quiet_native_stderr():
 
 
 if bench_json:
+    if not Path(bench_json).is_file():
+        raise FileNotFoundError(f"bench_json={bench_json!r} is not a file; write one with "
+                                "`python -m kanmix.bench kan --json PATH`, or leave bench_json unset to measure here")
     bench = json.loads(Path(bench_json).read_text())
-    bench_source = f"measured by `python -m kanmix.bench kan` ({Path(bench_json).name})"
+    # The benchmark's JSON records shapes and timings, not the machine: the caption names the file.
+    bench_note = "medians per shape"
+    bench_origin = f"measured by `python -m kanmix.bench kan`, read from {Path(bench_json).name}"
 else:
     device = torch.device(train.default_device())
     with quiet_native_stderr():
         bench = [bench_kan.bench_shape(r, i, o, device, repeats=bench_repeats, warmup=1) for r, i, o in bench_shapes]
-    bench_source = f"measured in this notebook on {device.type}, median of {bench_repeats}"
+    bench_note = f"medians of {bench_repeats} steps, measured in this notebook"
+    bench_origin = None  # the provenance line names this machine
 contenders = [n for n in bench_kan.NAMES if any(r.get(n) is not None for r in bench)]
 speed = pd.DataFrame([{"rows, in → out": f"{r['shape'][0]}, {r['shape'][1]} → {r['shape'][2]}",
                        **{f"{n} ms": r.get(n) for n in contenders}} for r in bench]).set_index("rows, in → out")
@@ -247,7 +253,8 @@ speed["reference / kanmix"] = speed["reference ms"] / speed["kanmix ms"]
 speed["kanmix KiB / row"] = [(r.get("peak_bytes") or {}).get("kanmix") for r in bench]
 speed["kanmix KiB / row"] = speed["kanmix KiB / row"] / [r["shape"][0] * 1024 for r in bench]
 display(book.table(speed, f"Table 2.3 — forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, "
-                   f"order {bench_kan.SPLINE_ORDER}); {bench_source}", [], profile, precision=2))
+                   f"order {bench_kan.SPLINE_ORDER}); {bench_note}", [], profile, precision=2,
+                   source=bench_origin))
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 0.9 + 0.9 * len(speed)))
@@ -262,11 +269,12 @@ ax.set_yticks(np.arange(len(speed)) + 0.4 - height / 2, speed.index)
 ax.invert_yaxis()
 ax.set_xscale("log")
 ax.set_xlabel("forward + backward, ms (log scale)")
-ax.legend(frameon=False, fontsize=8, loc="lower right")
+ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
 fig.tight_layout()
 plt.show()
 display(book.caption("Figure 2.3 — layer time against the peers; the dashed line is the dense limit, "
-                     f"the floor for any KAN layer of that shape; {bench_source}", [], profile))
+                     f"the floor for any KAN layer of that shape; {bench_note}", [], profile,
+                     source=bench_origin))
 
 # %% [markdown]
 # ## What the numbers say

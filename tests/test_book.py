@@ -127,3 +127,13 @@ def test_captions_carry_provenance(built_book):
     for ch in book.chapters():
         text = (html / "book" / f"{ch.stem}.html").read_text(encoding="utf-8")
         assert "profile" in text and "smoke" in text and "device" in text, f"{ch.stem} captions lack provenance"
+
+
+def test_provenance_names_records_this_machine_or_an_outside_source():
+    rec = {"hash": "0123456789abcdef", "provenance": {"device": "cuda: H100"}}
+    assert book.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567"
+    assert "computed in this notebook" in book.provenance([], "smoke")
+    outside = book.provenance([], "smoke", source="read from bench.json")
+    assert outside == "profile `smoke` · read from bench.json" and "device" not in outside
+    # Records, when there are any, are the provenance; a source does not override them.
+    assert book.provenance([rec], "cpu", source="x") == book.provenance([rec], "cpu")

@@ -120,13 +120,19 @@ def peak_bytes(layer: nn.Module, x: torch.Tensor) -> int | None:
     return _cpu_peak_bytes(lambda: _step(layer, x))
 
 
-def bench_shape(rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int) -> dict:
+def bench_shape(
+    rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int, warmup_s: float = 0.0
+) -> dict:
     torch.manual_seed(0)
     layers = contenders(rows, n_in, n_out, device)
     x = (torch.rand(rows, n_in, device=device) * 2 - 1).requires_grad_()
     for layer in layers.values():
-        for _ in range(warmup):  # first calls compile (kanmix, flashkan, inkan) and warm the allocator
+        # First calls compile (kanmix, flashkan, inkan); the next few are still slow while the
+        # allocator and caches settle, so cheap contenders keep warming for a little while.
+        start, steps = time.perf_counter(), 0
+        while steps < warmup or (time.perf_counter() - start < warmup_s and steps < 20):
             _step(layer, x)
+            steps += 1
     times: dict[str, list[float]] = {name: [] for name in layers}
     for _ in range(repeats):
         for name, layer in layers.items():  # round-robin: slow drifts in machine load hit all alike
@@ -177,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--json", type=Path, help="also write one record per shape to this JSON file")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per contender and shape (default: 5)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default: 2)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first, at least (default: 2)")
+    parser.add_argument("--warmup-seconds", type=float, default=0.0, help="keep warming each contender at least this long (default: 0)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2, the targets' setting)")
     parser.add_argument("--shapes", help="override shapes, e.g. '8192x256x512,4096x784x256' (rows x in x out)")
     args = parser.parse_args(argv)
@@ -201,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     records = []
     for rows, n_in, n_out in shapes:
-        records.append(bench_shape(rows, n_in, n_out, device, args.repeats, args.warmup))
+        records.append(bench_shape(rows, n_in, n_out, device, args.repeats, args.warmup, args.warmup_seconds))
         print(f"  done {rows}, {n_in}->{n_out}", file=sys.stderr, flush=True)
     print(table(records))
     if args.json:
