@@ -106,16 +106,9 @@ def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_
         "test_subset": test_subset,
         "knn_k": knn_k,
     }
-    experiment.normalize_config(_split_config(cfg))  # validates subset / test_subset / size
+    experiment.normalize_split(experiment.split_of(cfg))  # validates subset / test_subset / size
     _build(cfg, info)  # validates the architecture
     return cfg
-
-
-def _split_config(cfg: dict) -> dict:
-    # experiment.split_data is the one place that subsamples the splits; it takes a
-    # classification config, whose model name plays no part in the split.
-    keys = ("dataset", "size", "subset", "subset_seed", "test_subset")
-    return {"model": "mlp", **{k: cfg[k] for k in keys}}
 
 
 def _in_shape(cfg: dict, info) -> tuple[int, int, int]:
@@ -199,8 +192,8 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
         info = data.info(cfg["dataset"])
         model = _build_seeded(cfg, info)
         if keep_weights:  # fail before training, not after, if the weights could not be kept
-            _check_weights_fit(model)
-        (x_train, y_train), _, (x_test, y_test) = experiment.split_data(_split_config(cfg))
+            results.check_weights_fit(model)
+        (x_train, y_train), _, (x_test, y_test) = experiment.load_split(experiment.split_of(cfg))
         tcfg = train.TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress)
         fitted = train.fit(model, x_train, y_train, tcfg, task="reconstruct", val=(x_test, y_test),
                            checkpoint_dir=checkpoint_dir(cfg))
@@ -232,13 +225,6 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
 def _check_config(cfg: dict) -> None:
     if not isinstance(cfg, dict) or cfg.get("kind") != "ae":
         raise ValueError("cfg must come from kanmix.ae.ae_config (kind='ae')")
-
-
-def _check_weights_fit(model: torch.nn.Module) -> None:
-    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-    if size > results.MAX_ARTIFACT_BYTES:
-        raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
-                         f"{results.MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
 
 
 def load_trained(cfg: dict, *, device=None) -> torch.nn.Module | None:

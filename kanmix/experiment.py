@@ -45,7 +45,7 @@ from kanmix import data as kdata
 from kanmix.folds import kfold_indices, stratified_subset
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
-from kanmix.results import MAX_ARTIFACT_BYTES, cached_run, config_hash, load_weights, results_dir, save_weights
+from kanmix.results import cached_run, check_weights_fit, config_hash, load_weights, results_dir, save_weights
 from kanmix.train import TrainConfig, fit, predict, seed_everything
 
 KIND = "classification"
@@ -219,10 +219,8 @@ def classification_run(cfg: dict, *, force: bool = False, progress: bool | None 
     def run() -> dict:
         info = kdata.info(cfg["dataset"])
         model = build_from_config(cfg)  # first, so bad model arguments fail before data loads
-        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-        if keep_weights and size > MAX_ARTIFACT_BYTES:
-            raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
-                             f"{MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
+        if keep_weights:
+            check_weights_fit(model)
         train, val, test = split_data(cfg)
         tcfg = TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress,
                            checkpoint_every_s=checkpoint_every_s)

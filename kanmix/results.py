@@ -222,6 +222,14 @@ def _check_finite(obj: Any, where: str = "record") -> None:
 
 # ----------------------------------------------------------------------------- small checkpoints
 
+def check_weights_fit(model) -> None:
+    """Raise before training, not after, if ``model``'s weights could not be kept beside a record."""
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    if size > MAX_ARTIFACT_BYTES:
+        raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
+                         f"{MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
+
+
 def save_weights(cfg: dict, state_dict: dict, *, name: str = "model") -> Path:
     """Store a small safetensors checkpoint beside the record of ``cfg`` (at most 20 MB)."""
     from safetensors.torch import save

@@ -128,8 +128,7 @@ for dataset in datasets:
         rec = results.load_record(cfg)
         net = ae.load_trained(cfg)
         rows.append((NAMES[model], train.predict(net, pick, batch_size=64)))
-        _, _, (xt, _) = experiment.split_data(
-            {"model": "mlp", **{k: cfg[k] for k in ("dataset", "size", "subset", "subset_seed", "test_subset")}})
+        _, _, (xt, _) = experiment.load_split(experiment.split_of(cfg))
         mse = torch.nn.functional.mse_loss(train.predict(net, xt, batch_size=512), data.to_float(xt)).item()
         checks.append({"dataset": dataset, "model": NAMES[model], "record test MSE": rec["metrics"]["test_mse"],
                        "loaded model's test MSE": mse})

@@ -120,7 +120,7 @@ def test_keep_weights_stores_the_model_and_load_trained_reproduces_the_record(mo
     model = ae.load_trained(cfg)
     assert not model.training
     from kanmix import experiment
-    _, _, (xt, _) = experiment.split_data(ae._split_config(cfg))
+    _, _, (xt, _) = experiment.load_split(experiment.split_of(cfg))
     mse = torch.nn.functional.mse_loss(train.predict(model, xt, batch_size=64, device="cpu"), data.to_float(xt))
     assert mse.item() == pytest.approx(kept["metrics"]["test_mse"], rel=1e-5)
     with pytest.raises(ValueError, match="ae_config"):
