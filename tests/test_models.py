@@ -96,19 +96,25 @@ def test_bad_arguments_are_named(bad, match):
     assert "grid_size" in model_arguments("kan_mixer") and "grid_size" not in model_arguments("mlp_mixer")
 
 
+def _adam_steps(model, loss_fn, steps):
+    """Take ``steps`` Adam steps on ``loss_fn()``; return the losses seen."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
 @pytest.mark.parametrize("name", ["kan_mixer", "mlp_mixer", "mlp", "kan"])
 def test_a_few_steps_reduce_the_loss_on_real_data(name, cifar):
     torch.manual_seed(0)
     x, y = cifar
     model = build_model(name, **SMALL[name])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(8):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = _adam_steps(model, lambda: F.cross_entropy(model(x), y), steps=8)
     assert losses[-1] < losses[0] * 0.9
 
 
@@ -117,12 +123,5 @@ def test_a_few_steps_reduce_reconstruction_error(name):
     torch.manual_seed(0)
     x = to_float(load("fashion_mnist", "test")[0][:64])
     model = build_model(name, in_shape=(1, 28, 28), **SMALL[name])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(20):
-        loss = F.mse_loss(model(x), x)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = _adam_steps(model, lambda: F.mse_loss(model(x), x), steps=20)
     assert losses[-1] < losses[0] * 0.9
