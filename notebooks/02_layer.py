@@ -51,7 +51,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book, data, experiment, train
+from kanmix import book, data, experiment, results, train
 from kanmix.bench import kan as bench_kan
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
@@ -236,15 +236,25 @@ if bench_json:
         raise FileNotFoundError(f"bench_json={bench_json!r} is not a file; write one with "
                                 "`python -m kanmix.bench kan --json PATH`, or leave bench_json unset to measure here")
     bench = json.loads(Path(bench_json).read_text())
+    bench_records = []
     # The benchmark's JSON records shapes and timings, not the machine: the caption names the file.
     bench_note = "medians per shape"
     bench_origin = f"measured by `python -m kanmix.bench kan`, read from {Path(bench_json).name}"
 else:
     device = torch.device(train.default_device())
-    with quiet_native_stderr():
-        bench = [bench_kan.bench_shape(r, i, o, device, repeats=bench_repeats, warmup=1) for r, i, o in bench_shapes]
-    bench_note = f"medians of {bench_repeats} steps, measured in this notebook"
-    bench_origin = None  # the provenance line names this machine
+
+    def measure() -> dict:
+        with quiet_native_stderr():
+            return {"shapes": [bench_kan.bench_shape(r, i, o, device, repeats=bench_repeats, warmup=1)
+                               for r, i, o in bench_shapes]}
+
+    # A results-store record like every other number in the book: a rebuild shows the stored
+    # measurement (its caption names the record); delete the record to measure again.
+    bench_cfg = {"kind": "bench_kan", "shapes": bench_shapes, "repeats": bench_repeats, "device": device.type}
+    bench_records = [results.cached_run(bench_cfg, measure)]
+    bench = bench_records[0]["shapes"]
+    bench_note = f"medians of {bench_repeats} steps"
+    bench_origin = None
 contenders = [n for n in bench_kan.NAMES if any(r.get(n) is not None for r in bench)]
 speed = pd.DataFrame([{"rows, in → out": f"{r['shape'][0]}, {r['shape'][1]} → {r['shape'][2]}",
                        **{f"{n} ms": r.get(n) for n in contenders}} for r in bench]).set_index("rows, in → out")
@@ -253,7 +263,7 @@ speed["reference / kanmix"] = speed["reference ms"] / speed["kanmix ms"]
 speed["kanmix KiB / row"] = [(r.get("peak_bytes") or {}).get("kanmix") for r in bench]
 speed["kanmix KiB / row"] = speed["kanmix KiB / row"] / [r["shape"][0] * 1024 for r in bench]
 display(book.table(speed, f"Table 2.3 — forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, "
-                   f"order {bench_kan.SPLINE_ORDER}); {bench_note}", [], profile, precision=2,
+                   f"order {bench_kan.SPLINE_ORDER}); {bench_note}", bench_records, profile, precision=2,
                    source=bench_origin))
 
 # %%
@@ -273,7 +283,7 @@ ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.
 fig.tight_layout()
 plt.show()
 display(book.caption("Figure 2.3 — layer time against the peers; the dashed line is the dense limit, "
-                     f"the floor for any KAN layer of that shape; {bench_note}", [], profile,
+                     f"the floor for any KAN layer of that shape; {bench_note}", bench_records, profile,
                      source=bench_origin))
 
 # %% [markdown]
