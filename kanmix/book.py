@@ -34,7 +34,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -285,15 +284,9 @@ def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[
 def _atomic_write_notebook(nb, path: Path) -> None:
     import nbformat
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from kanmix.results import atomic_write_bytes
+
+    atomic_write_bytes(path, nbformat.writes(nb).encode("utf-8"))
 
 
 def convert(out: Path, root: Path = ROOT) -> list[Path]:

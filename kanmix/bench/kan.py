@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +33,7 @@ from torch import nn
 
 from kanmix.bench.reference import ReferenceKANLinear
 from kanmix.kan import KANLinear
+from kanmix.results import atomic_write_json
 
 SHAPES = [(8192, 256, 512), (32768, 64, 128), (4096, 784, 256)]  # channel-mix, token-mix, autoencoder
 GRID_SIZE, SPLINE_ORDER = 5, 3
@@ -170,14 +168,6 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanmix.bench kan", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -212,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  done {rows}, {n_in}->{n_out}", file=sys.stderr, flush=True)
     print(table(records))
     if args.json:
-        _write_json(args.json, records)
+        atomic_write_json(args.json, records)
     return 0
 
 
