@@ -107,19 +107,23 @@ class _Fused:
 
     Eager PyTorch runs the dozen elementwise steps above as a dozen passes over a tensor as large
     as the feature matrix, which costs more than the GEMM on narrow layers; fused, building the
-    features costs about one write of them. ``KANMIX_COMPILE=0`` forces eager.
+    features costs about one write of them. The row count of the tensor arguments is compiled as
+    a symbol (the kernels vectorise along ``in``, so this costs nothing), which lets the blocks
+    have any length without a recompile. ``KANMIX_COMPILE=0`` forces eager.
     """
 
-    def __init__(self, fn):
-        self.eager = fn
-        # One static kernel per (block shape, dtype, grid kind): a model with many distinct
-        # layer widths needs more than dynamo's default of 8 before it would fall back to eager.
+    def __init__(self, fn, row_args: tuple[int, ...]):
+        self.eager, self.row_args = fn, row_args
+        # One kernel per (layer width, dtype, grid kind): a model with many distinct layer
+        # widths needs more than dynamo's default of 8 before it would fall back to eager.
         config = torch._dynamo.config
         config.recompile_limit = max(getattr(config, "recompile_limit", 8), 64)
-        self.compiled = None if os.environ.get("KANMIX_COMPILE", "1") == "0" else torch.compile(fn, dynamic=False)
+        self.compiled = None if os.environ.get("KANMIX_COMPILE", "1") == "0" else torch.compile(fn)
 
     def __call__(self, *args):
         if self.compiled is not None and not torch.compiler.is_compiling():
+            for i in self.row_args:
+                torch._dynamo.maybe_mark_dynamic(args[i], 0)
             try:
                 return self.compiled(*args)
             except Exception as err:  # noqa: BLE001 - any compiler failure: fall back, loudly, once
@@ -130,8 +134,8 @@ class _Fused:
         return self.eager(*args)
 
 
-_features = _Fused(_features_eager)
-_grad_input = _Fused(_grad_input_eager)
+_features = _Fused(_features_eager, row_args=(0,))
+_grad_input = _Fused(_grad_input_eager, row_args=(0, 1))
 
 
 def bspline_bases(x: Tensor, grid: Tensor, order: int, *, derivative: bool = False):
@@ -153,8 +157,8 @@ def _combined_weight(base_weight: Tensor, spline_weight: Tensor, spline_scaler: 
     return torch.cat([base_weight.unsqueeze(1), spline], dim=1).flatten(1)
 
 
-def _chunk_rows(width: int, device: torch.device) -> int:
-    """Rows per block of features ``(block, width)``.
+def _blocks(rows: int, width: int, device: torch.device) -> list[tuple[int, int]]:
+    """Row ranges ``[(lo, hi), ...]`` splitting ``rows`` rows of ``width`` features into near-equal blocks.
 
     On CPU a block of ``_CACHE_ELEMENTS`` stays in cache between the basis kernel that writes it
     and the GEMM that reads it, where a whole ``(rows, width)`` matrix would go through main
@@ -164,34 +168,19 @@ def _chunk_rows(width: int, device: torch.device) -> int:
     benchmark shapes, where 4 MiB blocks or one whole-matrix block were slower on some.
     """
     kind = device.type if device.type in _CACHE_ELEMENTS else "cuda"
-    fit = _CACHE_ELEMENTS[kind] // width
-    if fit >= _MIN_ROWS[kind]:
-        return fit
-    return max(1, _LARGE_ELEMENTS[kind] // width)
+    most = _CACHE_ELEMENTS[kind] // width
+    if most < _MIN_ROWS[kind]:
+        most = _LARGE_ELEMENTS[kind] // width
+    if rows == 0:
+        return []
+    n = -(-rows // max(1, most))
+    step = -(-rows // n)
+    return [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
 
 
 _CACHE_ELEMENTS = {"cpu": 1 << 22, "cuda": 1 << 26}
 _MIN_ROWS = {"cpu": 384, "cuda": 1}
 _LARGE_ELEMENTS = {"cpu": 1 << 25, "cuda": 1 << 26}
-
-
-def _chunks(x: Tensor, step: int):
-    """Yield ``(lo, hi, start, xc)``: equal-shape row blocks ``xc = x[start:hi]`` covering ``x``.
-
-    Every block has exactly ``step`` rows, so the compiled kernels see one static shape and
-    never recompile (a kernel compiled for dynamic shapes runs many times slower on CPU). The
-    last block is shifted back to overlap the previous one, and inputs shorter than a block are
-    zero-padded; rows ``[lo, hi)`` of each block are the new ones.
-    """
-    rows = x.shape[0]
-    if rows < step:  # pad to a power of two: few distinct shapes, at most 2x the work
-        size = max(16, 1 << max(rows - 1, 0).bit_length())
-        yield 0, rows, 0, torch.cat([x, x.new_zeros(size - rows, x.shape[1])])
-        return
-    for lo in range(0, rows, step):
-        hi = min(lo + step, rows)
-        start = hi - step
-        yield lo, hi, start, x[start:hi].clone()  # fresh, aligned, offset-0: one compiled variant
 
 
 class _KANFunction(torch.autograd.Function):
@@ -204,15 +193,10 @@ class _KANFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, knots, t0, inv_h, base_weight, spline_weight, spline_scaler, order, uniform, dtype):
         weight = _combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
-        rows = x.shape[0]
-        out = torch.empty(rows, weight.shape[0], device=x.device, dtype=dtype)
-        step = _chunk_rows(weight.shape[1], x.device)
-        for lo, hi, start, xc in _chunks(x, step):
-            feats = _features(xc, knots, t0, inv_h, order, uniform, dtype)
-            if start == lo and hi - lo == xc.shape[0]:
-                torch.mm(feats, weight.t(), out=out[lo:hi])
-            else:  # the overlapping or padded block: keep only its new rows
-                out[lo:hi] = (feats @ weight.t())[lo - start : hi - start]
+        out = torch.empty(x.shape[0], weight.shape[0], device=x.device, dtype=dtype)
+        for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device):
+            feats = _features(x[lo:hi], knots, t0, inv_h, order, uniform, dtype)
+            torch.mm(feats, weight.t(), out=out[lo:hi])
         ctx.save_for_backward(x, knots, t0, inv_h, base_weight, spline_weight, spline_scaler)
         ctx.config = order, uniform, dtype
         return out
@@ -227,13 +211,8 @@ class _KANFunction(torch.autograd.Function):
         weight = _combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
         grad_x = torch.empty_like(x) if need_x else None
         grad_w = None
-        step = _chunk_rows(weight.shape[1], x.device)
-        for lo, hi, start, xc in _chunks(x, step):
-            if start == lo and hi - lo == xc.shape[0]:
-                gc = g[lo:hi]
-            else:  # rows shared with the previous block (or padding) must not count twice
-                gc = g.new_zeros(xc.shape[0], g.shape[1])
-                gc[lo - start : hi - start] = g[lo:hi]
+        for lo, hi in _blocks(rows, weight.shape[1], x.device):
+            xc, gc = x[lo:hi], g[lo:hi]
             if need_w:
                 feats = _features(xc, knots, t0, inv_h, order, uniform, dtype)
                 # Accumulate the weight gradient across blocks in the parameters' precision, not bf16.
@@ -245,8 +224,8 @@ class _KANFunction(torch.autograd.Function):
                     grad_w += (gc.t() @ feats).to(grad_w.dtype)
                 del feats
             if need_x:
-                grad_feats = (gc @ weight).view(xc.shape[0], -1, n_in)
-                grad_x[lo:hi] = _grad_input(xc, grad_feats, knots, t0, inv_h, order, uniform)[lo - start : hi - start]
+                grad_feats = (gc @ weight).view(hi - lo, -1, n_in)
+                grad_x[lo:hi] = _grad_input(xc, grad_feats, knots, t0, inv_h, order, uniform)
         grad_base = grad_spline = grad_scaler = None
         if need_w:
             grad_w = grad_w.view(-1, weight.shape[1] // n_in, n_in)
@@ -369,7 +348,7 @@ class KANLinear(nn.Module):
         """``(..., in_features) -> (..., out_features)``."""
         self._check(x, "KANLinear")
         lead = x.shape[:-1]
-        x2 = x.reshape(-1, self.in_features)
+        x2 = x.reshape(-1, self.in_features).contiguous()  # row blocks must be contiguous slices
         device_type = x.device.type
         if torch.is_autocast_enabled(device_type):
             # Bases in float32 (polynomials of x lose digits in bf16), GEMMs in the autocast dtype.
