@@ -10,7 +10,7 @@ import torch
 from scipy.interpolate import BSpline
 
 import kanmix.kan as kan
-from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.bench.reference import ReferenceKANLinear, cox_de_boor
 from kanmix.kan import KAN, KANLinear, bspline_bases
 
 
@@ -76,11 +76,13 @@ def test_bases_match_scipy(layer, dtype):
     x = probe_points(layer)
     ours = layer.bases(x.to(dtype)).double().numpy()  # the path forward() takes
     general = bspline_bases(x, layer.grid.double(), layer.spline_order).numpy()  # Cox-de Boor, float64
+    benchmark = cox_de_boor(x, layer.grid.double(), layer.spline_order).numpy()  # the benchmark's own recursion
     grid = layer.grid.double().numpy()
     for i in range(layer.in_features):
         ref = scipy_bases(grid[i], x[:, i].numpy(), layer.spline_order)
         np.testing.assert_allclose(ours[:, i], ref, atol=1e-6, rtol=0)
         np.testing.assert_allclose(general[:, i], ref, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(benchmark[:, i], ref, atol=1e-12, rtol=0)
 
 
 def test_bases_partition_of_unity(layer):
