@@ -405,6 +405,7 @@ def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
     interrupted fetch never leaves a half-written MathJax behind. Returns the folder.
     """
     from kanmix import data
+    from kanmix.results import atomic_replace_dir
 
     target = root / "_static" / "mathjax"
     if (target / "tex-chtml.js").is_file():
@@ -417,26 +418,14 @@ def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
                                     sha256=MATHJAX_SHA256) / "es5"
             except data.DataError as err:
                 raise BookError(f"{err}. The book needs MathJax to show its math offline.") from None
-            _replace_dir(source, lambda staging: [_copy(es5 / f, staging / f) for f in _MATHJAX_FILES])
-    _replace_dir(target, lambda staging: shutil.copytree(source, staging))
+            atomic_replace_dir(source, lambda staging: [_copy(es5 / f, staging / f) for f in _MATHJAX_FILES])
+    atomic_replace_dir(target, lambda staging: shutil.copytree(source, staging, dirs_exist_ok=True))
     return target
 
 
 def _copy(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest)
-
-
-def _replace_dir(dest: Path, fill) -> None:
-    """Build ``dest`` in a sibling staging folder with ``fill(staging)``, then rename it into place."""
-    staging = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        fill(staging)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.replace(staging, dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, quiet: bool = False,

@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from kanmix.results import atomic_replace_dir
+
 SPLITS = ("train", "test")
 
 
@@ -146,24 +148,15 @@ def _write_dataset(name: str, arrays: dict[str, np.ndarray], root: Path) -> None
     Everything is written into a staging directory first and swapped in only when complete, so
     an interrupted write leaves the previous good copy (if any) untouched.
     """
-    target = root / name
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}.partial-"))
-    try:
+    def fill(staging: Path) -> None:
         manifest = {"dataset": name, "source": _PACKAGES.get(name, "user files"), "arrays": {}}
         for key, array in arrays.items():
             path = staging / f"{key}.npy"
             np.save(path, np.ascontiguousarray(array))
             manifest["arrays"][key] = {"sha256": sha256_file(path), "shape": list(array.shape)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        old = root / f".{name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    atomic_replace_dir(root / name, fill)
 
 
 # --------------------------------------------------------------------------- fetching

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 import time
@@ -92,6 +93,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_replace_dir(target: Path, fill: Callable[[Path], None]) -> None:
+    """Replace the folder ``target`` by one that ``fill(staging)`` writes into an empty staging folder.
+
+    The staging folder is a fresh sibling of ``target``; only when ``fill`` has finished is the
+    old ``target`` moved aside and the new one renamed into place, so an interrupted or failed
+    ``fill`` leaves the previous ``target`` (if any) untouched and nothing half-written behind.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
+    old = target.with_name(f".{target.name}.old")
+    try:
+        fill(staging)
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

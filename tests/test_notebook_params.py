@@ -172,7 +172,7 @@ def test_vendor_mathjax_fetches_once_and_copies_only_what_the_book_loads(tmp_pat
     assert not (target / "tex-svg.js").exists()
     book.vendor_mathjax(tmp_path / "b", cache=tmp_path / "cache")  # a second book root: from the cache
     assert calls == [book.MATHJAX]
-    assert not list(tmp_path.rglob("*.partial"))
+    assert not list(tmp_path.rglob("*.partial*"))
 
 
 def test_vendor_mathjax_failure_names_the_fix_and_leaves_nothing_half_written(tmp_path, monkeypatch):
