@@ -210,15 +210,13 @@ class _KANFunction(torch.autograd.Function):
         g = grad_out.to(dtype).contiguous()  # often an expanded view (from .sum()): materialise once
         weight = _combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
         grad_x = torch.empty_like(x) if need_x else None
-        grad_w = None
+        # Accumulated across blocks in the parameters' precision, not bf16; zero for an empty batch.
+        grad_w = torch.zeros(weight.shape, dtype=base_weight.dtype, device=x.device) if need_w else None
         for lo, hi in _blocks(rows, weight.shape[1], x.device):
             xc, gc = x[lo:hi], g[lo:hi]
             if need_w:
                 feats = _features(xc, knots, t0, inv_h, order, uniform, dtype)
-                # Accumulate the weight gradient across blocks in the parameters' precision, not bf16.
-                if grad_w is None:
-                    grad_w = (gc.t() @ feats).to(base_weight.dtype)
-                elif feats.dtype == grad_w.dtype:
+                if feats.dtype == grad_w.dtype:
                     grad_w.addmm_(gc.t(), feats)
                 else:
                     grad_w += (gc.t() @ feats).to(grad_w.dtype)

@@ -143,6 +143,10 @@ def test_any_leading_shape():
     torch.testing.assert_close(layer(x).reshape(-1, 2), layer(x.reshape(-1, 5)))
     assert layer(x.transpose(0, 2)).shape == (4, 3, 2, 2)  # non-contiguous input
     assert layer(torch.zeros(0, 5)).shape == (0, 2)
+    empty = torch.zeros(0, 5, requires_grad=True)
+    layer(empty).sum().backward()  # an empty batch has zero gradients, not an error
+    assert empty.grad.shape == (0, 5)
+    assert all(p.grad is not None and not p.grad.any() for p in layer.parameters())
 
 
 def test_bf16_autocast_close_to_float32():
