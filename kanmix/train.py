@@ -212,8 +212,9 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     ``on_epoch(row)`` is called with each epoch's row of the history.
 
     Returns ``{"history": [per-epoch dicts], "train_seconds", "images_per_second",
-    "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts only this process's
-    time in the training steps (not evaluation or checkpointing).
+    "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts the time in the
+    training steps (not evaluation or checkpointing), across restarts: a resumed run adds its
+    own to what the checkpoint carried.
     """
     cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) or cfg is None else cfg
     if task not in TASKS:
@@ -250,6 +251,7 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     start_epoch, start_step = 0, 0
     running = {"loss": 0.0, "correct": 0, "seen": 0}
     aug_state = None
+    train_seconds, images_seen = 0.0, 0
     torch.manual_seed(_derived_seed(cfg.seed, 1))  # dropout stream
     if ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)  # on the CPU: RNG states must stay there; load_state_dict moves the rest
@@ -264,6 +266,9 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
         start_epoch, start_step = int(state["epoch"]), int(state["step"])
         running = dict(state["running"])
         aug_state = state.get("aug_rng")
+        # The time and images before the interruption count too: the record's wall time and
+        # images/s describe the whole run, not only the part after the restart.
+        train_seconds, images_seen = float(state.get("train_seconds", 0.0)), int(state.get("images_seen", 0))
     resumed_from = start_epoch + start_step / steps_per_epoch if ckpt_path is not None and ckpt_path.exists() else None
 
     def checkpoint(epoch: int, step: int, aug_gen: torch.Generator | None) -> None:
@@ -274,10 +279,10 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
             "rng": _rng_state(device), "aug_rng": aug_gen.get_state() if aug_gen is not None else None,
             "epoch": epoch, "step": step, "running": running, "history": history,
             "steps_per_epoch": steps_per_epoch, "n": n,
+            "train_seconds": train_seconds, "images_seen": images_seen,
         })
 
     show = progress_enabled(cfg.progress)
-    train_seconds, images_seen = 0.0, 0
     for epoch in range(start_epoch, cfg.epochs):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(_derived_seed(cfg.seed, 2, epoch)))
         order = order.to(device, non_blocking=True)

@@ -90,11 +90,13 @@ def test_resume_after_kill_matches_uninterrupted(data, tmp_path, kill_at):
         fit(Interrupt(tiny(), kill_at), *data, cfg, checkpoint_dir=ckpt, val=data)
     state = load_checkpoint(ckpt / "last.pt")
     assert (state["epoch"], state["step"]) == divmod(kill_at - 1, 4)
+    assert state["train_seconds"] > 0 and state["images_seen"] == (kill_at - 1) * CFG["batch_size"]
     resumed_model = tiny(seed=123)  # init is overwritten by the checkpoint
     got = fit(Interrupt(resumed_model, at=0), *data, cfg, checkpoint_dir=ckpt, val=data)
     assert got["resumed_from_epoch"] == pytest.approx((kill_at - 1) / 4)
     assert got["history"] == expected["history"]
     assert state_equal(resumed_model, ref)
+    assert got["train_seconds"] > state["train_seconds"]  # the time before the kill counts too
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
