@@ -53,7 +53,6 @@ KIND = "classification"
 SPLIT_KEYS = ("dataset", "size", "subset", "subset_seed", "test_subset", "fold")
 _KEYS = {"kind", "dataset", "size", "model", "model_kwargs", "train", "subset", "subset_seed", "test_subset",
          "seed", "fold"}
-_RUNTIME_ONLY = ("device", "progress", "checkpoint_every_s")
 
 
 def normalize_split(split: dict) -> dict:
@@ -128,9 +127,8 @@ def normalize_config(cfg: dict) -> dict:
     train = dict(out.get("train") or {})
     if "seed" in train:
         raise ValueError("put the seed at the top level of the config ('seed'), not in 'train'")
-    for k in _RUNTIME_ONLY:
-        train.pop(k, None)
-    out["train"] = TrainConfig.from_dict(train).numbers_only()  # validates and fills defaults
+    # Validates and fills defaults; runtime-only options (device, progress, ...) are dropped.
+    out["train"] = TrainConfig.from_dict(train).numbers_only()
     del out["train"]["seed"]
     out.setdefault("seed", 0)
     return out

@@ -17,10 +17,13 @@ def _labels_array(labels) -> np.ndarray:
     return y
 
 
-def _repeat_seed(seed: int, repeat: int) -> int:
-    # Independent shuffles per repeat, without walking through the earlier repeats
-    # (as sklearn's RepeatedStratifiedKFold would have to).
-    return int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0])
+def derived_seed(*parts: int) -> int:
+    """An independent 32-bit seed for each tuple ``(seed, stream, ...)``.
+
+    One user seed fans out into unrelated streams (fold shuffles, batch order, augmentation,
+    samplers) without any stream having to be drawn through to reach the next.
+    """
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
 def kfold_indices(labels, *, folds: int, fold: int, repeat: int = 0, seed: int = 0
@@ -42,7 +45,7 @@ def kfold_indices(labels, *, folds: int, fold: int, repeat: int = 0, seed: int =
         rare = classes[counts.argmin()]
         raise ValueError(f"class {rare} has only {counts.min()} examples, fewer than folds={folds}; "
                          "use fewer folds or a larger subset")
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=_repeat_seed(seed, repeat))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=derived_seed(seed, repeat))
     train_idx, val_idx = list(splitter.split(np.zeros(len(y)), y))[fold]
     return np.sort(train_idx).astype(np.int64), np.sort(val_idx).astype(np.int64)
 

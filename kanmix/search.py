@@ -31,11 +31,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pandas as pd
 
 from kanmix import cv, data, results
+from kanmix.folds import derived_seed
 
 #: name -> choices (a list: categorical) or ``(low, high)`` (a tuple: log-uniform float).
 #: ``patch`` keeps only the sizes that divide the image side.
@@ -177,10 +177,6 @@ def study_name(dataset: str, *, model: str = "kan_mixer", folds: int, space: Map
     return f"{model}-{dataset}-{key[:8]}"
 
 
-def _sampler_seed(seed: int, worker: int, existing: int) -> int:
-    return int(np.random.SeedSequence([int(seed), int(worker), int(existing)]).generate_state(1)[0])
-
-
 def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None = None, model: str = "kan_mixer",
            model_kwargs: Mapping | None = None, train: Mapping | None = None, size: int | None = None,
            subset: int | None = None, subset_seed: int = 0, test_subset: int | str | None = None,
@@ -212,7 +208,7 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
     store = open_storage(storage)
     study = optuna.create_study(study_name=name, storage=store, direction="maximize", load_if_exists=True)
     existing = len(study.get_trials(deepcopy=False))
-    study.sampler = optuna.samplers.RandomSampler(seed=_sampler_seed(seed, worker, existing))
+    study.sampler = optuna.samplers.RandomSampler(seed=derived_seed(seed, worker, existing))
 
     def objective(trial: optuna.Trial) -> float:
         params = sample(trial, space)

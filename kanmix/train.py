@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from kanmix.augment import Augment
 from kanmix.data import to_float
+from kanmix.folds import derived_seed
 from kanmix.results import atomic_write_bytes
 
 CHECKPOINT = "last.pt"
@@ -131,10 +132,6 @@ def seed_everything(seed: int) -> None:
     """Seed torch (CPU and CUDA) and numpy; call before building a model to fix its init."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
-
-
-def _derived_seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
 def progress_enabled(progress: bool | None) -> bool:
@@ -252,7 +249,7 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     running = {"loss": 0.0, "correct": 0, "seen": 0}
     aug_state = None
     train_seconds, images_seen = 0.0, 0
-    torch.manual_seed(_derived_seed(cfg.seed, 1))  # dropout stream
+    torch.manual_seed(derived_seed(cfg.seed, 1))  # dropout stream
     if ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)  # on the CPU: RNG states must stay there; load_state_dict moves the rest
         if state["steps_per_epoch"] != steps_per_epoch or state["n"] != n:
@@ -284,9 +281,9 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
 
     show = progress_enabled(cfg.progress)
     for epoch in range(start_epoch, cfg.epochs):
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(_derived_seed(cfg.seed, 2, epoch)))
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(derived_seed(cfg.seed, 2, epoch)))
         order = order.to(device, non_blocking=True)
-        aug_gen = torch.Generator(device=device).manual_seed(_derived_seed(cfg.seed, 3, epoch))
+        aug_gen = torch.Generator(device=device).manual_seed(derived_seed(cfg.seed, 3, epoch))
         if epoch == start_epoch and aug_state is not None:
             aug_gen.set_state(aug_state.cpu())
         first = start_step if epoch == start_epoch else 0
