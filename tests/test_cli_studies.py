@@ -50,6 +50,8 @@ def test_help(command, capsys):
     (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--test-subset", "5"],
      ["--test-subset", ">= 10"]),
     (search_cli, ["--dataset", "mnist", "--test-subset", "x"], ["--test-subset", ">= 10"]),
+    (search_cli, ["--dataset", "mnist", "--subset", "5"], ["--subset", "at least 10"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--subset", "5"], ["--subset", "at least 10"]),
     (cv_cli, ["--model", "mlp", "--dataset", "mnist", "--grid-size", "3"], ["--grid-size", "does not apply"]),
     (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--lr", "0"], ["--lr", "positive"]),
 ])

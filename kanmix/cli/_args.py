@@ -115,7 +115,7 @@ def augment(text: str):
 
 def add_split_args(p: argparse.ArgumentParser, *, subset_help: str = "train on a stratified subset of N images",
                    seed_help: str | None = "seed of init, shuffling, augmentation") -> None:
-    """``--size``, ``--subset``, ``--test-subset`` (checked by :func:`parse_test_subset`) and ``--seed``."""
+    """``--size``, ``--subset``, ``--test-subset`` (checked by :func:`check_subsets`) and ``--seed``."""
     p.add_argument("--size", type=positive_int, default=None,
                    help="resize images to SIZE x SIZE (the KAN-Mixer paper used 32)")
     p.add_argument("--subset", type=positive_int, default=None, help=subset_help)
@@ -181,11 +181,17 @@ def add_running_args(p: argparse.ArgumentParser, *, title: str = "running", prog
 
 # --- checks after parsing -------------------------------------------------------------------------
 
-def parse_test_subset(parser: argparse.ArgumentParser, text: str | None, datasets: Sequence[str]) -> int | str | None:
-    """``--test-subset`` as ``None``, ``"all"`` or an int of at least one image per class of every dataset."""
+def check_subsets(parser: argparse.ArgumentParser, args: argparse.Namespace, datasets: Sequence[str]) -> int | str | None:
+    """Check ``--subset`` and parse ``--test-subset`` (``None``, ``"all"`` or an int) for every dataset.
+
+    Both need at least one image per class of every dataset, or the stratified subsample fails.
+    """
+    minimum = max(DATASETS[d].num_classes for d in datasets)
+    if args.subset is not None and args.subset < minimum:
+        parser.error(f"argument --subset: must be at least {minimum} (one image per class), got {args.subset}")
+    text = args.test_subset
     if text is None or text == "all":
         return text
-    minimum = max(DATASETS[d].num_classes for d in datasets)
     if not text.isdigit() or int(text) < minimum:
         parser.error(f"argument --test-subset: must be 'all' or an integer >= {minimum}, got {text!r}")
     return int(text)
@@ -216,9 +222,7 @@ def classifier_config(args: argparse.Namespace, parser: argparse.ArgumentParser)
         divisors = [d for d in range(1, side + 1) if side % d == 0]
         parser.error(f"argument --patch: {patch} does not divide the {side}x{side} image of {args.dataset}"
                      f"{' (or pass --size 32)' if side != 32 and 32 % patch == 0 else ''}; choose one of {divisors}")
-    if args.subset is not None and args.subset < info.num_classes:
-        parser.error(f"argument --subset: must be at least {info.num_classes} (one image per class), got {args.subset}")
-    test_subset = parse_test_subset(parser, args.test_subset, [args.dataset])
+    test_subset = check_subsets(parser, args, [args.dataset])
     fold = None
     if args.folds is not None:
         if args.folds < 2:

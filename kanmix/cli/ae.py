@@ -17,7 +17,7 @@ import sys
 
 from kanmix.ae import AE_MODELS, PAPER_RECIPE
 from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, datasets_fetched, device,
-                              new_parser, parse_test_subset, positive_int)
+                              new_parser, check_subsets, positive_int)
 from kanmix.data import DATASETS
 
 
@@ -61,7 +61,7 @@ def _model_kwargs(args: argparse.Namespace, model: str, parser: argparse.Argumen
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    test_subset = parse_test_subset(parser, args.test_subset, args.dataset)
+    test_subset = check_subsets(parser, args, args.dataset)
     common = {"epochs": args.epochs, "seed": args.seed, "subset": args.subset, "test_subset": test_subset,
               "knn_k": args.knn_k, "size": args.size, "batch_size": args.batch_size, "lr": args.lr,
               "weight_decay": args.weight_decay}

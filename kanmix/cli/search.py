@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, datasets_fetched, device, folds,
-                              new_parser, non_negative_int, parse_test_subset, positive_float, positive_int,
+                              new_parser, non_negative_int, check_subsets, positive_float, positive_int,
                               training_config)
 from kanmix.data import DATASETS
 from kanmix.search import DEFAULT_SPACE
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         low, high = getattr(args, flag)
         if low > high:
             parser.error(f"argument --{flag.replace('_', '-')}: LOW {low} must not exceed HIGH {high}")
-    test_subset = parse_test_subset(parser, args.test_subset, [args.dataset])
+    test_subset = check_subsets(parser, args, [args.dataset])
 
     import optuna
     import pandas as pd
