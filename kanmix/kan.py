@@ -418,10 +418,12 @@ class KANLinear(nn.Module):
         self._refresh_grid_kind()
 
     @torch.no_grad()
-    def edge_functions(self, n: int = 200, x_range: tuple[float, float] | None = None) -> EdgeFunctions:
+    def edge_functions(self, n: int = 200, x_range: tuple[float | Tensor, float | Tensor] | None = None) -> EdgeFunctions:
         """Sample every edge function on ``n`` points per input.
 
-        ``x_range`` defaults to each input's own ``[t_k, t_{G+k}]`` (``grid_range`` before any
+        ``x_range = (low, high)`` gives the sampled interval: numbers for one interval shared by
+        all inputs, or ``(in,)`` tensors for one per input (e.g. the quantiles of real data). It
+        defaults to each input's own ``[t_k, t_{G+k}]`` (``grid_range`` before any
         ``update_grid``). Returns ``EdgeFunctions(x (in, n), total, base, spline)`` with the
         three functions shaped ``(out, in, n)`` and ``total = base + spline``.
         """
@@ -429,8 +431,8 @@ class KANLinear(nn.Module):
         if x_range is None:
             lo, hi = self.grid[:, k], self.grid[:, -k - 1]
         else:
-            lo = torch.full((self.in_features,), float(x_range[0]), device=self.grid.device, dtype=self.grid.dtype)
-            hi = torch.full_like(lo, float(x_range[1]))
+            lo, hi = (torch.as_tensor(v, device=self.grid.device, dtype=self.grid.dtype).expand(self.in_features)
+                      for v in x_range)
         t = torch.linspace(0, 1, n, device=lo.device, dtype=lo.dtype)
         xs = lo.unsqueeze(1) + (hi - lo).unsqueeze(1) * t  # (in, n)
         cols = xs.t()  # (n, in): a batch of n inputs

@@ -18,11 +18,12 @@ def plot_edges(
     *,
     top_k: int = 64,
     n: int = 200,
-    x_range: tuple[float, float] | None = None,
+    x_range: tuple[float | torch.Tensor, float | torch.Tensor] | None = None,
     parts: bool = False,
     fade: bool = True,
     cols: int | None = None,
     panel_size: float = 1.3,
+    color: str = "black",
 ) -> Figure:
     """Draw each edge function ``phi_oi`` of ``layer`` in its own small panel.
 
@@ -31,6 +32,8 @@ def plot_edges(
     important are drawn, most important first, so layers too large to draw whole stay readable.
     With ``fade`` each curve's opacity is its importance relative to the top edge, as pykan
     does. ``parts=True`` overlays the SiLU base and spline parts (dashed) on the total.
+    ``x_range`` is passed to ``layer.edge_functions``: one ``(low, high)`` for all inputs, or
+    ``(in,)`` tensors per input. ``color`` is the colour of the total's curve.
     Returns the matplotlib Figure (not shown; call ``fig.savefig`` or display it).
     """
     if not isinstance(layer, KANLinear):
@@ -57,7 +60,7 @@ def plot_edges(
     for ax, flat in zip(axes.flat, order.tolist()):
         o, i = divmod(flat, layer.in_features)
         alpha = max(0.15, float(importance[o, i]) / top) if fade else 1.0
-        ax.plot(xs[i], total[o, i], color="black", alpha=alpha, lw=1.2)
+        ax.plot(xs[i], total[o, i], color=color, alpha=alpha, lw=1.2)
         if parts:
             ax.plot(xs[i], base[o, i], color="tab:blue", alpha=alpha, lw=0.8, ls="--")
             ax.plot(xs[i], spline[o, i], color="tab:orange", alpha=alpha, lw=0.8, ls="--")

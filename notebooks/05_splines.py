@@ -41,15 +41,16 @@ import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import ae, book, data, experiment, metrics, train
-from kanmix.kan import KANLinear, bspline_bases
+from kanmix import ae, book, data, experiment, metrics, train, viz
+from kanmix.kan import KANLinear
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+# kanmix.viz returns bare Figures, which display() renders only once the inline backend is on.
+# %matplotlib inline
 
 # %% [markdown]
 # ## Two trained models
@@ -109,26 +110,16 @@ print("KAN layers:", ", ".join(f"{n} ({kan_layers[n].in_features}→{kan_layers[
 # and faded in proportion to it, as pykan draws networks.
 
 # %%
-def plot_edges(name: str, n: int = n_panels, cols: int = 8):
-    layer, x, imp = kan_layers[name], inputs[name], importance[name]
-    order = torch.argsort(imp.flatten(), descending=True)[:n]
-    lo, hi = torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0)
-    rows = int(np.ceil(len(order) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.3 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    top = float(imp.max())
-    for ax, flat in zip(axes.flat, order.tolist()):
-        o, i = divmod(flat, layer.in_features)
-        fn = layer.edge_functions(n=120, x_range=(float(lo[i]), float(hi[i]) + 1e-6))
-        alpha = 0.15 + 0.85 * float(imp[o, i]) / top
-        ax.plot(fn.x[i], fn.total[o, i], color="tab:purple", alpha=alpha, lw=1.5)
-        ax.set_title(f"{i}→{o}", fontsize=6, alpha=alpha)
-        ax.axis("on")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"{name}: the {len(order)} most important of {imp.numel()} edges", fontsize=9)
-    fig.tight_layout()
+def data_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each input's 1st to 99th percentile over real activations ``x (rows, in)``."""
+    return torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0) + 1e-6
+
+
+def plot_edges(name: str):
+    layer, x = kan_layers[name], inputs[name]
+    fig = viz.plot_edges(layer, x, top_k=n_panels, cols=8, n=120, x_range=data_range(x), color="tab:purple")
+    edges = layer.in_features * layer.out_features
+    fig.suptitle(f"{name}: the {min(n_panels, edges)} most important of {edges} edges", fontsize=9)
     return fig
 
 
@@ -136,15 +127,13 @@ def plot_edges(name: str, n: int = n_panels, cols: int = 8):
 token_layer = next(n for n in kan_layers if n.startswith("mixer.") and "token" in n)
 channel_layer = next(n for n in kan_layers if n.startswith("mixer.") and "channel" in n)
 for name in (token_layer, channel_layer):
-    plot_edges(name)
-    plt.show()
+    display(plot_edges(name))
 display(book.caption("Figure 5.1 — learned edge functions of the KAN-Mixer's first token-mixing and "
                      "channel-mixing KAN layers, sorted and faded by importance", [record], profile))
 
 # %% tags=["spline-figure"]
 ae_layer = next(n for n in kan_layers if n.startswith("ae."))
-plot_edges(ae_layer)
-plt.show()
+display(plot_edges(ae_layer))
 display(book.caption(f"Figure 5.2 — learned edge functions of the KAN autoencoder's first KAN layer "
                      f"({ae_dataset}, bottleneck {ae_bottleneck})", [ae_record], profile))
 
@@ -175,24 +164,10 @@ display(book.caption("Figure 5.3 — edge importance (mean |φ| over real inputs
 # not do.
 
 # %%
-def sampled_edges(layer: KANLinear, x: torch.Tensor, n: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every edge sampled on n points spanning its input's 1st-99th percentile of `x (rows, in)`.
-
-    Returns xs (n, in) and phi (out, in, n) with phi[o, i, j] = base + spline of edge i -> o at xs[j, i].
-    """
-    lo, hi = torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0)
-    xs = lo + (hi - lo + 1e-6) * torch.linspace(0, 1, n).unsqueeze(1)  # (n, in)
-    with torch.no_grad():
-        base = layer.base_weight.unsqueeze(-1) * torch.nn.functional.silu(xs).t()
-        spline = torch.einsum("nic,oic->oin", bspline_bases(xs, layer.grid, layer.spline_order),
-                              layer.scaled_spline_weight)
-    return xs, base + spline
-
-
 def fit_r2(name: str) -> pd.DataFrame:
     """R² of the best a + b·x and a + b·SiLU(x) fit of every edge of one layer."""
-    xs, phi = sampled_edges(kan_layers[name], inputs[name])
-    xs, phi = xs.t().double(), phi.double()  # (in, n), (out, in, n)
+    edges = kan_layers[name].edge_functions(n=100, x_range=data_range(inputs[name]))
+    xs, phi = edges.x.double(), edges.total.double()  # (in, n), (out, in, n)
     ss_tot = ((phi - phi.mean(-1, keepdim=True)) ** 2).sum(-1).clamp_min(1e-18)
     rows = []
     for label, feat in (("affine", xs), ("SiLU", torch.nn.functional.silu(xs))):
@@ -218,8 +193,7 @@ display(book.table(summary, "Table 5.1 — R² of the best affine and best a + b
 # pruned model on the same test images as the unpruned one.
 
 # %%
-all_inputs = layer_inputs(mixer, probe_x)
-mixer_imp = {n: m.edge_importance(all_inputs[n]) for n, m in mixer.named_modules() if isinstance(m, KANLinear)}
+mixer_imp = {n: importance[f"mixer.{n}"] for n, m in mixer.named_modules() if isinstance(m, KANLinear)}
 n_classes = data.info(dataset).num_classes
 eval_x, eval_y = test_x[:n_eval], test_y[:n_eval]
 

@@ -247,6 +247,11 @@ def test_edge_functions_shapes_and_consistency(layer):
     torch.testing.assert_close(layer(ef.x.t()).detach(), ef.total.sum(1).t(), atol=1e-5, rtol=1e-5)
     fixed = layer.edge_functions(n=5, x_range=(-2.0, 2.0))
     torch.testing.assert_close(fixed.x[0], torch.linspace(-2, 2, 5))
+    lo, hi = torch.tensor([-1.0, 0.0, 0.5, -3.0]), torch.tensor([1.0, 2.0, 0.75, -2.0])
+    per_input = layer.edge_functions(n=5, x_range=(lo, hi))  # one interval per input
+    for i in range(4):
+        torch.testing.assert_close(per_input.x[i], torch.linspace(float(lo[i]), float(hi[i]), 5))
+    torch.testing.assert_close(layer(per_input.x.t()).detach(), per_input.total.sum(1).t(), atol=1e-5, rtol=1e-5)
 
 
 def test_edge_importance_is_mean_abs_edge_function(layer):
