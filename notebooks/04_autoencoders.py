@@ -40,6 +40,8 @@ seed = 0
 hidden: int | None = None
 
 # %%
+import functools
+import json
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
@@ -129,6 +131,14 @@ display(book.table(knn, "Table 4.2 — latent-space KNN accuracy (k=3): fit on t
 # %%
 n_show = 8
 checks = []
+
+
+@functools.cache
+def test_images(split: str) -> torch.Tensor:
+    """The test images of a data split (JSON of ``experiment.split_of``), loaded once: the models share it."""
+    return experiment.load_split(json.loads(split))[2][0]
+
+
 for dataset in datasets:
     x_test, _ = data.load(dataset, "test")
     pick = x_test[:: len(x_test) // n_show][:n_show]
@@ -140,7 +150,7 @@ for dataset in datasets:
         rec = results.load_record(cfg)
         net = ae.load_trained(cfg)
         rows.append((NAMES[model], train.predict(net, pick, batch_size=64)))
-        _, _, (xt, _) = experiment.load_split(experiment.split_of(cfg))
+        xt = test_images(json.dumps(experiment.split_of(cfg), sort_keys=True))
         mse = torch.nn.functional.mse_loss(train.predict(net, xt, batch_size=512), data.to_float(xt)).item()
         checks.append({"dataset": dataset, "model": NAMES[model], "record test MSE": rec["metrics"]["test_mse"],
                        "loaded model's test MSE": mse})
