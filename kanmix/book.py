@@ -225,8 +225,7 @@ def check_parameters(chapter: str, declared: dict[str, Param], given: dict[str, 
         exemplars = [param.default] + [_EXEMPLARS[k] for k in param.also if k in _EXEMPLARS and k != param.kind]
         for exemplar in exemplars:
             try:
-                out[name] = _coerce(value, exemplar, raw=raw if _kind(exemplar) == "str" or len(exemplars) == 1
-                                    else None)
+                out[name] = _coerce(value, exemplar, raw=raw)
                 break
             except TypeError:
                 continue
@@ -296,9 +295,10 @@ def convert(out: Path, root: Path = ROOT) -> list[Path]:
     out = Path(out)
     written = []
     for ch in chapters(root):
-        parameters(ch.read())  # a malformed parameters cell fails here, not in CI's kernel
+        nb = ch.read()
+        parameters(nb)  # a malformed parameters cell fails here, not in CI's kernel
         path = out / f"{ch.stem}.ipynb"
-        _atomic_write_notebook(ch.read(), path)
+        _atomic_write_notebook(nb, path)
         written.append(path)
     for stale in set(out.glob("[0-9][0-9]_*.ipynb")) - set(written):
         stale.unlink()  # a renamed chapter must not linger in the nbmake run
