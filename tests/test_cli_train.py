@@ -25,6 +25,7 @@ def store(tmp_path, monkeypatch):
     (["--model", "mlp", "--dataset", "mnist", "--hidden", "64,-1"], "argument --hidden: must be comma-separated"),
     (["--model", "mlp", "--dataset", "mnist", "--grid-size", "3"], "argument --grid-size: does not apply to --model mlp"),
     (["--model", "kan", "--dataset", "mnist", "--folds", "5", "--fold", "5"], r"argument --fold: must be in 0..4"),
+    (["--model", "kan", "--dataset", "mnist", "--folds", "1"], r"argument --folds: must be an integer >= 2, got 1"),
     (["--model", "kan", "--dataset", "mnist", "--augment", "flip"], "argument --augment: must be none, paper"),
 ])
 def test_bad_arguments_fail_in_one_line_before_training(argv, message, capsys, store):

@@ -225,8 +225,6 @@ def classifier_config(args: argparse.Namespace, parser: argparse.ArgumentParser)
     test_subset = check_subsets(parser, args, [args.dataset])
     fold = None
     if args.folds is not None:
-        if args.folds < 2:
-            parser.error(f"argument --folds: must be at least 2, got {args.folds}")
         if args.fold >= args.folds:
             parser.error(f"argument --fold: must be in 0..{args.folds - 1} for --folds {args.folds}, got {args.fold}")
         fold = {"folds": args.folds, "fold": args.fold, "repeat": args.repeat, "seed": args.fold_seed}

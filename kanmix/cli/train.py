@@ -14,8 +14,8 @@ import argparse
 import sys
 
 from kanmix.cli._args import (add_model_args, add_running_args, add_split_args, add_training_args,
-                              classifier_config, datasets_fetched, device, new_parser, non_negative_int,
-                              positive_float, positive_int)
+                              classifier_config, datasets_fetched, device, folds, new_parser, non_negative_int,
+                              positive_float)
 from kanmix.data import DATASETS
 from kanmix.models import CLASSIFIERS
 
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_args(p)
 
     f = p.add_argument_group("cross-validation fold (optional)")
-    f.add_argument("--folds", type=positive_int, default=None, help="split the training set into K stratified folds")
+    f.add_argument("--folds", type=folds, default=None, help="split the training set into K stratified folds")
     f.add_argument("--fold", type=non_negative_int, default=0, help="which fold to hold out")
     f.add_argument("--repeat", type=non_negative_int, default=0, help="repeated k-fold: which reshuffle")
     f.add_argument("--fold-seed", type=non_negative_int, default=0)
