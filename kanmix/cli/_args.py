@@ -244,6 +244,13 @@ def device(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | N
     return None if args.device == "auto" else args.device
 
 
+def stored_hashes(cfgs: Iterable[dict], force: bool) -> set[str]:
+    """Hashes of the configs whose records exist and will be reused (none under ``--force``)."""
+    from kanmix import results
+
+    return set() if force else {results.config_hash(c) for c in cfgs if results.record_path(c).exists()}
+
+
 def datasets_fetched(command: str, datasets: Iterable[str]) -> bool:
     """Whether ``datasets`` are all on disk; if not, prints which fetch command to run.
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix.ae import AE_MODELS, PAPER_RECIPE
-from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, datasets_fetched, device,
-                              new_parser, check_subsets, positive_int)
+from kanmix.ae import AE_MODELS, PAPER_RECIPE, model_name
+from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, check_subsets, datasets_fetched,
+                              device, new_parser, positive_int, stored_hashes)
 from kanmix.data import DATASETS
+from kanmix.models import model_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _model_kwargs(args: argparse.Namespace, model: str, parser: argparse.ArgumentParser) -> dict:
     kwargs = {}
-    for flag, users in (("hidden", ("kan", "mlp")), ("grid_size", ("kan",)), ("spline_order", ("kan",))):
+    for flag in ("hidden", "grid_size", "spline_order"):
         value = getattr(args, flag)
         if value is None:
             continue
+        users = [m for m in AE_MODELS if flag in model_arguments(model_name(m))]
         if model in users:
             kwargs[flag] = value
         elif not any(m in users for m in args.model):
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if not datasets_fetched("ae", args.dataset):
         return 1
 
-    existed = {results.config_hash(c) for c in cfgs if results.record_path(c).exists() and not args.force}
+    existed = stored_hashes(cfgs, args.force)
     print(f"{len(cfgs)} autoencoder runs ({len(existed)} already in {results.results_dir()})", file=sys.stderr)
     records = []
     try:

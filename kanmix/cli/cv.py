@@ -16,7 +16,7 @@ import sys
 
 from kanmix.cli._args import (add_model_args, add_running_args, add_split_args, add_training_args,
                               classifier_config, datasets_fetched, device, folds, new_parser, non_negative_int,
-                              positive_int)
+                              positive_int, stored_hashes)
 from kanmix.data import DATASETS
 from kanmix.models import CLASSIFIERS
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if not datasets_fetched("cv", [args.dataset]):
         return 1
 
-    existed = {results.config_hash(c) for _, c in runs if results.record_path(c).exists() and not args.force}
+    existed = stored_hashes([c for _, c in runs], args.force)
     print(f"{len(runs)} fold runs ({len(existed)} already in {results.results_dir()}); "
           f"{args.folds}-fold x {args.repeats} on {args.dataset}", file=sys.stderr)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, datasets_fetched, device, folds,
-                              new_parser, non_negative_int, check_subsets, positive_float, positive_int,
+from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, check_subsets, datasets_fetched,
+                              device, folds, new_parser, non_negative_int, positive_float, positive_int,
                               training_config)
 from kanmix.data import DATASETS
 from kanmix.search import DEFAULT_SPACE
