@@ -113,8 +113,13 @@ def mean_ci(scores: Sequence[float], *, test_train_ratio: float = 0.0, confidenc
     if len(x) < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(x.std(ddof=1))
-    half = float(st.t.ppf(0.5 + confidence / 2, df=len(x) - 1)) * math.sqrt((1 / len(x) + test_train_ratio) * sd**2)
+    half = float(st.t.ppf(0.5 + confidence / 2, df=len(x) - 1)) * _corrected_se(sd, len(x), test_train_ratio)
     return mean, sd, mean - half, mean + half
+
+
+def _corrected_se(sd: float, n: int, test_train_ratio: float) -> float:
+    """Nadeau-Bengio standard error of a mean over ``n`` fold scores (plain ``sd/sqrt(n)`` at ratio 0)."""
+    return math.sqrt((1.0 / n + test_train_ratio) * sd**2)
 
 
 @dataclass(frozen=True)
@@ -169,10 +174,8 @@ def paired_comparison(
 
     d = a - b
     n = len(d)
-    mean = float(d.mean())
-    sd = float(d.std(ddof=1))
-    se = math.sqrt((1.0 / n + ratio) * sd**2)
-    t_crit = float(st.t.ppf(0.5 + confidence / 2, df=n - 1))
+    mean, sd, ci_low, ci_high = mean_ci(d, test_train_ratio=ratio, confidence=confidence)
+    se = _corrected_se(sd, n, ratio)
     if se > 0:
         t = mean / se
         p_nb = float(2 * st.t.sf(abs(t), df=n - 1))
@@ -191,8 +194,8 @@ def paired_comparison(
         mean_a=float(a.mean()),
         mean_b=float(b.mean()),
         mean_diff=mean,
-        ci_low=mean - t_crit * se,
-        ci_high=mean + t_crit * se,
+        ci_low=ci_low,
+        ci_high=ci_high,
         t=t,
         p_nb=p_nb,
         p_wilcoxon=p_w,
