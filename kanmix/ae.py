@@ -38,9 +38,7 @@ gives it back, so figures need not train it again.
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,11 +78,11 @@ def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_
     run (:mod:`kanmix.experiment`): a stratified training subsample and, by default, a test
     subsample of the same fraction (``"all"`` for the full test split). ``train_options``
     override :data:`PAPER_RECIPE` (any :class:`kanmix.train.TrainConfig` field that changes
-    numbers). The model is built once here so a bad ``bottleneck`` or width fails now, with
-    the model's own message, rather than hours into a sweep.
+    numbers). Unless its record exists, the model is built once here so a bad ``bottleneck``
+    or width fails now, with the model's own message, rather than hours into a sweep.
     """
     name = model_name(model)
-    info = data.info(dataset)
+    data.info(dataset)  # an unknown dataset fails here, naming the choices
     if isinstance(bottleneck, bool) or not isinstance(bottleneck, (int, np.integer)) or bottleneck < 1:
         raise ValueError(f"bottleneck={bottleneck!r} must be a positive integer")
     if isinstance(knn_k, bool) or not isinstance(knn_k, int) or knn_k < 1:
@@ -107,23 +105,19 @@ def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_
         "knn_k": knn_k,
     }
     experiment.normalize_split(experiment.split_of(cfg))  # validates subset / test_subset / size
-    _build(cfg, info)  # validates the architecture
+    if not results.record_path(cfg).exists():  # a stored record proves the architecture was built
+        _build(cfg)  # validates the architecture
     return cfg
 
 
-def _in_shape(cfg: dict, info) -> tuple[int, int, int]:
-    size = cfg["size"] or info.size
-    return (info.channels, size, size)
-
-
-def _build(cfg: dict, info) -> torch.nn.Module:
-    return models.build_model(cfg["model"], in_shape=_in_shape(cfg, info), bottleneck=cfg["bottleneck"],
+def _build(cfg: dict) -> torch.nn.Module:
+    return models.build_model(cfg["model"], in_shape=experiment.in_shape(cfg), bottleneck=cfg["bottleneck"],
                               **cfg["model_kwargs"])
 
 
-def _build_seeded(cfg: dict, info) -> torch.nn.Module:
+def _build_seeded(cfg: dict) -> torch.nn.Module:
     train.seed_everything(cfg["seed"])
-    return _build(cfg, info)
+    return _build(cfg)
 
 
 def psnr(mse_01: float, peak: float = 1.0) -> float:
@@ -185,18 +179,15 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
     :func:`kanmix.experiment.classification_run` does.
     """
     _check_config(cfg)
-    if keep_weights and results.load_weights(cfg) is None:
-        force = True
 
     def run() -> dict:
-        info = data.info(cfg["dataset"])
-        model = _build_seeded(cfg, info)
+        model = _build_seeded(cfg)
         if keep_weights:  # fail before training, not after, if the weights could not be kept
             results.check_weights_fit(model)
         (x_train, y_train), _, (x_test, y_test) = experiment.load_split(experiment.split_of(cfg))
         tcfg = train.TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress)
         fitted = train.fit(model, x_train, y_train, tcfg, task="reconstruct", val=(x_test, y_test),
-                           checkpoint_dir=checkpoint_dir(cfg))
+                           checkpoint_dir=results.checkpoint_dir(cfg))
         recon = train.predict(model, x_test, batch_size=512, device=tcfg.device)
         mse = torch.nn.functional.mse_loss(recon, data.to_float(x_test)).item()
         knn = latent_quality(model, x_train, y_train, x_test, y_test, k=cfg["knn_k"], device=tcfg.device,
@@ -217,9 +208,7 @@ def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, devi
             "train_device": fitted["device"],
         }
 
-    record = results.cached_run(cfg, run, force=force)
-    shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)  # the record is written; resume state is done
-    return record
+    return results.cached_run(cfg, run, force=force, needs_weights=keep_weights)
 
 
 def _check_config(cfg: dict) -> None:
@@ -234,14 +223,9 @@ def load_trained(cfg: dict, *, device=None) -> torch.nn.Module | None:
     state = results.load_weights(cfg)
     if state is None:
         return None
-    model = _build_seeded(cfg, data.info(cfg["dataset"]))
+    model = _build_seeded(cfg)
     model.load_state_dict(state)
     return model.to(device or "cpu").eval()
-
-
-def checkpoint_dir(cfg: dict) -> Path:
-    """Where a run's training checkpoint lives while it trains, so a killed run resumes."""
-    return results.results_dir() / ".checkpoints" / results.config_hash(cfg)
 
 
 def row(record: dict) -> dict:

@@ -36,16 +36,16 @@ from __future__ import annotations
 
 import copy
 import math
-import shutil
 from pathlib import Path
 
 import torch
 
 from kanmix import data as kdata
+from kanmix import results
 from kanmix.folds import kfold_indices, stratified_subset
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
-from kanmix.results import cached_run, check_weights_fit, config_hash, load_weights, results_dir, save_weights
+from kanmix.results import cached_run, check_weights_fit, load_weights, save_weights
 from kanmix.train import TrainConfig, fit, predict, seed_everything
 
 KIND = "classification"
@@ -161,7 +161,7 @@ def load_trained(cfg: dict) -> torch.nn.Module | None:
 
 def checkpoint_dir(cfg: dict) -> Path:
     """Where the training checkpoint of ``cfg`` lives while it runs (not committed)."""
-    return results_dir() / ".checkpoints" / config_hash(normalize_config(cfg))
+    return results.checkpoint_dir(normalize_config(cfg))
 
 
 def load_split(split: dict):
@@ -211,8 +211,6 @@ def classification_run(cfg: dict, *, force: bool = False, progress: bool | None 
     training) and retrains if an existing record lacks them.
     """
     cfg = normalize_config(cfg)
-    if keep_weights and load_weights(cfg) is None:
-        force = True
 
     def run() -> dict:
         info = kdata.info(cfg["dataset"])
@@ -248,7 +246,4 @@ def classification_run(cfg: dict, *, force: bool = False, progress: bool | None 
         }
         return record
 
-    record = cached_run(cfg, run, force=force)
-    # The record is safely written; the training checkpoint has served its purpose.
-    shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
-    return record
+    return cached_run(cfg, run, force=force, needs_weights=keep_weights)

@@ -73,6 +73,11 @@ def record_path(cfg: dict) -> Path:
     return results_dir() / kind / f"{config_hash(cfg)}.json"
 
 
+def checkpoint_dir(cfg: dict) -> Path:
+    """Where the training checkpoint of ``cfg`` lives while it runs, so a killed run resumes (not committed)."""
+    return results_dir() / ".checkpoints" / config_hash(cfg)
+
+
 def artifact_path(cfg: dict, suffix: str) -> Path:
     """A file beside the record, e.g. ``artifact_path(cfg, "safetensors")`` or ``"ckpt"`` dirs."""
     path = record_path(cfg)
@@ -204,16 +209,22 @@ def provenance(wall_time_s: float) -> dict:
 
 # ----------------------------------------------------------------------------- the cache
 
-def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False) -> dict:
+def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_weights: bool = False) -> dict:
     """Return the record for ``cfg``, running ``fn()`` only when there is none (or ``force``).
 
     ``fn()`` returns a dict (metrics, curves, ...); its keys go into the record at the top
     level next to ``config``, ``hash``, ``kind`` and ``provenance`` (which it must not use).
-    If ``fn`` raises, nothing is written, so the next call retries.
+    If ``fn`` raises, nothing is written, so the next call retries (and a training run resumes
+    from its :func:`checkpoint_dir`). ``needs_weights``: a stored record without weights
+    beside it (:func:`has_weights`) does not count, so ``fn`` runs again to save them. Once the
+    record exists, the run's checkpoint folder has served its purpose and is removed.
     """
     path = record_path(cfg)  # validates cfg before any work is done
     cfg = json.loads(canonical_json(cfg))  # store exactly what was hashed
+    if needs_weights and not has_weights(cfg):
+        force = True
     if not force and path.exists():
+        shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
         with open(path) as f:
             return json.load(f)
     start = time.perf_counter()
@@ -228,6 +239,7 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False) -> dic
               **out, "provenance": provenance(wall)}
     _check_finite(record)
     atomic_write_json(path, record)
+    shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
     return json.loads(json.dumps(record, default=_default))
 
 
@@ -265,6 +277,11 @@ def save_weights(cfg: dict, state_dict: dict, *, name: str = "model") -> Path:
     path = artifact_path(cfg, f"{name}.safetensors")
     atomic_write_bytes(path, data)
     return path
+
+
+def has_weights(cfg: dict, *, name: str = "model") -> bool:
+    """Whether :func:`save_weights` stored weights for ``cfg`` (without reading them)."""
+    return artifact_path(cfg, f"{name}.safetensors").exists()
 
 
 def load_weights(cfg: dict, *, name: str = "model") -> dict | None:

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Heavy imports only after the arguments are known to be good.
     from kanmix.experiment import checkpoint_dir, classification_run, normalize_config
-    from kanmix.results import load_record, load_weights, record_path
+    from kanmix.results import has_weights, load_record, record_path
 
     try:
         cfg = normalize_config(cfg)  # also validates the training settings against TrainConfig
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     run_device = device(args, parser)
     path = record_path(cfg)
     reused = (load_record(cfg) is not None and not args.force
-              and (not args.keep_weights or load_weights(cfg) is not None))
+              and (not args.keep_weights or has_weights(cfg)))
     if reused:
         print(f"reusing {path} (pass --force to retrain)", file=sys.stderr)
     elif not datasets_fetched("train", [args.dataset]):
