@@ -90,6 +90,7 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     """
     import contextlib
 
+    import sqlalchemy.engine
     import sqlalchemy.exc
 
     url = url or default_storage()
@@ -98,7 +99,7 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
         try:
             kwargs, lock = {}, contextlib.nullcontext()
             if url.startswith("sqlite:"):
-                path = url.split(":///", 1)[-1]
+                path = sqlalchemy.engine.make_url(url).database  # None or "" for an in-memory database
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                     lock = _schema_lock(Path(path))

@@ -91,3 +91,10 @@ def test_bad_arguments_fail_before_training(tmp_path):
         search.search("mnist", trials=1, **TINY | {"space": {"width": [5]}})
     with pytest.raises(ValueError, match="folds=1"):
         search.search("mnist", trials=1, **TINY | {"folds": 1})
+
+
+def test_in_memory_sqlite_storage_leaves_no_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        search.open_storage(url)
+    assert list(tmp_path.iterdir()) == []  # no lock file for a database that has no file
