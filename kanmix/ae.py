@@ -46,7 +46,7 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 from tqdm.auto import tqdm
 
-from kanmix import data, experiment, models, results, train
+from kanmix import checks, data, experiment, models, results, train
 
 #: Short study names -> registry names of :func:`kanmix.models.build_model`.
 AE_MODELS = {"kan": "kan_ae", "cnn": "cnn_ae", "mlp": "mlp_ae"}
@@ -85,8 +85,7 @@ def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_
     data.info(dataset)  # an unknown dataset fails here, naming the choices
     if isinstance(bottleneck, bool) or not isinstance(bottleneck, (int, np.integer)) or bottleneck < 1:
         raise ValueError(f"bottleneck={bottleneck!r} must be a positive integer")
-    if isinstance(knn_k, bool) or not isinstance(knn_k, int) or knn_k < 1:
-        raise ValueError(f"knn_k={knn_k!r} must be a positive integer")
+    checks.integer("knn_k", knn_k)
     if "seed" in train_options:
         raise ValueError("pass the seed as seed=, not as a training option")
     tcfg = train.TrainConfig.from_dict({**PAPER_RECIPE, "epochs": epochs, **train_options})

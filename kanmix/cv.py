@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from kanmix import experiment, results, stats
+from kanmix import checks, experiment, results, stats
 from kanmix.train import progress_enabled
 
 SPLIT_METRICS = ("accuracy", "precision", "recall", "f1")
@@ -59,10 +59,8 @@ def fold_configs(model: str, dataset: str, *, folds: int = 5, repeats: int = 1, 
     ``config`` holds the other keys of a classification config (``size``, ``train``,
     ``seed``, ``subset``, ``subset_seed``, ``test_subset``); see :mod:`kanmix.experiment`.
     """
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds={folds!r} must be an integer >= 2")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats={repeats!r} must be a positive integer")
+    checks.integer("folds", folds, 2)
+    checks.integer("repeats", repeats)
     return [experiment.normalize_config({
         **config, "dataset": dataset, "model": model, "model_kwargs": dict(model_kwargs or {}),
         "fold": {"folds": folds, "fold": f, "repeat": r, "seed": fold_seed}})

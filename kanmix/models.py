@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from kanmix import checks
 from kanmix.kan import KAN, KANLinear
 
 # KANLinear keyword arguments a model forwards to its KAN layers.
@@ -28,30 +29,24 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def _positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int,)) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive integer")
-    return int(value)
-
-
 def _widths(name: str, values) -> list[int]:
     if isinstance(values, int):
         values = [values]
-    return [_positive(f"{name}[{i}]", v) for i, v in enumerate(values)]
+    return [checks.integer(f"{name}[{i}]", v) for i, v in enumerate(values)]
 
 
 def _check_kan_kwargs(kan_kwargs: dict) -> dict:
     if "grid_size" in kan_kwargs:
-        _positive("grid_size", kan_kwargs["grid_size"])
+        checks.integer("grid_size", kan_kwargs["grid_size"])
     if "spline_order" in kan_kwargs:
-        _positive("spline_order", kan_kwargs["spline_order"])
+        checks.integer("spline_order", kan_kwargs["spline_order"])
     return kan_kwargs
 
 
 def _in_shape(in_shape) -> tuple[int, int, int]:
     if len(in_shape) != 3:
         raise ValueError(f"in_shape={tuple(in_shape)} must be (channels, height, width)")
-    return tuple(_positive(f"in_shape[{i}]", int(v)) for i, v in enumerate(in_shape))
+    return tuple(checks.integer(f"in_shape[{i}]", int(v)) for i, v in enumerate(in_shape))
 
 
 class KANRegularized(nn.Module):
@@ -117,13 +112,13 @@ class Mixer(KANRegularized):
         c, h, w = _in_shape(in_shape)
         if mixer not in ("kan", "mlp"):
             raise ValueError(f"mixer={mixer!r}; choose 'kan' or 'mlp'")
-        patch = _positive("patch", patch)
+        patch = checks.integer("patch", patch)
         if h % patch or w % patch:
             divisors = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
             raise ValueError(f"patch={patch} does not divide the {h}x{w} image; choose one of {divisors}")
         for name, value in (("dim", dim), ("depth", depth), ("token_hidden", token_hidden),
                             ("channel_hidden", channel_hidden), ("num_classes", num_classes)):
-            _positive(name, value)
+            checks.integer(name, value)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
         if mixer == "mlp" and kan_kwargs:
@@ -152,7 +147,7 @@ class MLPClassifier(nn.Module):
     def __init__(self, in_shape=(1, 28, 28), num_classes: int = 10, *, hidden: Sequence[int] = (256,),
                  dropout: float = 0.0):
         super().__init__()
-        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), _positive("num_classes", num_classes)]
+        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), checks.integer("num_classes", num_classes)]
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip(widths[:-2], widths[1:-1]):
             layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
@@ -168,7 +163,7 @@ class KANClassifier(KANRegularized):
 
     def __init__(self, in_shape=(1, 28, 28), num_classes: int = 10, *, hidden: Sequence[int] = (64,), **kan_kwargs):
         super().__init__()
-        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), _positive("num_classes", num_classes)]
+        widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), checks.integer("num_classes", num_classes)]
         self.kan = KAN(widths, **_check_kan_kwargs(kan_kwargs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -185,8 +180,8 @@ class _FlatAutoencoder(nn.Module):
         super().__init__()
         self.in_shape = _in_shape(in_shape)
         self.n_in = math.prod(self.in_shape)
-        self.hidden = _positive("hidden", hidden)
-        self.bottleneck = _positive("bottleneck", bottleneck)
+        self.hidden = checks.integer("hidden", hidden)
+        self.bottleneck = checks.integer("bottleneck", bottleneck)
         self.encoder = nn.Sequential(self.outer(self.n_in, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
         self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.ReLU(), self.outer(hidden, self.n_in))
 
@@ -271,7 +266,7 @@ class CNNAutoencoder(nn.Module):
             lh, lw = (lh - 1) // s + 1, (lw - 1) // s + 1
         self.latent_shape = (channels[-1], lh, lw)
         if bottleneck is not None:
-            _positive("bottleneck", bottleneck)
+            checks.integer("bottleneck", bottleneck)
             if bottleneck % (lh * lw):
                 raise ValueError(f"bottleneck={bottleneck} must be a multiple of the {lh}x{lw} latent grid "
                                  f"({lh * lw}) for the CNN autoencoder, e.g. {lh * lw * max(1, bottleneck // (lh * lw))}")

@@ -34,7 +34,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from kanmix import cv, data, results
+from kanmix import checks, cv, data, results
 from kanmix.folds import derived_seed
 
 #: name -> choices (a list: categorical) or ``(low, high)`` (a tuple: log-uniform float).
@@ -191,10 +191,8 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
     (called with ``(study, frozen_trial)`` after each trial). Everything is validated, and the
     storage opened, before the first trial trains.
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials={trials!r} must be a positive integer")
-    if isinstance(worker, bool) or not isinstance(worker, int) or worker < 0:
-        raise ValueError(f"worker={worker!r} must be an integer >= 0")
+    checks.integer("trials", trials)
+    checks.integer("worker", worker, 0)
     info = data.info(dataset)
     space = check_space(DEFAULT_SPACE if space is None else space, size or info.size)
     fixed = {"size": size, "subset": subset, "subset_seed": subset_seed, "test_subset": test_subset,

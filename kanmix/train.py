@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from kanmix import checks
 from kanmix.augment import Augment
 from kanmix.data import to_float
 from kanmix.folds import derived_seed
@@ -76,10 +77,8 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0
 
     def __post_init__(self):
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs={self.epochs!r} must be a positive integer")
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size!r} must be a positive integer")
+        checks.integer("epochs", self.epochs)
+        checks.integer("batch_size", self.batch_size)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr={self.lr!r} must be a positive number")
         if self.weight_decay < 0:
