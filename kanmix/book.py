@@ -42,12 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kanmix.errors import KanmixError
+
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("smoke", "cpu", "paper")
 KERNEL = "python3"
 
 
-class BookError(RuntimeError):
+class BookError(KanmixError, RuntimeError):
     """A chapter, profile or parameter problem; the message says what and how to fix it."""
 
 
@@ -506,7 +508,14 @@ def provenance(records: Iterable[dict], profile: str, *, source: str | None = No
     hashes = [short_hash(r) for r in records]
     shown = ", ".join(hashes[:6]) + (f" and {len(hashes) - 6} more" if len(hashes) > 6 else "")
     plural = "s" if len(hashes) != 1 else ""
-    return f"profile `{profile}` · device {' / '.join(devices)} · record{plural} {shown}"
+    line = f"profile `{profile}` · device {' / '.join(devices)} · record{plural} {shown}"
+    commits = sorted({str(r.get("provenance", {}).get("git", {}).get("commit") or "?")[:7] for r in records})
+    line += f" · commit {', '.join(commits)}"
+    unclean = [short_hash(r) for r in records if r.get("provenance", {}).get("git", {}).get("dirty") is not False]
+    if unclean:
+        line += (f" · ⚠ {len(unclean)} of {len(records)} made from a tree with uncommitted changes "
+                 f"(or outside git): {', '.join(unclean[:4])}{' ...' if len(unclean) > 4 else ''}")
+    return line
 
 
 def caption(text: str, records: Iterable[dict], profile: str, *, source: str | None = None):

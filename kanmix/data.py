@@ -40,12 +40,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from kanmix.errors import KanmixError
 from kanmix.results import atomic_replace_dir
 
 SPLITS = ("train", "test")
 
 
-class DataError(RuntimeError):
+class DataError(KanmixError, RuntimeError):
     """A dataset could not be fetched or loaded; the message says why and how to fix it."""
 
 

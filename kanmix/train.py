@@ -40,14 +40,15 @@ from tqdm.auto import tqdm
 from kanmix import checks
 from kanmix.augment import Augment
 from kanmix.data import to_float
+from kanmix.errors import KanmixError
 from kanmix.folds import derived_seed
-from kanmix.results import atomic_write_bytes
+from kanmix.results import RecordError, atomic_write_bytes
 
 CHECKPOINT = "last.pt"
 TASKS = ("classify", "reconstruct")
 
 
-class TrainingDiverged(FloatingPointError):
+class TrainingDiverged(KanmixError, FloatingPointError):
     """The loss became NaN or infinite; the message names the epoch and step."""
 
 
@@ -182,6 +183,27 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
     return torch.load(Path(path), map_location=device, weights_only=True)
 
 
+def _readable_checkpoint(path: Path | None) -> dict | None:
+    """The checkpoint at ``path`` (on the CPU: RNG states must stay there), or ``None`` to start afresh.
+
+    A checkpoint that cannot be read (truncated by a full disk, say) is not worth failing a
+    run for: it says so in one line, moves the file aside and the run starts from scratch.
+    """
+    if path is None or not path.exists():
+        return None
+    try:
+        state = load_checkpoint(path)
+        if not isinstance(state, dict) or "model" not in state:
+            raise ValueError("not a kanmix training checkpoint")
+        return state
+    except Exception as err:  # noqa: BLE001 - torch.load raises many types for a damaged file
+        aside = path.with_name(path.name + ".unreadable")
+        os.replace(path, aside)
+        print(f"kanmix: the checkpoint {path} cannot be read ({type(err).__name__}: {str(err)[:120]}); "
+              f"moved it to {aside.name} and training starts from scratch", file=sys.stderr, flush=True)
+        return None
+
+
 # --------------------------------------------------------------------------- the loop
 
 
@@ -249,10 +271,10 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     aug_state = None
     train_seconds, images_seen = 0.0, 0
     torch.manual_seed(derived_seed(cfg.seed, 1))  # dropout stream
-    if ckpt_path is not None and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path)  # on the CPU: RNG states must stay there; load_state_dict moves the rest
+    state = _readable_checkpoint(ckpt_path)
+    if state is not None:
         if state["steps_per_epoch"] != steps_per_epoch or state["n"] != n:
-            raise ValueError(f"checkpoint {ckpt_path} is for {state['n']} images in {state['steps_per_epoch']} "
+            raise RecordError(f"checkpoint {ckpt_path} is for {state['n']} images in {state['steps_per_epoch']} "
                              f"steps per epoch, not {n} in {steps_per_epoch}; delete it to start over")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -265,7 +287,7 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
         # The time and images before the interruption count too: the record's wall time and
         # images/s describe the whole run, not only the part after the restart.
         train_seconds, images_seen = float(state.get("train_seconds", 0.0)), int(state.get("images_seen", 0))
-    resumed_from = start_epoch + start_step / steps_per_epoch if ckpt_path is not None and ckpt_path.exists() else None
+    resumed_from = start_epoch + start_step / steps_per_epoch if state is not None else None
 
     def checkpoint(epoch: int, step: int, aug_gen: torch.Generator | None) -> None:
         if ckpt_path is None:

@@ -140,8 +140,13 @@ def test_captions_carry_provenance(built_book):
 
 
 def test_provenance_names_records_this_machine_or_an_outside_source():
-    rec = {"hash": "0123456789abcdef", "provenance": {"device": "cuda: H100"}}
-    assert book.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567"
+    clean = {"commit": "89abcdef0123", "dirty": False}
+    rec = {"hash": "0123456789abcdef", "provenance": {"device": "cuda: H100", "git": clean}}
+    assert book.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567 · commit 89abcde"
+    # A record made from a tree with uncommitted changes is flagged where every reader sees it.
+    dirty = {"hash": "fedcba9876543210", "provenance": {"device": "cpu: EPYC", "git": {**clean, "dirty": True}}}
+    line = book.provenance([rec, dirty], "cpu")
+    assert "⚠ 1 of 2 made from a tree with uncommitted changes" in line and "fedcba98" in line.split("⚠")[1]
     assert "computed in this notebook" in book.provenance([], "smoke")
     outside = book.provenance([], "smoke", source="read from bench.json")
     assert outside == "profile `smoke` · read from bench.json" and "device" not in outside

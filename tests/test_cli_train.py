@@ -58,3 +58,30 @@ def test_train_writes_record_and_rerun_reuses_it(capsys, store):
     out, err = capsys.readouterr()
     assert "reusing" in err and str(records[0]) in out
     assert json.loads(records[0].read_text()) == record
+
+
+def _one_line_error(capsys, argv) -> str:
+    from kanmix.cli import main as kanmix
+
+    assert kanmix(["train", *argv]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("kanmix train: error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+def test_known_failures_end_in_one_line_with_status_1(capsys, store, monkeypatch, tmp_path):
+    # A damaged record: the message names the file and the fix.
+    assert main(TINY) == 0
+    capsys.readouterr()
+    (record,) = (store / "classification").glob("*.json")
+    record.write_text(record.read_text()[:100])
+    err = _one_line_error(capsys, TINY)
+    assert str(record) in err and "--force" in err
+    # SVHN without its files: the data error says where to put them.
+    monkeypatch.setenv("KANMIX_SVHN_DIR", str(tmp_path / "no-svhn"))
+    err = _one_line_error(capsys, ["--model", "mlp", "--dataset", "svhn", "--epochs", "1", "--no-progress"])
+    assert "SVHN" in err and "train_32x32.mat" in err and str(tmp_path / "no-svhn") in err
+    # A diverged run: an absurd learning rate turns the loss into NaN or inf.
+    err = _one_line_error(capsys, [*TINY, "--lr", "1e30", "--seed", "1"])
+    assert "loss became" in err

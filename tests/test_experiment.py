@@ -60,7 +60,7 @@ def test_splits_are_stratified_subsets():
 
 def test_run_writes_record_then_reuses_it(store):
     rec = classification_run(CFG, progress=False)
-    assert rec["kind"] == "classification" and rec["hash"] == results.config_hash(normalize_config(CFG))
+    assert rec["kind"] == "classification" and rec["hash"] == results.run_hash(normalize_config(CFG))
     assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (150, 50, 34)
     for split in ("val", "test"):
         m = rec["metrics"][split]

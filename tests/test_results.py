@@ -43,7 +43,8 @@ def test_cached_run_runs_once_then_reuses(store):
     cfg = {"kind": "demo", "model": "mlp", "seed": 0}
     rec = results.cached_run(cfg, fn)
     assert calls == [1]
-    assert rec["config"] == cfg and rec["hash"] == results.config_hash(cfg)
+    assert rec["config"] == cfg and rec["hash"] == results.run_hash(cfg) != results.config_hash(cfg)
+    assert rec["numerics"] == results.NUMERICS
     assert rec["metrics"]["accuracy"] == 0.5 and rec["curve"] == [0, 1, 2]
     prov = rec["provenance"]
     assert {"device", "git", "versions", "wall_time_s", "date"} <= set(prov)
@@ -91,3 +92,56 @@ def test_weights_beside_record(store):
     assert results.load_weights({"kind": "demo", "m": 2}) is None
     with pytest.raises(ValueError, match="20 MB"):
         results.save_weights(cfg, {"big": torch.zeros(6 * 2**20)})  # 24 MB of float32
+
+
+def test_a_numerics_bump_orphans_every_record(store, monkeypatch):
+    cfg = {"kind": "demo", "seed": 0}
+    old = results.cached_run(cfg, lambda: {"score": 1})
+    monkeypatch.setattr(results, "NUMERICS", results.NUMERICS + "-next")
+    assert results.load_record(cfg) is None  # the new key does not find the old record
+    assert list(results.iter_records("demo")) == []  # nor does the default listing
+    assert list(results.iter_records("demo", numerics=None)) == [old]
+    new = results.cached_run(cfg, lambda: {"score": 2})
+    assert new["score"] == 2 and new["numerics"].endswith("-next") and new["hash"] != old["hash"]
+
+
+@pytest.mark.parametrize("damage", [lambda t: t[: len(t) // 2], lambda t: "[1, 2]", lambda t: ""])
+def test_a_damaged_record_is_one_line_naming_the_file_and_force_replaces_it(store, damage):
+    cfg = {"kind": "demo", "seed": 1}
+    results.cached_run(cfg, lambda: {"score": 1})
+    path = results.record_path(cfg)
+    path.write_text(damage(path.read_text()))
+    for read in (lambda: results.cached_run(cfg, lambda: {"score": 2}), lambda: results.load_record(cfg)):
+        with pytest.raises(results.RecordError) as err:
+            read()
+        message = str(err.value)
+        assert str(path) in message and "--force" in message and "delete it" in message
+        assert "\n" not in message
+    assert results.cached_run(cfg, lambda: {"score": 3}, force=True)["score"] == 3
+    assert results.load_record(cfg)["score"] == 3
+
+
+def test_damaged_weights_are_one_line_naming_the_file(store):
+    cfg = {"kind": "demo", "m": 3}
+    path = results.save_weights(cfg, {"w": torch.ones(4)})
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(results.RecordError, match=f"cannot read the weights {path}"):
+        results.load_weights(cfg)
+
+
+def test_the_run_lock_is_taken_while_the_run_function_works(store):
+    from filelock import FileLock, Timeout
+
+    cfg = {"kind": "demo", "seed": 2}
+    lock_file = store / ".locks" / f"{results.run_hash(cfg)}.lock"
+    seen = []
+
+    def fn():
+        with pytest.raises(Timeout):  # another process would have to wait here
+            FileLock(lock_file).acquire(timeout=0)
+        seen.append(True)
+        return {"score": 1}
+
+    results.cached_run(cfg, fn)
+    assert seen == [True]
+    FileLock(lock_file).acquire(timeout=0)  # and it is free again afterwards

@@ -108,6 +108,17 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
 
+def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(data, tmp_path, capsys):
+    expected = fit(tiny(), *data, CFG)
+    (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 truncated by a full disk")
+    got_model = tiny()
+    got = fit(got_model, *data, CFG, checkpoint_dir=tmp_path)
+    err = capsys.readouterr().err
+    assert f"the checkpoint {tmp_path / 'last.pt'} cannot be read" in err and "starts from scratch" in err
+    assert (tmp_path / "last.pt.unreadable").exists()  # kept for inspection, not deleted
+    assert got["resumed_from_epoch"] is None and got["history"] == expected["history"]
+
+
 def test_reconstruct_task_and_inference_helpers(data):
     images = data[0][:128]
     seed_everything(0)

@@ -2,13 +2,17 @@
 
 Each command lives in its own module ``kanmix.cli.<command>`` exposing
 ``main(argv: list[str]) -> int``; importing lazily keeps ``--help`` fast and
-lets a command run without the heavy imports of the others.
+lets a command run without the heavy imports of the others. The package's own errors
+(:class:`kanmix.errors.KanmixError`: missing data, a diverged run, a damaged record) end a
+command with one line and exit status 1; any other exception keeps its traceback.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+from kanmix.errors import KanmixError
 
 COMMANDS = {
     "data": "fetch and inspect the offline datasets",
@@ -38,4 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kanmix: unknown command {command!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"kanmix.cli.{command}")
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except KanmixError as err:  # a known failure (data, divergence, a damaged record): its message is the fix
+        print(f"kanmix {command}: error: {err}", file=sys.stderr)
+        return 1

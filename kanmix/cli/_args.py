@@ -248,7 +248,7 @@ def stored_hashes(cfgs: Iterable[dict], force: bool) -> set[str]:
     """Hashes of the configs whose records exist and will be reused (none under ``--force``)."""
     from kanmix import results
 
-    return set() if force else {results.config_hash(c) for c in cfgs if results.record_path(c).exists()}
+    return set() if force else {results.run_hash(c) for c in cfgs if results.record_path(c).exists()}
 
 
 def datasets_fetched(command: str, datasets: Iterable[str]) -> bool:
