@@ -121,3 +121,23 @@ def test_mean_ci_matches_scipy_and_widens_with_the_correction():
     assert hi_nb - lo_nb == pytest.approx((hi - lo) * scale)
     m1, sd1, lo1, hi1 = stats.mean_ci([0.9])
     assert m1 == 0.9 and np.isnan([sd1, lo1, hi1]).all()
+
+
+def test_minimum_detectable_difference_has_the_power_it_claims():
+    # Simulate the corrected t-test at the returned difference: it must reject in ~80% of draws.
+    sd, n, ratio = 0.004, 10, 0.25
+    mdd = stats.minimum_detectable_difference(sd, n, test_train_ratio=ratio)
+    se = np.sqrt((1 / n + ratio) * sd**2)
+    assert 2.0 * se < mdd < 4.0 * se  # roughly (t_crit + t_power) standard errors
+    rng = np.random.default_rng(0)
+    # Differences whose mean is the MDD and whose corrected statistic has the assumed spread.
+    t_stats = rng.standard_normal(20_000) + mdd / se
+    t_stats = t_stats / np.sqrt(rng.chisquare(n - 1, 20_000) / (n - 1))
+    rejected = np.mean(np.abs(t_stats) > st.t.ppf(0.975, n - 1))
+    assert rejected == pytest.approx(0.8, abs=0.01)
+    # More folds or less spread detect smaller differences; no spread detects any.
+    assert stats.minimum_detectable_difference(sd, 20, test_train_ratio=ratio) < mdd
+    assert stats.minimum_detectable_difference(sd / 2, n, test_train_ratio=ratio) == pytest.approx(mdd / 2)
+    assert stats.minimum_detectable_difference(0.0, n, test_train_ratio=ratio) == 0.0
+    with pytest.raises(ValueError, match="n must be >= 2"):
+        stats.minimum_detectable_difference(sd, 1, test_train_ratio=ratio)
