@@ -60,3 +60,11 @@ def test_augment_is_seeded_and_validated(images):
         Augment(hflip=2)
     with pytest.raises(ValueError, match="unknown augment keys"):
         Augment.from_spec({"flip": 0.5})
+
+
+def test_specs_parse_from_text():
+    assert [Augment.parse(t) for t in ("none", "paper", "hflip=0.5,crop=4")] == [None, True, {"hflip": 0.5, "crop": 4}]
+    with pytest.raises(ValueError, match="must be none, paper, or key=value pairs of hflip, rotate, crop"):
+        Augment.parse("flip")
+    with pytest.raises(ValueError, match="crop='x' is not a number"):
+        Augment.parse("crop=x")

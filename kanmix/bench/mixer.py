@@ -27,7 +27,8 @@ import torch
 
 from kanmix.bench.reference import ReferenceKANLinear
 from kanmix.models import build_model, count_parameters
-from kanmix.train import fit, resolve_device, seed_everything
+from kanmix.runtime import resolve_device, seed_everything
+from kanmix.train import fit
 
 IN_SHAPE = (3, 32, 32)
 CONTENDERS = {
