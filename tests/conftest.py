@@ -3,13 +3,17 @@
 - ``store``: an empty results store of the test's own (``KANMIX_RESULTS``); a file whose every
   test needs one says ``pytestmark = pytest.mark.usefixtures("store")``.
 - ``no_training`` / ``training_calls``: the runner's training step made to fail, or counted.
+- ``synthetic``: learnable uint8 images made on the spot, for the tests of models and training
+  whose point is not the content of a real dataset.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from kanmix import runner
 
@@ -42,3 +46,26 @@ def training_calls(monkeypatch) -> list:
 
     monkeypatch.setattr(runner, "fit", counted)
     return calls
+
+
+def blobs(n: int, shape=(1, 28, 28), *, classes: int = 10, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images (n, C, H, W) uint8, labels (n,) int64)``: image ``i`` of class ``i % classes`` is a
+    blob of its class's own place on a circle and brightness, over uniform noise. Balanced,
+    learnable in a few steps (by position or by mean brightness), the same for the same arguments."""
+    g = torch.Generator().manual_seed(seed)
+    c, h, w = shape
+    labels = torch.arange(n) % classes
+    angle = 2 * math.pi * labels / classes
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    cx, cy = (0.5 * torch.cos(angle))[:, None, None], (0.5 * torch.sin(angle))[:, None, None]
+    blob = torch.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) * 8)
+    noise = torch.rand(n, c, h, w, generator=g) * 0.6
+    brightness = (0.2 + 0.4 * labels / max(1, classes - 1))[:, None, None, None]
+    images = ((brightness * blob[:, None] + noise).clamp(0, 1) * 255).round().to(torch.uint8)
+    return images, labels
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    """:func:`blobs`, the maker of synthetic labelled uint8 images."""
+    return blobs

@@ -2,12 +2,12 @@ import pytest
 import torch
 
 from kanmix.augment import FILL, PAPER, Augment, hflip, random_crop, random_rotate, rotate, shift
-from kanmix.data import load, to_float
+from kanmix.data import to_float
 
 
 @pytest.fixture(scope="module")
-def images():
-    return to_float(load("cifar10", "test")[0][:64])  # (64, 3, 32, 32) in [-1, 1]
+def images(synthetic):
+    return to_float(synthetic(64, (3, 32, 32))[0])  # (64, 3, 32, 32) in [-1, 1]
 
 
 def gen(seed=0):

@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from kanmix.data import load
 from kanmix.models import build_model
 from kanmix.results import RecordError
 from kanmix.runtime import progress_enabled, seed_everything
@@ -14,9 +13,8 @@ from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, 
 
 
 @pytest.fixture(scope="module")
-def data():
-    images, labels = load("fashion_mnist", "test")
-    return images[:128], labels[:128]
+def data(synthetic):
+    return synthetic(128)
 
 
 def tiny(seed=0):
