@@ -1,7 +1,8 @@
 """kanmix: Kolmogorov-Arnold Networks for vision.
 
 The package follows the flow of the book:
-data -> kan (the layer) -> models -> train / cv / ae / search -> results -> viz.
+data -> splits -> kan (the layer) -> models -> train (runtime) -> runner (experiment, ae) -> cv / search
+-> results -> viz.
 """
 
 __version__ = "0.1.0"

@@ -1,8 +1,9 @@
 """The autoencoder study: KAN, CNN and MLP autoencoders, bottleneck sweeps, latent quality.
 
-One run (:func:`ae_run`) trains one autoencoder on the official training split (or a
+One run (an :class:`AutoencoderRun`, made by :func:`ae_config` and trained by
+:func:`kanmix.runner.run`) trains one autoencoder on the official training split (or a
 stratified subset of it) and measures, on the official test split (or, for a run on a
-training subset, a stratified test subset of the same fraction, as in :mod:`kanmix.experiment`):
+training subset, a stratified test subset of the same fraction, see :mod:`kanmix.splits`):
 
 * **reconstruction error**: ``test_mse`` is the mean squared error in the models' own input
   space ``[-1, 1]`` (:func:`kanmix.data.to_float`), i.e. the training loss; ``test_mse_01`` is
@@ -30,8 +31,8 @@ The training recipe defaults to the paper's: 10 epochs of AdamW, lr 1e-3, weight
 MSE, at a constant learning rate (no warm-up, no schedule, no gradient clipping); the batch
 size is not stated in the paper, 128 is used. Every run is a results-store record
 (``kind="ae"``), so a sweep interrupted halfway resumes at the first missing run;
-``keep_weights=True`` also stores the trained model beside its record and :func:`load_trained`
-gives it back, so figures need not train it again.
+``keep_weights=True`` also stores the trained model beside its record and
+:func:`kanmix.runner.load_trained` gives it back, so figures need not train it again.
 :func:`sweep` runs a grid of models x datasets x bottlenecks and returns a tidy DataFrame.
 """
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,7 +48,10 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 from tqdm.auto import tqdm
 
-from kanmix import checks, data, experiment, models, results, train
+from kanmix import checks, data, models, runner
+from kanmix.runtime import progress_enabled
+from kanmix.splits import Split
+from kanmix.train import TrainConfig, encode, predict
 
 #: Short study names -> registry names of :func:`kanmix.models.build_model`.
 AE_MODELS = {"kan": "kan_ae", "cnn": "cnn_ae", "mlp": "mlp_ae"}
@@ -69,54 +74,73 @@ def model_name(model: str) -> str:
     return name
 
 
+@dataclass(frozen=True, kw_only=True)
+class AutoencoderRun(runner.Run):
+    """An autoencoder (``model``: a short name of :data:`AE_MODELS` or its registry name) with a
+    ``bottleneck``-wide latent, trained on ``split`` and scored on its test images with ``knn_k``
+    neighbours. ``split`` has no fold: the study scores on the official test split."""
+
+    KIND = "ae"
+    TASK = "reconstruct"
+    CURVE_ON = "test"
+    TRAIN_DEFAULTS = PAPER_RECIPE
+
+    bottleneck: int
+    knn_k: int = 3
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "model", model_name(self.model))
+        if isinstance(self.bottleneck, np.integer):  # from a numpy range; the model checks its value
+            object.__setattr__(self, "bottleneck", int(self.bottleneck))
+        checks.integer("knn_k", self.knn_k)
+        if self.split.fold is not None:
+            raise ValueError("an autoencoder run scores on the test split; its split takes no fold")
+
+    def build_model(self) -> torch.nn.Module:
+        return models.build_model(self.model, in_shape=self.split.in_shape, bottleneck=self.bottleneck,
+                                  **self.model_kwargs)
+
+    def score(self, model: torch.nn.Module, data_: tuple, fitted: dict) -> dict:
+        """Test MSE and PSNR, both KNN accuracies, size and speed, and the per-epoch curve."""
+        (x_train, y_train), _, (x_test, y_test) = data_
+        run = {"device": self.train.device, "precision": self.train.precision}
+        recon = predict(model, x_test, batch_size=512, **run)
+        mse = torch.nn.functional.mse_loss(recon, data.to_float(x_test)).item()
+        knn = latent_quality(model, x_train, y_train, x_test, y_test, k=self.knn_k, test_reconstructions=recon,
+                             authors_features="reconstruction" if self.model == "kan_ae" else "latent", **run)
+        return {
+            "metrics": {
+                "test_mse": mse, "test_mse_01": mse / 4, "psnr": psnr(mse / 4),
+                **knn, "params": models.count_parameters(model),
+                "train_seconds": fitted["train_seconds"], "images_per_second": fitted["images_per_second"],
+                "n_train": int(x_train.shape[0]), "n_test": int(x_test.shape[0]),
+            },
+            "curve": [{"epoch": r["epoch"], "train_mse": r["train_loss"], "test_mse": r["val_loss"]}
+                      for r in fitted["history"]],
+            "train_device": fitted["device"],
+        }
+
+
 def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_RECIPE["epochs"],
               seed: int = 0, subset: int | None = None, subset_seed: int = 0, test_subset: int | str | None = None,
-              knn_k: int = 3, size: int | None = None, model_kwargs: dict | None = None, **train_options) -> dict:
-    """The results-store config of one autoencoder run (validated; nothing is trained).
+              knn_k: int = 3, size: int | None = None, model_kwargs: dict | None = None,
+              **train_options) -> AutoencoderRun:
+    """The config of one autoencoder run, validated; nothing is trained.
 
-    ``subset`` / ``subset_seed`` / ``test_subset`` mean what they mean for a classification
-    run (:mod:`kanmix.experiment`): a stratified training subsample and, by default, a test
-    subsample of the same fraction (``"all"`` for the full test split). ``train_options``
-    override :data:`PAPER_RECIPE` (any :class:`kanmix.train.TrainConfig` field that changes
-    numbers). Unless its record exists, the model is built once here so a bad ``bottleneck``
-    or width fails now, with the model's own message, rather than hours into a sweep.
+    ``subset`` / ``subset_seed`` / ``test_subset`` / ``size`` are the data split's
+    (:class:`kanmix.splits.Split`). ``train_options`` override :data:`PAPER_RECIPE` (any
+    :class:`kanmix.train.TrainConfig` field, runtime options such as ``device`` included).
+    Unless its record exists, the model is built once here so a bad ``bottleneck`` or width
+    fails now, with the model's own message, rather than hours into a sweep.
     """
-    name = model_name(model)
-    data.info(dataset)  # an unknown dataset fails here, naming the choices
-    if isinstance(bottleneck, bool) or not isinstance(bottleneck, (int, np.integer)) or bottleneck < 1:
-        raise ValueError(f"bottleneck={bottleneck!r} must be a positive integer")
-    checks.integer("knn_k", knn_k)
-    if "seed" in train_options:
-        raise ValueError("pass the seed as seed=, not as a training option")
-    tcfg = train.TrainConfig.from_dict({**PAPER_RECIPE, "epochs": epochs, **train_options})
-    cfg = {
-        "kind": "ae",
-        "model": name,
-        "dataset": dataset,
-        "size": size,
-        "bottleneck": int(bottleneck),
-        "model_kwargs": dict(model_kwargs or {}),
-        "train": {k: v for k, v in tcfg.numbers_only().items() if k != "seed"},
-        "seed": seed,
-        "subset": subset,
-        "subset_seed": subset_seed,
-        "test_subset": test_subset,
-        "knn_k": knn_k,
-    }
-    experiment.normalize_split(experiment.split_of(cfg))  # validates subset / test_subset / size
-    if not results.record_path(cfg).exists():  # a stored record proves the architecture was built
-        _build(cfg)  # validates the architecture
+    cfg = AutoencoderRun(
+        split=Split(dataset=dataset, size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset),
+        model=model, bottleneck=bottleneck, model_kwargs=dict(model_kwargs or {}), knn_k=knn_k,
+        train=TrainConfig.from_dict({**PAPER_RECIPE, "epochs": epochs, **train_options, "seed": seed}))
+    if not runner.stored(cfg):  # a stored record proves the architecture was built
+        runner.check_model(cfg)
     return cfg
-
-
-def _build(cfg: dict) -> torch.nn.Module:
-    return models.build_model(cfg["model"], in_shape=experiment.in_shape(cfg), bottleneck=cfg["bottleneck"],
-                              **cfg["model_kwargs"])
-
-
-def _build_seeded(cfg: dict) -> torch.nn.Module:
-    train.seed_everything(cfg["seed"])
-    return _build(cfg)
 
 
 def psnr(mse_01: float, peak: float = 1.0) -> float:
@@ -143,7 +167,7 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, *, k:
 
 def latent_quality(model: torch.nn.Module, train_images: torch.Tensor, train_labels: torch.Tensor,
                    test_images: torch.Tensor, test_labels: torch.Tensor, *, k: int = 3,
-                   authors_features: str = "latent", batch_size: int = 512, device=None,
+                   authors_features: str = "latent", batch_size: int = 512, device=None, precision: str = "fp32",
                    test_reconstructions: torch.Tensor | None = None) -> dict:
     """Both KNN numbers of a trained autoencoder (see the module docstring).
 
@@ -153,78 +177,18 @@ def latent_quality(model: torch.nn.Module, train_images: torch.Tensor, train_lab
     """
     if authors_features not in ("latent", "reconstruction"):
         raise ValueError(f"authors_features={authors_features!r}; choose from latent, reconstruction")
-    z_train = train.encode(model, train_images, batch_size=batch_size, device=device)
-    z_test = train.encode(model, test_images, batch_size=batch_size, device=device)
+    run = {"batch_size": batch_size, "device": device, "precision": precision}
+    z_train = encode(model, train_images, **run)
+    z_test = encode(model, test_images, **run)
     if authors_features == "latent":
         feats = z_test
     else:
-        feats = test_reconstructions if test_reconstructions is not None else \
-            train.predict(model, test_images, batch_size=batch_size, device=device)
+        feats = test_reconstructions if test_reconstructions is not None else predict(model, test_images, **run)
     return {
         "knn_accuracy": knn_accuracy(z_train, train_labels, z_test, test_labels, k=k),
         "knn_authors": knn_accuracy(feats, test_labels, feats, test_labels, k=k),
         "knn_authors_features": authors_features,
     }
-
-
-def ae_run(cfg: dict, *, force: bool = False, progress: bool | None = None, device=None,
-           keep_weights: bool = False) -> dict:
-    """Train and evaluate the autoencoder of ``cfg`` (from :func:`ae_config`), or reuse its record.
-
-    ``device`` and ``progress`` do not change the numbers and are not part of the record's key.
-    ``keep_weights`` stores the trained weights beside the record (safetensors via
-    :func:`kanmix.results.save_weights`, at most 20 MB; :func:`load_trained` reads them back)
-    and retrains if an existing record lacks them, as
-    :func:`kanmix.experiment.classification_run` does.
-    """
-    _check_config(cfg)
-
-    def run() -> dict:
-        model = _build_seeded(cfg)
-        if keep_weights:  # fail before training, not after, if the weights could not be kept
-            results.check_weights_fit(model)
-        (x_train, y_train), _, (x_test, y_test) = experiment.load_split(experiment.split_of(cfg))
-        tcfg = train.TrainConfig(**cfg["train"], seed=cfg["seed"], device=device, progress=progress)
-        fitted = train.fit(model, x_train, y_train, tcfg, task="reconstruct", val=(x_test, y_test),
-                           checkpoint_dir=results.checkpoint_dir(cfg))
-        recon = train.predict(model, x_test, batch_size=512, device=tcfg.device)
-        mse = torch.nn.functional.mse_loss(recon, data.to_float(x_test)).item()
-        knn = latent_quality(model, x_train, y_train, x_test, y_test, k=cfg["knn_k"], device=tcfg.device,
-                             authors_features="reconstruction" if cfg["model"] == "kan_ae" else "latent",
-                             test_reconstructions=recon)
-        curve = [{"epoch": r["epoch"], "train_mse": r["train_loss"], "test_mse": r["val_loss"]}
-                 for r in fitted["history"]]
-        if keep_weights:
-            results.save_weights(cfg, model.state_dict())
-        return {
-            "metrics": {
-                "test_mse": mse, "test_mse_01": mse / 4, "psnr": psnr(mse / 4),
-                **knn, "params": models.count_parameters(model),
-                "train_seconds": fitted["train_seconds"], "images_per_second": fitted["images_per_second"],
-                "n_train": int(x_train.shape[0]), "n_test": int(x_test.shape[0]),
-            },
-            "curve": curve,
-            "train_device": fitted["device"],
-        }
-
-    return results.cached_run(cfg, run, force=force, needs_weights=keep_weights)
-
-
-def _check_config(cfg: dict) -> None:
-    if not isinstance(cfg, dict) or cfg.get("kind") != "ae":
-        raise ValueError("cfg must come from kanmix.ae.ae_config (kind='ae')")
-
-
-def load_trained(cfg: dict, *, device=None) -> torch.nn.Module | None:
-    """The trained autoencoder of ``cfg`` (in eval mode), from the weights stored by
-    ``ae_run(cfg, keep_weights=True)``, or ``None`` if none were kept."""
-    _check_config(cfg)
-    state = results.load_weights(cfg)
-    if state is None:
-        return None
-    model = _build_seeded(cfg)
-    model.load_state_dict(state)
-    return model.to(device or "cpu").eval()
 
 
 def row(record: dict) -> dict:
@@ -257,13 +221,14 @@ def sweep(models_: Sequence[str], datasets: Sequence[str], bottlenecks: Sequence
     ``config`` goes to :func:`ae_config` (epochs, seed, subset, knn_k, size, model_kwargs,
     training options). All configs are validated before the first run trains. Finished runs
     are read from the results store; ``on_record(record)`` is called after each run.
-    ``keep_weights`` is passed to :func:`ae_run` (then :func:`load_trained` gives each model).
+    ``keep_weights`` is passed to :func:`kanmix.runner.run` (then
+    :func:`kanmix.runner.load_trained` gives each model).
     """
-    cfgs = [ae_config(m, d, b, **config) for d in datasets for m in models_ for b in bottlenecks]
+    options = runner.runtime_options(config, progress=progress, device=device)
+    cfgs = [ae_config(m, d, b, **options) for d in datasets for m in models_ for b in bottlenecks]
     records = []
-    show = train.progress_enabled(progress)
-    for cfg in tqdm(cfgs, desc="ae sweep", unit="run", disable=not show or len(cfgs) < 2):
-        rec = ae_run(cfg, force=force, progress=progress, device=device, keep_weights=keep_weights)
+    for cfg in tqdm(cfgs, desc="ae sweep", unit="run", disable=not progress_enabled(progress) or len(cfgs) < 2):
+        rec = runner.run(cfg, force=force, keep_weights=keep_weights)
         records.append(rec)
         if on_record is not None:
             on_record(rec)

@@ -18,7 +18,7 @@ padding of a random crop back to the original size (``RandomCrop(size, padding=c
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -116,10 +116,29 @@ class Augment:
             return spec
         if not isinstance(spec, dict):
             raise TypeError(f"augment must be None, True or a dict like {asdict(PAPER)}, got {spec!r}")
-        unknown = set(spec) - {"hflip", "rotate", "crop"}
+        unknown = set(spec) - set(KEYS)
         if unknown:
-            raise ValueError(f"unknown augment keys {sorted(unknown)}; allowed: hflip, rotate, crop")
+            raise ValueError(f"unknown augment keys {sorted(unknown)}; allowed: {', '.join(KEYS)}")
         return cls(**spec)
+
+    @staticmethod
+    def parse(text: str) -> bool | dict | None:
+        """A spec from text: ``none`` -> None, ``paper`` -> True, ``hflip=0.5,crop=4`` -> a dict (not validated)."""
+        if text == "none":
+            return None
+        if text == "paper":
+            return True
+        spec = {}
+        for item in text.split(","):
+            key, _, value = item.partition("=")
+            if key not in KEYS or not value:
+                raise ValueError(f"must be none, paper, or key=value pairs of {', '.join(KEYS)} "
+                                 f"(e.g. hflip=0.5,crop=4), got {text!r}")
+            try:
+                spec[key] = int(value) if key == "crop" else float(value)
+            except ValueError:
+                raise ValueError(f"{key}={value!r} is not a number") from None
+        return spec
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         x = random_crop(x, int(self.crop), generator)
@@ -127,5 +146,6 @@ class Augment:
         return random_rotate(x, self.rotate, generator)
 
 
+KEYS = tuple(f.name for f in fields(Augment))
 #: The KAN-Mixers paper's training transforms: RandomHorizontalFlip() and RandomRotation(10).
 PAPER = Augment(hflip=0.5, rotate=10.0, crop=0)

@@ -1,6 +1,9 @@
-"""Argument checks shared by the library's entry points, so every one rejects bad values alike."""
+"""Argument checks shared by the library's entry points, so every one rejects bad values alike,
+and the declaration of a config field that the command line reads its flag from."""
 
 from __future__ import annotations
+
+import dataclasses
 
 
 def integer(name: str, value, minimum: int = 1) -> int:
@@ -9,3 +12,12 @@ def integer(name: str, value, minimum: int = 1) -> int:
         need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name}={value!r} must be {need}")
     return value
+
+
+def option(default, help: str, **cli):
+    """A dataclass field with a default and the help of its command-line flag.
+
+    ``cli`` may add ``parse`` (flag text -> value, when the type is not plain), ``choices`` and
+    ``metavar``; :func:`kanmix.cli._args.add_config_args` builds the flag from them.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, **cli})

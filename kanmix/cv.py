@@ -1,6 +1,7 @@
 """Stratified (repeated) k-fold cross-validation of classifiers over the official training split.
 
-Each fold of each model is one :func:`kanmix.experiment.classification_run`: trained on the
+Each fold of each model is one :class:`kanmix.experiment.ClassificationRun`, trained by
+:func:`kanmix.runner.run` on the
 other folds, scored on its held-out fold (``val_*``) and on the official test split
 (``test_*``), and stored as a results-store record. A study is therefore resumable for free:
 finished folds are read back, a fold killed mid-training resumes from its checkpoint, and
@@ -18,12 +19,15 @@ seconds, images/s and parameter count; :func:`curves` gives the per-epoch curves
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from kanmix import checks, experiment, results, stats
-from kanmix.train import progress_enabled
+from kanmix import checks, runner, stats
+from kanmix.experiment import ClassificationRun
+from kanmix.runtime import progress_enabled
+from kanmix.splits import Fold
 
 SPLIT_METRICS = ("accuracy", "precision", "recall", "f1")
 #: The numeric per-fold columns :func:`summary` aggregates by default.
@@ -53,23 +57,23 @@ def _model_specs(models: Sequence[str] | Mapping[str, dict], model_kwargs: dict 
 
 
 def fold_configs(model: str, dataset: str, *, folds: int = 5, repeats: int = 1, fold_seed: int = 0,
-                 model_kwargs: dict | None = None, **config) -> list[dict]:
-    """The normalized configs of every fold of one model, ordered by (repeat, fold).
+                 model_kwargs: dict | None = None, **config) -> list[ClassificationRun]:
+    """The configs of every fold of one model, ordered by (repeat, fold).
 
-    ``config`` holds the other keys of a classification config (``size``, ``train``,
+    ``config`` holds the other keys of a classification config dict (``size``, ``train``,
     ``seed``, ``subset``, ``subset_seed``, ``test_subset``); see :mod:`kanmix.experiment`.
     """
-    checks.integer("folds", folds, 2)
     checks.integer("repeats", repeats)
-    return [experiment.normalize_config({
-        **config, "dataset": dataset, "model": model, "model_kwargs": dict(model_kwargs or {}),
-        "fold": {"folds": folds, "fold": f, "repeat": r, "seed": fold_seed}})
-        for r in range(repeats) for f in range(folds)]
+    first = Fold(folds=folds, fold=0, seed=fold_seed)  # checks folds and fold_seed once
+    base = ClassificationRun.from_dict({**config, "dataset": dataset, "model": model,
+                                        "model_kwargs": dict(model_kwargs or {})})
+    return [replace(base, split=replace(base.split, fold=replace(first, fold=f, repeat=r)))
+            for r in range(repeats) for f in range(folds)]
 
 
 def plan(models: Sequence[str] | Mapping[str, dict], dataset: str, *, folds: int = 5, repeats: int = 1,
          fold_seed: int = 0, model_kwargs: dict | None = None, force: bool = False,
-         **config) -> list[tuple[str, dict]]:
+         **config) -> list[tuple[str, ClassificationRun]]:
     """Every run of a study as ``[(label, config), ...]``, validated, in running order.
 
     ``models`` is a list of :func:`kanmix.models.build_model` names (sharing ``model_kwargs``)
@@ -82,23 +86,24 @@ def plan(models: Sequence[str] | Mapping[str, dict], dataset: str, *, folds: int
     by_model = {label: fold_configs(spec["model"], dataset, folds=folds, repeats=repeats, fold_seed=fold_seed,
                                     model_kwargs=spec["model_kwargs"], **config) for label, spec in specs.items()}
     for cfgs in by_model.values():
-        if force or not all(results.record_path(c).exists() for c in cfgs):
-            experiment.build_from_config(cfgs[0])
+        if force or not all(runner.stored(c) for c in cfgs):
+            runner.check_model(cfgs[0])
     return [(label, cfgs[i]) for i in range(folds * repeats) for label, cfgs in by_model.items()]
 
 
-def run_plan(runs: Sequence[tuple[str, dict]], *, force: bool = False, progress: bool | None = None,
-             device: str | None = None, on_record: Callable[[str, dict], None] | None = None
-             ) -> list[tuple[str, dict]]:
+def run_plan(runs: Sequence[tuple[str, ClassificationRun]], *, force: bool = False,
+             on_record: Callable[[str, dict], None] | None = None) -> list[tuple[str, dict]]:
     """Run (or read back) each ``(label, config)`` of :func:`plan`; returns ``[(label, record), ...]``.
 
-    ``on_record(label, record)`` is called after each run.
+    ``on_record(label, record)`` is called after each run. A bar counts the runs when the
+    configs ask for progress bars.
     """
     out = []
-    bar = tqdm(runs, desc="cv", unit="fold", disable=not progress_enabled(progress) or len(runs) < 2)
+    show = bool(runs) and progress_enabled(runs[0][1].train.progress)
+    bar = tqdm(runs, desc="cv", unit="fold", disable=not show or len(runs) < 2)
     for label, cfg in bar:
-        bar.set_postfix(model=label, repeat=cfg["fold"]["repeat"], fold=cfg["fold"]["fold"], refresh=False)
-        rec = experiment.classification_run(cfg, force=force, progress=progress, device=device)
+        bar.set_postfix(model=label, repeat=cfg.split.fold.repeat, fold=cfg.split.fold.fold, refresh=False)
+        rec = runner.run(cfg, force=force)
         out.append((label, rec))
         if on_record is not None:
             on_record(label, rec)
@@ -112,10 +117,12 @@ def run_folds(models: Sequence[str] | Mapping[str, dict], dataset: str, *, force
 
     ``study`` holds ``folds``, ``repeats``, ``fold_seed``, ``model_kwargs`` and the keys of a
     classification config (``size``, ``train``, ``seed``, ``subset``, ``subset_seed``,
-    ``test_subset``; see :mod:`kanmix.experiment`).
+    ``test_subset``; see :mod:`kanmix.experiment`). ``progress`` and ``device`` go to every
+    run's training options.
     """
+    study["train"] = runner.runtime_options(study.get("train"), progress=progress, device=device)
     runs = plan(models, dataset, force=force, **study)
-    return run_plan(runs, force=force, progress=progress, device=device, on_record=on_record)
+    return run_plan(runs, force=force, on_record=on_record)
 
 
 def row(record: dict, label: str | None = None) -> dict:

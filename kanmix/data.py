@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from kanmix.errors import KanmixError
-from kanmix.results import atomic_replace_dir
+from kanmix.io import atomic_replace_dir, sha256_file
 
 SPLITS = ("train", "test")
 
@@ -126,14 +126,6 @@ def info(name: str) -> DatasetInfo:
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 images ``(..., C, H, W)`` -> float32 in ``[-1, 1]``, the input scale of every model."""
     return images.float().div_(127.5).sub_(1.0)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _refetch_hint(name: str) -> str:

@@ -20,27 +20,34 @@ Several processes may share one store (notebooks, Optuna workers, cluster jobs):
 a per-run file lock (:func:`run_lock`, the ``filelock`` package, an OS lock that dies with its
 holder) while it trains, so a second process asking for the same run waits and then reads the
 first one's record instead of training it again or touching its checkpoint.
+
+Files are written atomically by :mod:`kanmix.io`; each record's provenance (device, git state,
+library versions) comes from :mod:`kanmix.provenance`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import hashlib
 import json
 import math
 import os
-import platform
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from kanmix.errors import KanmixError
+from kanmix.io import atomic_write_bytes, atomic_write_json, json_default
+from kanmix.provenance import provenance
+
+# Re-exported only because kanmix.book (atomic_replace_dir, device_name, atomic_write_bytes) and
+# kanmix.bench.kan (atomic_write_json) import them from here; drop these two lines once they
+# import kanmix.io and kanmix.provenance.
+from kanmix.io import atomic_replace_dir  # noqa: F401
+from kanmix.provenance import device_name  # noqa: F401
 
 #: The version of the numerics: bump it in the same commit as any change that moves the numbers
 #: of a run (and update the fingerprints in tests/test_numerics.py); every record carries it and
@@ -56,24 +63,11 @@ def results_dir() -> Path:
     return Path(os.environ.get("KANMIX_RESULTS") or "results")
 
 
-def _default(obj: Any) -> Any:
-    # numpy / torch scalars and arrays sneak into metric dicts; store them as plain JSON.
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable; convert it to a plain type first")
-
-
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON text for ``obj`` (sorted keys, compact, no NaN)."""
     try:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                          allow_nan=False, default=_default)
+                          allow_nan=False, default=json_default)
     except ValueError as err:  # NaN / inf
         raise ValueError(f"config is not canonical JSON ({err}); replace NaN/inf by None or a string") from err
 
@@ -143,50 +137,6 @@ def artifact_path(cfg: dict, suffix: str) -> Path:
     return path.with_name(f"{path.stem}.{suffix.lstrip('.')}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_replace_dir(target: Path, fill: Callable[[Path], None]) -> None:
-    """Replace the folder ``target`` by one that ``fill(staging)`` writes into an empty staging folder.
-
-    The staging folder is a fresh sibling of ``target``; only when ``fill`` has finished is the
-    old ``target`` moved aside and the new one renamed into place, so an interrupted or failed
-    ``fill`` leaves the previous ``target`` (if any) untouched and nothing half-written behind.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
-    old = target.with_name(f".{target.name}.old")
-    try:
-        fill(staging)
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Pretty, key-sorted JSON written atomically (diffs of committed records stay readable)."""
-    text = json.dumps(obj, sort_keys=True, indent=1, allow_nan=False, default=_default) + "\n"
-    atomic_write_bytes(path, text.encode())
-
-
 def read_record(path: Path) -> dict:
     """The record stored at ``path``; a file that is not a readable record raises :class:`RecordError`."""
     try:
@@ -219,67 +169,6 @@ def iter_records(kind: str | None = None, *, numerics: str | None = "current") -
         record = read_record(path)
         if numerics is None or record.get("numerics") == numerics:
             yield record
-
-
-# ----------------------------------------------------------------------------- provenance
-
-def device_name() -> str:
-    """A human-readable name of the accelerator runs use: the CUDA GPU, else the CPU model."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return torch.cuda.get_device_name(0)
-    except Exception:  # provenance must never break a run
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return "cpu: " + line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "cpu: " + (platform.processor() or platform.machine())
-
-
-def _git(*args: str) -> str | None:
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def git_state() -> dict:
-    """``{"commit": sha or None, "dirty": bool or None}`` of the kanmix checkout."""
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
-
-
-def library_versions() -> dict:
-    """Versions of the libraries that decide the numbers."""
-    import importlib.metadata as md
-
-    versions = {"python": platform.python_version()}
-    for name in ("kanmix", "torch", "numpy", "scikit-learn", "scipy"):
-        try:
-            versions[name] = md.version(name)
-        except md.PackageNotFoundError:  # e.g. kanmix run from a checkout without `pip install -e`
-            versions[name] = __import__(name).__version__ if name == "kanmix" else None
-    return versions
-
-
-def provenance(wall_time_s: float) -> dict:
-    return {
-        "device": device_name(),
-        "git": git_state(),
-        "versions": library_versions(),
-        "host": platform.node(),
-        "wall_time_s": round(float(wall_time_s), 3),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 # ----------------------------------------------------------------------------- the cache
@@ -329,7 +218,7 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
         _check_finite(record)
         atomic_write_json(path, record)
         shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
-    return json.loads(json.dumps(record, default=_default))
+    return json.loads(json.dumps(record, default=json_default))
 
 
 def _check_finite(obj: Any, where: str = "record") -> None:

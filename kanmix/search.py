@@ -34,8 +34,10 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from kanmix import checks, cv, data, results
+from kanmix import checks, cv, results, runner
+from kanmix.experiment import ClassificationRun
 from kanmix.folds import derived_seed
+from kanmix.splits import Split
 
 #: name -> choices (a list: categorical) or ``(low, high)`` (a tuple: log-uniform float).
 #: ``patch`` keeps only the sizes that divide the image side.
@@ -118,7 +120,7 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
             last = err
             break
     first = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
-    raise ValueError(f"storage URL {url!r} cannot be opened ({first}); give a writable sqlite:///PATH "
+    raise ValueError(f"storage={url!r} cannot be opened ({first}); give a writable sqlite:///PATH "
                      "or a reachable database URL") from last
 
 
@@ -131,17 +133,17 @@ def check_space(space: Mapping[str, list | tuple], image_side: int) -> dict[str,
     for name, dom in space.items():
         if isinstance(dom, tuple):
             if name not in TRAIN_PARAMS or len(dom) != 2 or not 0 < dom[0] <= dom[1]:
-                raise ValueError(f"space[{name!r}]={dom!r}: a (low, high) log range with 0 < low <= high "
+                raise ValueError(f"{name}={dom!r}: a (low, high) log range with 0 < low <= high "
                                  f"is for {', '.join(TRAIN_PARAMS)}")
             out[name] = (float(dom[0]), float(dom[1]))
         elif isinstance(dom, list) and dom:
             out[name] = list(dom)
         else:
-            raise ValueError(f"space[{name!r}]={dom!r} must be a non-empty list of choices or a (low, high) tuple")
+            raise ValueError(f"{name}={dom!r} must be a non-empty list of choices or a (low, high) tuple")
     if "patch" in out:
         fits = [p for p in out["patch"] if isinstance(p, int) and p > 0 and image_side % p == 0]
         if not fits:
-            raise ValueError(f"no patch size in {out['patch']} divides the {image_side}x{image_side} image")
+            raise ValueError(f"patch={out['patch']}: no patch size divides the {image_side}x{image_side} image")
         out["patch"] = fits
     return out
 
@@ -178,6 +180,27 @@ def study_name(dataset: str, *, model: str = "kan_mixer", folds: int, space: Map
     return f"{model}-{dataset}-{key[:8]}"
 
 
+def prepare(dataset: str, *, folds: int = 3, space: Mapping | None = None, model: str = "kan_mixer",
+            model_kwargs: Mapping | None = None, train: Mapping | None = None, size: int | None = None,
+            subset: int | None = None, subset_seed: int = 0, test_subset: int | str | None = None, seed: int = 0,
+            fold_seed: int = 0, progress: bool | None = None,
+            device: str | None = None) -> tuple[dict[str, list | tuple], ClassificationRun]:
+    """Validate a search before any trial: ``(space, config of the first fold of its first choices)``.
+
+    The space loses the patch sizes that do not fit the image; the first fold's config (and its
+    model, built once) checks everything fixed across trials. Raises ``ValueError`` naming what
+    is wrong.
+    """
+    split = Split(dataset=dataset, size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset)
+    space = check_space(DEFAULT_SPACE if space is None else space, split.in_shape[1])
+    probe = trial_study({k: v[0] for k, v in space.items()}, model=model, model_kwargs=model_kwargs, train=train)
+    first = cv.fold_configs(model, dataset, folds=folds, fold_seed=fold_seed, model_kwargs=probe["model_kwargs"],
+                            train=runner.runtime_options(probe["train"], progress=progress, device=device),
+                            size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset, seed=seed)[0]
+    runner.check_model(first)  # e.g. a model that takes no patch/dim/depth
+    return space, first
+
+
 def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None = None, model: str = "kan_mixer",
            model_kwargs: Mapping | None = None, train: Mapping | None = None, size: int | None = None,
            subset: int | None = None, subset_seed: int = 0, test_subset: int | str | None = None,
@@ -188,21 +211,18 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
 
     ``total_trials`` stops this worker once the study as a whole holds that many finished
     trials (useful with several workers). ``callbacks`` go to :meth:`optuna.Study.optimize`
-    (called with ``(study, frozen_trial)`` after each trial). Everything is validated, and the
-    storage opened, before the first trial trains.
+    (called with ``(study, frozen_trial)`` after each trial). Everything is validated
+    (:func:`prepare`), and the storage opened, before the first trial trains.
     """
     checks.integer("trials", trials)
     checks.integer("worker", worker, 0)
-    info = data.info(dataset)
-    space = check_space(DEFAULT_SPACE if space is None else space, size or info.size)
+    space, first = prepare(dataset, folds=folds, space=space, model=model, model_kwargs=model_kwargs, train=train,
+                           size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset, seed=seed,
+                           fold_seed=fold_seed, progress=progress, device=device)
+    # The resolved precision names the study too: fp32 and bf16 trials measure different things.
     fixed = {"size": size, "subset": subset, "subset_seed": subset_seed, "test_subset": test_subset,
-             "seed": seed, "fold_seed": fold_seed, "train": dict(train or {}), "model_kwargs": dict(model_kwargs or {})}
-    # Validate the fixed part once, with the first choice of each parameter.
-    probe = trial_study({k: v[0] for k, v in space.items()},
-                        model=model, model_kwargs=model_kwargs, train=train)
-    first = cv.fold_configs(model, dataset, folds=folds, model_kwargs=probe["model_kwargs"], train=probe["train"],
-                            size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset, seed=seed)[0]
-    cv.experiment.build_from_config(first)  # e.g. a model that takes no patch/dim/depth
+             "seed": seed, "fold_seed": fold_seed, "train": {**(train or {}), "precision": first.train.precision},
+             "model_kwargs": dict(model_kwargs or {})}
     name = name or study_name(dataset, model=model, folds=folds, space=space, **fixed)
     store = open_storage(storage)
     study = optuna.create_study(study_name=name, storage=store, direction="maximize", load_if_exists=True)

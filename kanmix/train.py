@@ -4,20 +4,25 @@
 smoothing) or, with ``task="reconstruct"``, an autoencoder (MSE against its own input).
 
 Device: CUDA when available, else CPU. On CUDA the uint8 dataset is moved to the GPU once
-(60 000 28x28 images are 47 MB), batches are sliced, scaled and augmented there, and the
-forward pass runs under bf16 autocast. There are no DataLoader workers: at these sizes the
-whole input pipeline is a few tensor ops.
+(60 000 28x28 images are 47 MB), batches are sliced, scaled and augmented there. There are no
+DataLoader workers: at these sizes the whole input pipeline is a few tensor ops.
+
+Precision (``cfg.precision``, see :mod:`kanmix.runtime`): ``bf16`` runs the forward pass and
+the loss under bf16 autocast, on CPU and CUDA alike; the loss itself is computed from float32
+logits, and the weights and AdamW state stay float32. ``fp32`` uses no autocast. ``auto`` is
+resolved when the config is made, so a run's config always names the precision it used.
 
 Reproducibility: ``cfg.seed`` fixes the shuffling and the augmentation (each epoch draws from
 generators seeded by ``(seed, epoch)``) and dropout (the global torch RNG, seeded once at the
 start and saved in checkpoints). Model init is fixed by seeding before building the model
-(:func:`seed_everything`). Same seed, same device, same config => the same numbers.
+(:func:`kanmix.runtime.seed_everything`). Same seed, device, precision and config => the same
+numbers.
 
-Checkpoints: with ``checkpoint_dir`` the full state (model, optimiser, scheduler, RNG, position
-in the epoch, history) is written atomically to ``checkpoint_dir/last.pt`` at the end of every
-epoch and every ``cfg.checkpoint_every_s`` seconds inside an epoch; ``fit`` resumes from it, and
-the resumed run ends with exactly the numbers of an uninterrupted one. Loading uses
-``torch.load(weights_only=True)``: nothing is unpickled.
+Checkpoints: with ``checkpoint_dir`` the :class:`TrainingState` (model, optimiser, scheduler,
+RNGs, position in the epoch, history) is written atomically to ``checkpoint_dir/last.pt`` at
+the end of every epoch and every ``cfg.checkpoint_every_s`` seconds inside an epoch; ``fit``
+resumes from it, and the resumed run ends with exactly the numbers of an uninterrupted one.
+Loading uses ``torch.load(weights_only=True)``: nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -28,21 +33,23 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
 from kanmix import checks
+from kanmix.checks import option
 from kanmix.augment import Augment
 from kanmix.data import to_float
 from kanmix.errors import KanmixError
 from kanmix.folds import derived_seed
-from kanmix.results import RecordError, atomic_write_bytes
+from kanmix.io import atomic_write_bytes
+from kanmix.results import RecordError
+from kanmix.runtime import PRECISIONS, autocast, progress_enabled, resolve_device, resolve_precision
 
 CHECKPOINT = "last.pt"
 TASKS = ("classify", "reconstruct")
@@ -52,30 +59,38 @@ class TrainingDiverged(KanmixError, FloatingPointError):
     """The loss became NaN or infinite; the message names the epoch and step."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides a training run's numbers (plus ``device``/``progress``, which do not).
+    """Everything that decides a training run's numbers, plus how it runs (``device``, ``progress``,
+    ``checkpoint_every_s``: not part of a record's config).
 
     ``warmup`` is the fraction of all training steps spent warming up: the learning rate rises
     linearly to ``lr`` over those steps, then follows a cosine down to ``lr * min_lr_ratio`` at
     the last step (a fraction, not epochs, so a 1-epoch run still gets its cosine).
     ``augment`` is ``None``, ``True`` (the paper's flip + rotation) or a dict for
     :class:`kanmix.augment.Augment`, e.g. ``{"hflip": 0.5, "rotate": 10, "crop": 4}``.
+    ``precision="auto"`` is resolved on construction, for ``device``, to ``"fp32"`` or ``"bf16"``.
+    The field metadata is what the command-line flags are built from (:mod:`kanmix.cli._args`).
     """
 
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup: float = 0.05
-    min_lr_ratio: float = 0.0
-    label_smoothing: float = 0.0
-    grad_clip: float | None = 1.0
-    augment: bool | dict | None = None
-    seed: int = 0
-    device: str | None = None  # None: CUDA if available, else CPU
-    progress: bool | None = None  # None: a bar on an interactive terminal, quiet under CI
-    checkpoint_every_s: float = 60.0
+    epochs: int = option(10, "passes over the training images")
+    batch_size: int = option(128, "images per step")
+    lr: float = option(1e-3, "peak AdamW learning rate")
+    weight_decay: float = option(0.01, "AdamW weight decay of the weight matrices")
+    warmup: float = option(0.05, "fraction of the training steps spent warming up before the cosine decay")
+    min_lr_ratio: float = option(0.0, "learning rate at the last step, as a fraction of lr")
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy")
+    grad_clip: float | None = option(1.0, "clip the gradient norm to this (None: no clipping)")
+    augment: bool | dict | None = option(
+        None, "data augmentation ('paper' = horizontal flip + 10 degree rotation)",
+        parse=Augment.parse, metavar="{none,paper,hflip=P,rotate=DEG,crop=PAD}")
+    precision: str = option("auto", "fp32; bf16 autocast; or auto: bf16 on CUDA and on CPUs with fast bf16 "
+                             "matmul, else fp32", choices=PRECISIONS)
+    seed: int = option(0, "seed of init, shuffling, augmentation and dropout")
+    device: str | None = option(None, "cpu, cuda, or None/auto: CUDA if available, else CPU")
+    progress: bool | None = option(None, "a progress bar (None: on an interactive terminal, off under CI)")
+    checkpoint_every_s: float | None = option(60.0, "also checkpoint inside an epoch this often (None: never)",
+                                               metavar="SECONDS")
 
     def __post_init__(self):
         checks.integer("epochs", self.epochs)
@@ -93,6 +108,12 @@ class TrainConfig:
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"grad_clip={self.grad_clip!r} must be positive or None")
         Augment.from_spec(self.augment)  # validates
+        if self.checkpoint_every_s is not None and not self.checkpoint_every_s >= 0:
+            raise ValueError(f"checkpoint_every_s={self.checkpoint_every_s!r} must be >= 0 seconds or None")
+        checks.integer("seed", self.seed, 0)
+        resolve_device(self.device)  # "cuda" without a GPU fails now, not when training starts
+        # Frozen, so the one normalisation (auto -> what it means here) goes through object.__setattr__.
+        object.__setattr__(self, "precision", resolve_precision(self.precision, self.device))
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TrainConfig:
@@ -103,48 +124,24 @@ class TrainConfig:
             raise ValueError(f"unknown training option(s) {unknown}; allowed: {', '.join(sorted(names))}")
         return cls(**d)
 
+    @classmethod
+    def of(cls, cfg: TrainConfig | dict | None) -> TrainConfig:
+        """``cfg`` itself, or the config of a dict of options (``None``: all defaults)."""
+        return cfg if isinstance(cfg, TrainConfig) else cls.from_dict(cfg)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     def numbers_only(self) -> dict:
         """The options that change results (not ``device``, ``progress`` or checkpoint cadence)."""
         d = self.to_dict()
-        for k in ("device", "progress", "checkpoint_every_s"):
+        for k in RUNTIME_OPTIONS:
             d.pop(k)
         return d
 
 
-def default_device() -> torch.device:
-    """CUDA if available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None or device == "auto":
-        return default_device()
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but no CUDA GPU is available; use device='cpu'")
-    return device
-
-
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA) and numpy; call before building a model to fix its init."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-
-
-def progress_enabled(progress: bool | None) -> bool:
-    """An explicit choice wins; otherwise a bar only on an interactive terminal outside CI."""
-    if progress is not None:
-        return bool(progress)
-    return not os.environ.get("CI") and sys.stderr.isatty()
-
-
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+#: TrainConfig fields that say how a run executes, not what it computes.
+RUNTIME_OPTIONS = ("device", "progress", "checkpoint_every_s")
 
 
 def lr_lambda(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
@@ -155,7 +152,27 @@ def lr_lambda(step: int, warmup_steps: int, total_steps: int, min_ratio: float) 
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-# --------------------------------------------------------------------------- checkpoints
+def configure_optimizers(model: nn.Module, cfg: TrainConfig, total_steps: int):
+    """AdamW and its learning-rate schedule (warm-up, then cosine) over ``total_steps`` steps.
+
+    Weight matrices (and conv kernels, spline coefficients) are decayed; norm gains and biases
+    (1-D) are not, as usual for Mixers and Transformers.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+    warmup_steps = round(cfg.warmup * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_lambda(s, warmup_steps, total_steps, cfg.min_lr_ratio))
+    return optimizer, scheduler
+
+
+# --------------------------------------------------------------------------- the training state
+
+
+def _fresh_running() -> dict:
+    return {"loss": 0.0, "correct": 0, "seen": 0}
 
 
 def _rng_state(device: torch.device) -> dict:
@@ -169,6 +186,48 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
+
+
+@dataclass
+class TrainingState:
+    """Everything that changes while a run trains: what a checkpoint holds, keyed by field name.
+
+    ``model``, ``optimizer`` and ``scheduler`` are saved as their state dicts, every other field
+    as it is, plus the global RNG (the dropout stream). ``layout`` describes the run (images,
+    steps per epoch, precision): a checkpoint of another layout cannot be resumed.
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    layout: dict
+    epoch: int = 0  # the epoch in progress (== cfg.epochs when done)
+    step: int = 0  # its next step
+    running: dict = field(default_factory=_fresh_running)  # loss, correct and seen so far this epoch
+    aug_rng: torch.Tensor | None = None  # the augmentation generator mid-epoch (None at an epoch's start)
+    history: list = field(default_factory=list)  # one row per finished epoch
+    # Time and images in training steps across restarts: a resumed run's images/s covers the whole run.
+    train_seconds: float = 0.0
+    images_seen: int = 0
+
+    MODULES = ("model", "optimizer", "scheduler")
+
+    def to_checkpoint(self, device: torch.device) -> dict:
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state.update({name: state[name].state_dict() for name in self.MODULES})
+        return {**state, "rng": _rng_state(device)}
+
+    def restore(self, checkpoint: dict, device: torch.device, where: Path) -> None:
+        """Continue from ``checkpoint`` (from :meth:`to_checkpoint` of a run with the same layout)."""
+        if checkpoint["layout"] != self.layout:
+            raise RecordError(f"checkpoint {where} is for {checkpoint['layout']}, not {self.layout}; "
+                              "delete it to start over")
+        for f in fields(self):
+            if f.name in self.MODULES:
+                getattr(self, f.name).load_state_dict(checkpoint[f.name])
+            else:
+                setattr(self, f.name, checkpoint[f.name])
+        _set_rng_state(checkpoint["rng"], device)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -193,7 +252,7 @@ def _readable_checkpoint(path: Path | None) -> dict | None:
         return None
     try:
         state = load_checkpoint(path)
-        if not isinstance(state, dict) or "model" not in state:
+        if not isinstance(state, dict) or not {f.name for f in fields(TrainingState)} <= set(state):
             raise ValueError("not a kanmix training checkpoint")
         return state
     except Exception as err:  # noqa: BLE001 - torch.load raises many types for a damaged file
@@ -218,117 +277,41 @@ def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, task: str, 
     return loss, correct
 
 
-def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, cfg: TrainConfig | dict | None = None,
-        *, checkpoint_dir: str | os.PathLike | None = None, task: str = "classify",
-        val: tuple[torch.Tensor, torch.Tensor] | None = None,
-        on_epoch: Callable[[dict], None] | None = None) -> dict:
-    """Train ``model`` in place on ``images_u8 (N, C, H, W)`` uint8 and ``labels (N,)`` int64.
+def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tensor | None, cfg: TrainConfig, *,
+                task: str, device: torch.device, save: Callable[[], None]) -> dict:
+    """Train the epoch ``state.epoch`` from its step ``state.step`` on; returns the epoch's row.
 
-    ``task="classify"``: cross-entropy on logits; ``task="reconstruct"``: MSE between the
-    model's output and its (augmented) input, ``labels`` may be ``None``. ``val`` (images,
-    labels) is evaluated after every epoch (loss, and accuracy when classifying).
-    ``on_epoch(row)`` is called with each epoch's row of the history.
-
-    Returns ``{"history": [per-epoch dicts], "train_seconds", "images_per_second",
-    "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts the time in the
-    training steps (not evaluation or checkpointing), across restarts: a resumed run adds its
-    own to what the checkpoint carried.
+    ``images (N, C, H, W)`` uint8 and ``targets (N,)`` (``None`` when reconstructing) are on
+    ``device``. ``save()`` writes a checkpoint of ``state``; it is called every
+    ``cfg.checkpoint_every_s`` seconds inside the epoch (the caller saves at its end).
     """
-    cfg = TrainConfig.from_dict(cfg) if isinstance(cfg, dict) or cfg is None else cfg
-    if task not in TASKS:
-        raise ValueError(f"task={task!r}; choose from {', '.join(TASKS)}")
-    if images_u8.dtype != torch.uint8 or images_u8.ndim != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {images_u8.dtype} {tuple(images_u8.shape)}")
-    n = images_u8.shape[0]
-    if task == "classify":
-        if labels is None or labels.shape != (n,):
-            raise ValueError(f"classification needs labels of shape ({n},), got "
-                             f"{None if labels is None else tuple(labels.shape)}")
-    device = resolve_device(cfg.device)
+    model, optimizer, scheduler = state.model, state.optimizer, state.scheduler
+    n, epoch = images.shape[0], state.epoch
+    steps = math.ceil(n / cfg.batch_size)
     augment = Augment.from_spec(cfg.augment)
-
-    model.to(device)
-    images = images_u8.to(device, non_blocking=True)
-    targets = labels.to(device, non_blocking=True) if task == "classify" else None
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
-    warmup_steps = round(cfg.warmup * total_steps)
-
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            # Norm gains and biases (1-D) are not decayed, as usual for Mixers/Transformers.
-            (decay if p.ndim >= 2 else no_decay).append(p)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_lambda(s, warmup_steps, total_steps, cfg.min_lr_ratio))
-
-    ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
-    history: list[dict] = []
-    start_epoch, start_step = 0, 0
-    running = {"loss": 0.0, "correct": 0, "seen": 0}
-    aug_state = None
-    train_seconds, images_seen = 0.0, 0
-    torch.manual_seed(derived_seed(cfg.seed, 1))  # dropout stream
-    state = _readable_checkpoint(ckpt_path)
-    if state is not None:
-        if state["steps_per_epoch"] != steps_per_epoch or state["n"] != n:
-            raise RecordError(f"checkpoint {ckpt_path} is for {state['n']} images in {state['steps_per_epoch']} "
-                             f"steps per epoch, not {n} in {steps_per_epoch}; delete it to start over")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"], device)
-        history = list(state["history"])
-        start_epoch, start_step = int(state["epoch"]), int(state["step"])
-        running = dict(state["running"])
-        aug_state = state.get("aug_rng")
-        # The time and images before the interruption count too: the record's wall time and
-        # images/s describe the whole run, not only the part after the restart.
-        train_seconds, images_seen = float(state.get("train_seconds", 0.0)), int(state.get("images_seen", 0))
-    resumed_from = start_epoch + start_step / steps_per_epoch if state is not None else None
-
-    def checkpoint(epoch: int, step: int, aug_gen: torch.Generator | None) -> None:
-        if ckpt_path is None:
-            return
-        save_checkpoint(ckpt_path, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": _rng_state(device), "aug_rng": aug_gen.get_state() if aug_gen is not None else None,
-            "epoch": epoch, "step": step, "running": running, "history": history,
-            "steps_per_epoch": steps_per_epoch, "n": n,
-            "train_seconds": train_seconds, "images_seen": images_seen,
-        })
-
-    show = progress_enabled(cfg.progress)
-    for epoch in range(start_epoch, cfg.epochs):
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(derived_seed(cfg.seed, 2, epoch)))
-        order = order.to(device, non_blocking=True)
-        aug_gen = torch.Generator(device=device).manual_seed(derived_seed(cfg.seed, 3, epoch))
-        if epoch == start_epoch and aug_state is not None:
-            aug_gen.set_state(aug_state.cpu())
-        first = start_step if epoch == start_epoch else 0
-        if first == 0:
-            running = {"loss": 0.0, "correct": 0, "seen": 0}
-        model.train()
-        bar = tqdm(total=steps_per_epoch, initial=first, disable=not show, leave=False, dynamic_ncols=True,
-                   desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr)
-        last_ckpt = time.monotonic()
-        for step in range(first, steps_per_epoch):
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(derived_seed(cfg.seed, 2, epoch)))
+    order = order.to(device, non_blocking=True)
+    aug_gen = torch.Generator(device=device).manual_seed(derived_seed(cfg.seed, 3, epoch))
+    if state.aug_rng is not None:  # resuming mid-epoch
+        aug_gen.set_state(state.aug_rng.cpu())
+    if state.step == 0:
+        state.running = _fresh_running()
+    running = state.running
+    model.train()
+    last_save = time.monotonic()
+    with tqdm(total=steps, initial=state.step, disable=not progress_enabled(cfg.progress), leave=False,
+              dynamic_ncols=True, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr) as bar:
+        for step in range(state.step, steps):
             t0 = time.perf_counter()
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             x = to_float(images[idx])
             if augment is not None:
                 x = augment(x, aug_gen)
             y = targets[idx] if targets is not None else None
-            with _autocast(device):
+            with autocast(device, cfg.precision):
                 loss, correct = _loss(model, x, y, task, cfg.label_smoothing)
             if not torch.isfinite(loss):
-                bar.close()
-                kept = f"the last good checkpoint is kept at {ckpt_path}" if ckpt_path and ckpt_path.exists() \
-                    else "no checkpoint was written"
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} "
-                                       f"(of {steps_per_epoch}); {kept}. Lower lr or enable grad_clip.")
+                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (of {steps})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip is not None:
@@ -341,33 +324,93 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
             running["correct"] += int(correct.item()) if correct is not None else 0
             running["seen"] += b
             dt = time.perf_counter() - t0
-            train_seconds += dt
-            images_seen += b
+            state.train_seconds += dt
+            state.images_seen += b
+            state.step = step + 1
             postfix = {"loss": f"{running['loss'] / running['seen']:.4f}", "img/s": f"{b / dt:.0f}"}
             if task == "classify":
                 postfix["acc"] = f"{running['correct'] / running['seen']:.3f}"
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
-            if cfg.checkpoint_every_s is not None and time.monotonic() - last_ckpt > cfg.checkpoint_every_s \
-                    and step + 1 < steps_per_epoch:
-                checkpoint(epoch, step + 1, aug_gen)
-                last_ckpt = time.monotonic()
-        bar.close()
-        row = {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], "train_loss": running["loss"] / running["seen"]}
-        if task == "classify":
-            row["train_accuracy"] = running["correct"] / running["seen"]
+            if cfg.checkpoint_every_s is not None and time.monotonic() - last_save > cfg.checkpoint_every_s \
+                    and state.step < steps:
+                state.aug_rng = aug_gen.get_state()
+                save()
+                last_save = time.monotonic()
+    row = {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], "train_loss": running["loss"] / running["seen"]}
+    if task == "classify":
+        row["train_accuracy"] = running["correct"] / running["seen"]
+    return row
+
+
+def _check_inputs(images_u8: torch.Tensor, labels: torch.Tensor | None, task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task={task!r}; choose from {', '.join(TASKS)}")
+    if images_u8.dtype != torch.uint8 or images_u8.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {images_u8.dtype} {tuple(images_u8.shape)}")
+    n = images_u8.shape[0]
+    if task == "classify" and (labels is None or labels.shape != (n,)):
+        raise ValueError(f"classification needs labels of shape ({n},), got "
+                         f"{None if labels is None else tuple(labels.shape)}")
+
+
+def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, cfg: TrainConfig | dict | None = None,
+        *, checkpoint_dir: str | os.PathLike | None = None, task: str = "classify",
+        val: tuple[torch.Tensor, torch.Tensor] | None = None,
+        on_epoch: Callable[[dict], None] | None = None) -> dict:
+    """Train ``model`` in place on ``images_u8 (N, C, H, W)`` uint8 and ``labels (N,)`` int64.
+
+    ``task="classify"``: cross-entropy on logits; ``task="reconstruct"``: MSE between the
+    model's output and its (augmented) input, ``labels`` may be ``None``. ``val`` (images,
+    labels) is evaluated after every epoch (loss, and accuracy when classifying), at the
+    training precision. ``on_epoch(row)`` is called with each epoch's row of the history.
+
+    Returns ``{"history": [per-epoch dicts], "train_seconds", "images_per_second",
+    "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts the time in the
+    training steps (not evaluation or checkpointing), across restarts.
+    """
+    cfg = TrainConfig.of(cfg)
+    _check_inputs(images_u8, labels, task)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    images = images_u8.to(device, non_blocking=True)
+    targets = labels.to(device, non_blocking=True) if task == "classify" else None
+    steps_per_epoch = math.ceil(images.shape[0] / cfg.batch_size)
+    optimizer, scheduler = configure_optimizers(model, cfg, steps_per_epoch * cfg.epochs)
+    state = TrainingState(model, optimizer, scheduler, layout={
+        "n": images.shape[0], "steps_per_epoch": steps_per_epoch, "precision": cfg.precision})
+
+    ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    torch.manual_seed(derived_seed(cfg.seed, 1))  # the dropout stream (a checkpoint restores its state)
+    checkpoint = _readable_checkpoint(ckpt_path)
+    if checkpoint is not None:
+        state.restore(checkpoint, device, ckpt_path)
+    resumed_from = state.epoch + state.step / steps_per_epoch if checkpoint is not None else None
+
+    def save() -> None:
+        if ckpt_path is not None:
+            save_checkpoint(ckpt_path, state.to_checkpoint(device))
+
+    while state.epoch < cfg.epochs:
+        try:
+            row = train_epoch(state, images, targets, cfg, task=task, device=device, save=save)
+        except TrainingDiverged as err:
+            kept = f"the last good checkpoint is kept at {ckpt_path}" if ckpt_path and ckpt_path.exists() \
+                else "no checkpoint was written"
+            raise TrainingDiverged(f"{err}; {kept}. Lower lr or enable grad_clip.") from None
         if val is not None:
-            row.update(evaluate(model, val[0], val[1], task=task, batch_size=max(256, cfg.batch_size),
-                                device=device, prefix="val_"))
-        history.append(row)
-        checkpoint(epoch + 1, 0, None)
+            row.update(evaluate(model, *val, task=task, batch_size=max(256, cfg.batch_size), device=device,
+                                precision=cfg.precision, prefix="val_"))
+        state.history.append(row)
+        state.epoch, state.step, state.aug_rng = state.epoch + 1, 0, None
+        save()
         if on_epoch is not None:
             on_epoch(row)
     return {
-        "history": history,
-        "train_seconds": train_seconds,
-        "images_per_second": images_seen / train_seconds if train_seconds > 0 else None,
-        "steps": total_steps,
+        "history": state.history,
+        "train_seconds": state.train_seconds,
+        "images_per_second": state.images_seen / state.train_seconds if state.train_seconds > 0 else None,
+        "steps": steps_per_epoch * cfg.epochs,
         "device": str(device),
         "resumed_from_epoch": resumed_from,
     }
@@ -377,39 +420,40 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
 
 
 @torch.no_grad()
-def _batched(fn: Callable[[torch.Tensor], torch.Tensor], images_u8: torch.Tensor, batch_size: int,
-             device: torch.device) -> torch.Tensor:
+def _batched(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, images_u8: torch.Tensor, batch_size: int,
+             device, precision: str) -> torch.Tensor:
+    device = resolve_device(device) if device is not None else next(model.parameters()).device
+    precision = resolve_precision(precision, device)
+    model.to(device).eval()
     outs = []
     for start in range(0, images_u8.shape[0], batch_size):
         x = to_float(images_u8[start:start + batch_size].to(device, non_blocking=True))
-        with _autocast(device):
+        with autocast(device, precision):
             outs.append(fn(x).float().cpu())
     return torch.cat(outs)
 
 
-def _inference(model: nn.Module, device) -> tuple[nn.Module, torch.device]:
-    device = resolve_device(device) if device is not None else next(model.parameters()).device
-    model.to(device).eval()
-    return model, device
+def predict(model: nn.Module, images_u8: torch.Tensor, *, batch_size: int = 512, device=None,
+            precision: str = "fp32") -> torch.Tensor:
+    """Model outputs for uint8 images, on the CPU: logits ``(N, classes)`` or reconstructions.
+
+    Runs in eval mode on ``device`` (default: where the model is) at ``precision`` (a run's
+    numbers are scored at its training precision).
+    """
+    return _batched(model, model, images_u8, batch_size, device, precision)
 
 
-def predict(model: nn.Module, images_u8: torch.Tensor, *, batch_size: int = 512, device=None) -> torch.Tensor:
-    """Model outputs for uint8 images, on the CPU: logits ``(N, classes)`` or reconstructions."""
-    model, device = _inference(model, device)
-    return _batched(model, images_u8, batch_size, device)
-
-
-def encode(model: nn.Module, images_u8: torch.Tensor, *, batch_size: int = 512, device=None) -> torch.Tensor:
-    """Autoencoder latents ``(N, bottleneck)`` for uint8 images, on the CPU."""
-    model, device = _inference(model, device)
-    return _batched(model.encode, images_u8, batch_size, device)
+def encode(model: nn.Module, images_u8: torch.Tensor, *, batch_size: int = 512, device=None,
+           precision: str = "fp32") -> torch.Tensor:
+    """Autoencoder latents ``(N, bottleneck)`` for uint8 images, on the CPU (see :func:`predict`)."""
+    return _batched(model.encode, model, images_u8, batch_size, device, precision)
 
 
 def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, *, task: str = "classify",
-             batch_size: int = 512, device=None, prefix: str = "") -> dict:
+             batch_size: int = 512, device=None, precision: str = "fp32", prefix: str = "") -> dict:
     """Mean loss (and accuracy when classifying) of ``model`` on a labelled set, in eval mode."""
     was_training = model.training
-    out = predict(model, images_u8, batch_size=batch_size, device=device)
+    out = predict(model, images_u8, batch_size=batch_size, device=device, precision=precision)
     model.train(was_training)
     if task == "classify":
         labels = labels.cpu()

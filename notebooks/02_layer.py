@@ -51,7 +51,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book, data, experiment, results, train
+from kanmix import book, data, results, runner, runtime
+from kanmix.experiment import ClassificationRun
 from kanmix.bench import kan as bench_kan
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
@@ -60,16 +61,16 @@ plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.r
 # ## A trained KAN to look at
 #
 # The model is the plain KAN baseline of the KAN-Mixers paper: flattened pixels into a stack of
-# `KANLinear` layers. `experiment.classification_run` trains it once and stores the record and
+# `KANLinear` layers. `runner.run` trains it once and stores the record and
 # the weights in the results store, so re-executing this chapter reloads them instead of
 # training again.
 
 # %%
-cfg = {"dataset": dataset, "model": "kan", "subset": subset, "seed": seed,
+cfg = ClassificationRun.from_dict({"dataset": dataset, "model": "kan", "subset": subset, "seed": seed,
        "model_kwargs": {"hidden": hidden, "grid_size": grid_size, "spline_order": spline_order},
-       "train": {"epochs": epochs}}
-record = experiment.classification_run(cfg, keep_weights=True)
-model = experiment.load_trained(cfg)
+       "train": {"epochs": epochs}})
+record = runner.run(cfg, keep_weights=True)
+model = runner.load_trained(cfg)
 images, labels = data.load(dataset, "test")
 x = data.to_float(images[:2000]).flatten(1)
 with torch.no_grad():
@@ -241,7 +242,7 @@ if bench_json:
     bench_note = "medians per shape"
     bench_origin = f"measured by `python -m kanmix.bench kan`, read from {Path(bench_json).name}"
 else:
-    device = torch.device(train.default_device())
+    device = runtime.default_device()
 
     def measure() -> dict:
         with quiet_native_stderr():

@@ -41,7 +41,6 @@ hidden: int | None = None
 
 # %%
 import functools
-import json
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
@@ -51,7 +50,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import ae, book, data, experiment, results, train
+from kanmix import ae, book, data, results, runner, splits, train
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
 NAMES = {"kan": "KAN AE", "cnn": "CNN AE", "mlp": "MLP AE"}
@@ -124,7 +123,7 @@ display(book.table(knn, "Table 4.2 — latent-space KNN accuracy (k=3): fit on t
 # %% [markdown]
 # ## Reconstructions
 #
-# The trained models are loaded from the results store (`ae.load_trained`), at each dataset's
+# The trained models are loaded from the results store (`runner.load_trained`), at each dataset's
 # widest bottleneck. As a check that they are the models the records scored, the table under
 # the figures recomputes each one's test MSE and puts it next to the stored number.
 
@@ -134,9 +133,9 @@ checks = []
 
 
 @functools.cache
-def test_images(split: str) -> torch.Tensor:
-    """The test images of a data split (JSON of ``experiment.split_of``), loaded once: the models share it."""
-    return experiment.load_split(json.loads(split))[2][0]
+def test_images(split: splits.Split) -> torch.Tensor:
+    """The test images of a data split, loaded once: the models share it."""
+    return splits.load_split(split)[2][0]
 
 
 for dataset in datasets:
@@ -147,11 +146,12 @@ for dataset in datasets:
     grid_bottleneck = max(bottlenecks[dataset])
     for model in models:
         cfg = ae.ae_config(model, dataset, grid_bottleneck, **model_options(model))
-        rec = results.load_record(cfg)
-        net = ae.load_trained(cfg)
-        rows.append((NAMES[model], train.predict(net, pick, batch_size=64)))
-        xt = test_images(json.dumps(experiment.split_of(cfg), sort_keys=True))
-        mse = torch.nn.functional.mse_loss(train.predict(net, xt, batch_size=512), data.to_float(xt)).item()
+        rec = results.load_record(cfg.to_dict())
+        net = runner.load_trained(cfg)
+        rows.append((NAMES[model], train.predict(net, pick, batch_size=64, precision=cfg.train.precision)))
+        xt = test_images(cfg.split)
+        mse = torch.nn.functional.mse_loss(train.predict(net, xt, batch_size=512, precision=cfg.train.precision),
+                                           data.to_float(xt)).item()
         checks.append({"dataset": dataset, "model": NAMES[model], "record test MSE": rec["metrics"]["test_mse"],
                        "loaded model's test MSE": mse})
         grid_records.append(rec)

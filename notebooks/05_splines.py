@@ -45,7 +45,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import ae, book, data, experiment, metrics, train, viz
+from kanmix import ae, book, data, metrics, runner, train, viz
+from kanmix.experiment import ClassificationRun
 from kanmix.kan import KANLinear
 
 plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
@@ -57,22 +58,22 @@ plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.r
 #
 # Both are results-store runs with their weights kept beside the record, so a rerun of this
 # chapter loads them instead of training again: the KAN-Mixer through
-# `experiment.classification_run(keep_weights=True)`, the KAN autoencoder (KAN layers on the
+# `runner.run(keep_weights=True)`, the KAN autoencoder (KAN layers on the
 # pixel side of encoder and decoder, the KAN-autoencoder paper's recipe) through
-# `ae.ae_run(keep_weights=True)`.
+# the same `runner.run(keep_weights=True)`.
 
 # %%
-cfg = {"dataset": dataset, "size": 32, "model": "kan_mixer", "model_kwargs": mixer_kwargs, "subset": subset,
-       "seed": seed, "train": {"epochs": epochs}}
-record = experiment.classification_run(cfg, keep_weights=True)
-mixer = experiment.load_trained(cfg)
+cfg = ClassificationRun.from_dict({"dataset": dataset, "size": 32, "model": "kan_mixer", "model_kwargs": mixer_kwargs,
+                                   "subset": subset, "seed": seed, "train": {"epochs": epochs}})
+record = runner.run(cfg, keep_weights=True)
+mixer = runner.load_trained(cfg)
 test_x, test_y = data.load(dataset, "test", size=32)
 probe_x = test_x[:n_probe]
 
 ae_cfg = ae.ae_config("kan", ae_dataset, ae_bottleneck, epochs=epochs, seed=seed, subset=subset,
                       model_kwargs={"hidden": ae_hidden})
-ae_record = ae.ae_run(ae_cfg, keep_weights=True)
-autoencoder = ae.load_trained(ae_cfg)
+ae_record = runner.run(ae_cfg, keep_weights=True)
+autoencoder = runner.load_trained(ae_cfg)
 print(f"KAN-Mixer test accuracy {record['metrics']['test']['accuracy']:.4f} ({record['parameters']:,} parameters); "
       f"KAN AE test MSE {ae_record['metrics']['test_mse']:.4f} ({ae_record['metrics']['params']:,} parameters)")
 
@@ -205,7 +206,7 @@ def accuracy(model) -> float:
 
 rows = [{"threshold": 0.0, "edges pruned": 0.0, "test accuracy": accuracy(mixer)}]
 for t in thresholds:
-    pruned = experiment.load_trained(cfg)
+    pruned = runner.load_trained(cfg)
     removed = total = 0
     with torch.no_grad():
         for n, m in pruned.named_modules():

@@ -4,21 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from kanmix import ae, data, models, train
+from kanmix import ae, data, models, runner, train
+from kanmix.splits import load_split
 
 TINY = {"model_kwargs": {"hidden": 8}, "subset": 200, "test_subset": 100, "epochs": 1, "batch_size": 64}
-
-
-@pytest.fixture(autouse=True)
-def _store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.fixture(scope="module")
-def mnist_slices():
-    x, y = data.load("mnist", "train")
-    xt, yt = data.load("mnist", "test")
-    return (x[:120], y[:120]), (xt[:60], yt[:60])
+def slices():
+    """Train and test images of pure noise: KNN's protocol, not the images, is under test."""
+    g = torch.Generator().manual_seed(0)
+    x, xt = (torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g) for n in (120, 60))
+    return (x, torch.arange(120) % 10), (xt, torch.arange(60) % 10)
 
 
 class RecordingKNN(ae.KNeighborsClassifier):
@@ -33,8 +31,8 @@ class RecordingKNN(ae.KNeighborsClassifier):
         return super().score(X, y)
 
 
-def test_knn_fits_on_train_latents_and_scores_on_disjoint_test_latents(monkeypatch, mnist_slices):
-    (x, y), (xt, yt) = mnist_slices
+def test_knn_fits_on_train_latents_and_scores_on_disjoint_test_latents(monkeypatch, slices):
+    (x, y), (xt, yt) = slices
     monkeypatch.setattr(ae, "KNeighborsClassifier", RecordingKNN)
     RecordingKNN.calls = []
     torch.manual_seed(0)
@@ -53,9 +51,9 @@ def test_knn_fits_on_train_latents_and_scores_on_disjoint_test_latents(monkeypat
     assert 0.0 <= out["knn_accuracy"] <= 1.0 and out["knn_authors_features"] == "latent"
 
 
-def test_authors_variant_is_optimistic_by_construction(mnist_slices):
+def test_authors_variant_is_optimistic_by_construction(slices):
     # With k=1 every test point is its own nearest neighbour: perfect "accuracy" for any features.
-    (x, y), (xt, yt) = mnist_slices
+    (x, y), (xt, yt) = slices
     torch.manual_seed(0)
     model = models.build_model("mlp_ae", in_shape=(1, 28, 28), hidden=16, bottleneck=8)
     out = ae.latent_quality(model, x, y, xt, yt, k=1, authors_features="reconstruction")
@@ -70,8 +68,9 @@ def test_psnr_on_unit_scale():
 
 def test_run_writes_record_and_is_reused(monkeypatch):
     cfg = ae.ae_config("kan", "mnist", 4, **TINY)
-    assert cfg["train"]["lr"] == 1e-3 and cfg["train"]["weight_decay"] == 1e-4  # the paper's recipe
-    rec = ae.ae_run(cfg, progress=False, device="cpu")
+    assert cfg.train.lr == 1e-3 and cfg.train.weight_decay == 1e-4  # the paper's recipe
+    assert ae.AutoencoderRun.from_dict({"dataset": "mnist", "model": "kan", "bottleneck": 4}).train.grad_clip is None
+    rec = runner.run(cfg)
     m = rec["metrics"]
     assert m["n_train"] == 200 and m["n_test"] == 100
     assert m["test_mse_01"] == pytest.approx(m["test_mse"] / 4)
@@ -81,12 +80,9 @@ def test_run_writes_record_and_is_reused(monkeypatch):
     assert len(rec["curve"]) == 1 and rec["curve"][0]["test_mse"] == pytest.approx(m["test_mse"], rel=1e-5)
     assert m["knn_authors_features"] == "reconstruction"  # the authors scored KAN models on reconstructions
 
-    def boom(*a, **k):
-        raise AssertionError("a finished run must be reused, not retrained")
-
-    monkeypatch.setattr(train, "fit", boom)
-    again = ae.ae_run(cfg, progress=False, device="cpu")
-    assert again["metrics"] == m and again["hash"] == rec["hash"]
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: pytest.fail("a finished run must be reused, not retrained"))
+    again = runner.run(cfg)
+    assert again["metrics"] == m and again["hash"] == rec["hash"] and again["config"] == cfg.to_dict()
 
 
 def test_sweep_is_tidy_and_validates_every_config_before_training(monkeypatch):
@@ -95,33 +91,31 @@ def test_sweep_is_tidy_and_validates_every_config_before_training(monkeypatch):
     assert sorted(zip(df.model, df.bottleneck)) == [("cnn", 9), ("cnn", 18), ("mlp", 9), ("mlp", 18)]
     assert (df.knn_authors_features == "latent").all() and df.knn_accuracy.between(0, 1).all()
 
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained before validating"))
+    monkeypatch.setattr(runner, "fit", lambda *a, **k: pytest.fail("trained before validating"))
     with pytest.raises(ValueError, match="multiple of"):  # the CNN latent is 2 x 3 x 3 on MNIST
         ae.sweep(["mlp", "cnn"], ["mnist"], [9, 16], progress=False, **TINY | {"model_kwargs": {}})
     with pytest.raises(ValueError, match="bottleneck=0"):
         ae.ae_config("kan", "mnist", 0)
     with pytest.raises(ValueError, match="unknown autoencoder"):
         ae.ae_config("vae", "mnist", 8)
+    with pytest.raises(ValueError, match="takes no fold"):
+        ae.AutoencoderRun.from_dict({"dataset": "mnist", "model": "mlp", "bottleneck": 8,
+                                     "fold": {"folds": 2, "fold": 0}})
 
 
-def test_keep_weights_stores_the_model_and_load_trained_reproduces_the_record(monkeypatch):
+def test_keep_weights_stores_the_model_and_load_trained_reproduces_the_record(training_calls):
     cfg = ae.ae_config("mlp", "mnist", 4, **TINY | {"model_kwargs": {"hidden": 16}})
-    rec = ae.ae_run(cfg, progress=False, device="cpu")
-    assert ae.load_trained(cfg) is None  # not kept unless asked
-    fits = []
-    real_fit = train.fit
-    monkeypatch.setattr(train, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
-    kept = ae.ae_run(cfg, progress=False, device="cpu", keep_weights=True)
-    assert fits == [1]  # the record lacked weights, so the run was trained again to keep them
+    rec = runner.run(cfg)
+    assert runner.load_trained(cfg) is None  # not kept unless asked
+    kept = runner.run(cfg, keep_weights=True)
+    assert len(training_calls) == 2  # the record lacked weights, so the run was trained again to keep them
     assert kept["metrics"]["test_mse"] == pytest.approx(rec["metrics"]["test_mse"], rel=1e-5)
-    ae.ae_run(cfg, progress=False, device="cpu", keep_weights=True)
-    assert fits == [1]  # now the weights are there: reused
+    runner.run(cfg, keep_weights=True)
+    assert len(training_calls) == 2  # now the weights are there: reused
 
-    model = ae.load_trained(cfg)
+    model = runner.load_trained(cfg)
     assert not model.training
-    from kanmix import experiment
-    _, _, (xt, _) = experiment.load_split(experiment.split_of(cfg))
-    mse = torch.nn.functional.mse_loss(train.predict(model, xt, batch_size=64, device="cpu"), data.to_float(xt))
+    _, _, (xt, _) = load_split(cfg.split)
+    out = train.predict(model, xt, batch_size=64, device="cpu", precision=cfg.train.precision)
+    mse = torch.nn.functional.mse_loss(out, data.to_float(xt))
     assert mse.item() == pytest.approx(kept["metrics"]["test_mse"], rel=1e-5)
-    with pytest.raises(ValueError, match="ae_config"):
-        ae.load_trained({"kind": "classification"})

@@ -2,12 +2,12 @@ import pytest
 import torch
 
 from kanmix.augment import FILL, PAPER, Augment, hflip, random_crop, random_rotate, rotate, shift
-from kanmix.data import load, to_float
+from kanmix.data import to_float
 
 
 @pytest.fixture(scope="module")
-def images():
-    return to_float(load("cifar10", "test")[0][:64])  # (64, 3, 32, 32) in [-1, 1]
+def images(synthetic):
+    return to_float(synthetic(64, (3, 32, 32))[0])  # (64, 3, 32, 32) in [-1, 1]
 
 
 def gen(seed=0):
@@ -60,3 +60,11 @@ def test_augment_is_seeded_and_validated(images):
         Augment(hflip=2)
     with pytest.raises(ValueError, match="unknown augment keys"):
         Augment.from_spec({"flip": 0.5})
+
+
+def test_specs_parse_from_text():
+    assert [Augment.parse(t) for t in ("none", "paper", "hflip=0.5,crop=4")] == [None, True, {"hflip": 0.5, "crop": 4}]
+    with pytest.raises(ValueError, match="must be none, paper, or key=value pairs of hflip, rotate, crop"):
+        Augment.parse("flip")
+    with pytest.raises(ValueError, match="crop='x' is not a number"):
+        Augment.parse("crop=x")

@@ -1,28 +1,17 @@
 import pytest
 import torch
 
-from kanmix import ae, experiment, train
+from kanmix import ae
 from kanmix.cli import _args
 from kanmix.cli import ae as ae_cli
 from kanmix.cli import cv as cv_cli
 from kanmix.cli import main as kanmix_main
 from kanmix.cli import search as search_cli
 from kanmix.cli import train as train_cli
+from kanmix.train import RUNTIME_OPTIONS, TrainConfig
 
 QUICK = ["--epochs", "1", "--no-progress", "--device", "cpu"]
-
-
-@pytest.fixture(autouse=True)
-def _store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    def boom(*a, **k):
-        raise AssertionError("trained before rejecting a bad argument")
-    monkeypatch.setattr(experiment, "fit", boom)
-    monkeypatch.setattr(train, "fit", boom)
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.mark.parametrize("command", ["cv", "ae", "search"])
@@ -31,7 +20,7 @@ def test_help(command, capsys):
         kanmix_main([command, "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert "--subset" in out and "--epochs" in out
+    assert "--subset" in out and "--epochs" in out and "--precision" in out
 
 
 @pytest.mark.parametrize("module, argv, names", [
@@ -50,10 +39,15 @@ def test_help(command, capsys):
     (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--test-subset", "5"],
      ["--test-subset", ">= 10"]),
     (search_cli, ["--dataset", "mnist", "--test-subset", "x"], ["--test-subset", ">= 10"]),
-    (search_cli, ["--dataset", "mnist", "--subset", "5"], ["--subset", "at least 10"]),
-    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--subset", "5"], ["--subset", "at least 10"]),
+    (search_cli, ["--dataset", "mnist", "--subset", "5"], ["--subset", ">= 10"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--subset", "5"], ["--subset", ">= 10"]),
     (cv_cli, ["--model", "mlp", "--dataset", "mnist", "--grid-size", "3"], ["--grid-size", "does not apply"]),
     (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--lr", "0"], ["--lr", "positive"]),
+    (search_cli, ["--dataset", "mnist", "--lr-range", "0.1", "0.01"], ["--lr-range", "low <= high"]),
+    (cv_cli, ["--model", "mlp", "--dataset", "mnist", "--precision", "half"], ["--precision", "invalid choice"]),
+    (ae_cli, ["--model", "kan", "--dataset", "mnist", "--bottleneck", "16", "--precision", "half"],
+     ["--precision", "invalid choice"]),
+    (search_cli, ["--dataset", "mnist", "--precision", "half"], ["--precision", "invalid choice"]),
 ])
 def test_bad_arguments_give_one_line_before_training(module, argv, names, capsys, no_training):
     with pytest.raises(SystemExit) as exit_:
@@ -94,7 +88,7 @@ def test_ae_cli_sweeps_bottlenecks_with_knn(capsys):
     assert capsys.readouterr().err.count("(reused)") == 2
 
 
-def test_search_cli_runs_a_trial(tmp_path, capsys):
+def test_search_cli_runs_a_trial(store, capsys):
     # The MLP-Mixer keeps this quick (no KAN kernels to compile); the KAN-Mixer path is tested in test_search.
     argv = ["--dataset", "mnist", "--model", "mlp_mixer", "--trials", "1", "--folds", "2",
             "--subset", "40", "--test-subset", "20",
@@ -102,19 +96,23 @@ def test_search_cli_runs_a_trial(tmp_path, capsys):
     assert search_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "1 trials" in out and "best: trial 0" in out
-    assert (tmp_path / "results" / "search.sqlite3").exists()
-    assert len(list((tmp_path / "results" / "classification").glob("*.json"))) == 2
+    assert (store / "search.sqlite3").exists()
+    assert len(list((store / "classification").glob("*.json"))) == 2
 
 
 def test_shared_training_defaults():
-    # cv trains exactly as `kanmix train` does; the AE sweep keeps the paper's recipe.
+    # The flags' defaults are TrainConfig's; cv trains exactly as `kanmix train` does; the AE sweep
+    # keeps the paper's recipe.
+    def numbers(args):
+        return {k: v for k, v in _args.training_config(args).items() if k not in RUNTIME_OPTIONS}
+
     train_args = train_cli.build_parser().parse_args(["--model", "mlp", "--dataset", "mnist"])
     cv_args = cv_cli.build_parser().parse_args(["--model", "mlp", "--dataset", "mnist"])
-    assert _args.training_config(cv_args) == _args.training_config(train_args)
-    assert _args.training_config(train_args)["warmup"] == train.TrainConfig().warmup
+    defaults = {f: getattr(TrainConfig, f) for f in _args.TRAINING_ARGS}
+    assert numbers(cv_args) == numbers(train_args) == defaults and defaults["precision"] == "auto"
     ae_args = ae_cli.build_parser().parse_args(["--model", "kan", "--dataset", "mnist", "--bottleneck", "16"])
     recipe = {k: ae.PAPER_RECIPE[k] for k in ("epochs", "batch_size", "lr", "weight_decay")}
-    assert _args.training_config(ae_args) == recipe
+    assert numbers(ae_args) == {**recipe, "precision": "auto"}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

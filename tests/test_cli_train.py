@@ -10,25 +10,32 @@ TINY = ["--model", "kan_mixer", "--dataset", "fashion_mnist", "--epochs", "1", "
         "--grid-size", "3", "--batch-size", "50", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "res"))
-    return tmp_path / "res"
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.mark.parametrize("argv, message", [
+    # The model checks its own arguments; the flag is named in front of its message.
     (["--model", "kan_mixer", "--dataset", "fashion_mnist", "--patch", "5"],
-     r"argument --patch: 5 does not divide the 28x28 image of fashion_mnist; choose one of \[1, 2, 4, 7, 14, 28\]"),
+     r"argument --patch: patch=5 does not divide the 28x28 image; choose one of \[1, 2, 4, 7, 14, 28\]"),
+    (["--model", "mlp_mixer", "--dataset", "mnist", "--dim", "0"], "argument --dim: dim=0 must be a positive integer"),
+    (["--model", "mlp", "--dataset", "mnist", "--hidden", "64,-1"],
+     r"argument --hidden: hidden\[1\]=-1 must be a positive integer"),
+    # The configs (split, fold, training) check theirs.
+    (["--model", "kan", "--dataset", "mnist", "--folds", "5", "--fold", "5"], r"argument --fold: fold.fold=5 must be in 0..4"),
+    (["--model", "kan", "--dataset", "mnist", "--folds", "1"], r"argument --folds: fold.folds=1 must be an integer >= 2"),
+    (["--model", "kan", "--dataset", "mnist", "--subset", "5"], "argument --subset: subset=5 must be an integer >= 10"),
+    (["--model", "kan", "--dataset", "mnist", "--epochs", "0"], "argument --epochs: epochs=0 must be a positive integer"),
+    (["--model", "kan", "--dataset", "mnist", "--checkpoint-every", "-1"], "argument --checkpoint-every: checkpoint_every_s"),
+    # The command line itself: choices, text that is not a value, flags for another model.
     (["--model", "resnet", "--dataset", "mnist"], "argument --model: invalid choice: 'resnet' .*kan_mixer"),
     (["--model", "mlp", "--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet' .*cifar10"),
-    (["--model", "mlp_mixer", "--dataset", "mnist", "--dim", "0"], "argument --dim: must be a positive integer, got 0"),
-    (["--model", "mlp", "--dataset", "mnist", "--hidden", "64,-1"], "argument --hidden: must be comma-separated"),
+    (["--model", "mlp", "--dataset", "mnist", "--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
+    (["--model", "mlp", "--dataset", "mnist", "--hidden", "64,x"], "argument --hidden: must be comma-separated integers"),
+    (["--model", "mlp", "--dataset", "mnist", "--epochs", "two"], "argument --epochs: must be an integer, got 'two'"),
     (["--model", "mlp", "--dataset", "mnist", "--grid-size", "3"], "argument --grid-size: does not apply to --model mlp"),
-    (["--model", "kan", "--dataset", "mnist", "--folds", "5", "--fold", "5"], r"argument --fold: must be in 0..4"),
-    (["--model", "kan", "--dataset", "mnist", "--folds", "1"], r"argument --folds: must be an integer >= 2, got 1"),
     (["--model", "kan", "--dataset", "mnist", "--augment", "flip"], "argument --augment: must be none, paper"),
 ])
-def test_bad_arguments_fail_in_one_line_before_training(argv, message, capsys, store):
+def test_bad_arguments_fail_in_one_line_before_training(argv, message, capsys, store, no_training):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
@@ -44,6 +51,7 @@ def test_help_lists_the_choices(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "kan_mixer" in out and "fashion_mnist" in out and "--subset" in out
+    assert "--precision {fp32,bf16,auto}" in out and "(default: auto)" in out  # TrainConfig's default
 
 
 def test_train_writes_record_and_rerun_reuses_it(capsys, store):
@@ -58,6 +66,14 @@ def test_train_writes_record_and_rerun_reuses_it(capsys, store):
     out, err = capsys.readouterr()
     assert "reusing" in err and str(records[0]) in out
     assert json.loads(records[0].read_text()) == record
+
+
+def test_precision_bf16_trains_on_the_cpu(capsys, store):
+    assert main([*TINY, "--device", "cpu", "--precision", "bf16"]) == 0
+    out = capsys.readouterr().out
+    assert "kan_mixer on fashion_mnist (bf16)" in out and "test accuracy" in out
+    (record,) = (store / "classification").glob("*.json")
+    assert json.loads(record.read_text())["config"]["train"]["precision"] == "bf16"
 
 
 def _one_line_error(capsys, argv) -> str:

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from kanmix import cv, experiment, results, stats
+from kanmix import cv, results, stats
+from kanmix.experiment import KIND
+from kanmix.splits import load_split
 
 STUDY = {"folds": 2, "subset": 100, "test_subset": 50, "train": {"epochs": 1, "batch_size": 25},
          "progress": False, "device": "cpu"}
@@ -10,27 +12,26 @@ MODELS = {"mlp16": {"model": "mlp", "model_kwargs": {"hidden": [16]}},
           "mlp32": {"model": "mlp", "model_kwargs": {"hidden": [32]}}}
 
 
-@pytest.fixture(autouse=True)
-def _store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
+pytestmark = pytest.mark.usefixtures("store")
 
 
 def test_folds_are_stratified_disjoint_and_deterministic():
     cfgs = cv.fold_configs("mlp", "fashion_mnist", folds=2, subset=100, test_subset=50)
-    assert [c["fold"]["fold"] for c in cfgs] == [0, 1]
-    assert [results.config_hash(c) for c in cfgs] == \
-        [results.config_hash(c) for c in cv.fold_configs("mlp", "fashion_mnist", folds=2, subset=100, test_subset=50)]
+    assert [c.split.fold.fold for c in cfgs] == [0, 1]
+    assert [results.config_hash(c.to_dict()) for c in cfgs] == [results.config_hash(c.to_dict()) for c in
+                                                                cv.fold_configs("mlp", "fashion_mnist", folds=2,
+                                                                                subset=100, test_subset=50)]
     vals = []
     for c in cfgs:
-        (x, y), (xv, yv), _ = experiment.split_data(c)
+        (x, y), (xv, yv), _ = load_split(c.split)
         assert len(y) == len(yv) == 50
         assert torch.bincount(yv, minlength=10).tolist() == [5] * 10  # 10 per class in the subset, half held out
-        assert torch.equal(experiment.split_data(c)[1][0], xv)  # same config -> same fold
+        assert torch.equal(load_split(c.split)[1][0], xv)  # same config -> same fold
         vals.append({bytes(img.numpy()) for img in xv})
     assert not vals[0] & vals[1]  # the held-out folds do not overlap
 
 
-def test_cross_validation_records_tables_and_resume(monkeypatch, tmp_path):
+def test_cross_validation_records_tables_and_resume(store, training_calls):
     labelled = cv.run_folds(MODELS, "fashion_mnist", **STUDY)
     df = cv.table(labelled)
     assert list(df.columns) == cv.COLUMNS
@@ -41,15 +42,12 @@ def test_cross_validation_records_tables_and_resume(monkeypatch, tmp_path):
         assert conf.sum(1).tolist() == [5] * 10  # rows are the stratified true-class counts
         assert r.val_accuracy == pytest.approx(np.trace(conf) / conf.sum())
     assert df.params.iloc[0] < df.params.iloc[1]
-    assert len(list((tmp_path / "results" / experiment.KIND).glob("*.json"))) == 4
+    assert len(list((store / KIND).glob("*.json"))) == 4 and len(training_calls) == 4
 
     # Interrupt the study: forget one fold, then re-run. Only that fold trains, to the same numbers.
-    (tmp_path / "results" / experiment.KIND / f"{df.hash.iloc[3]}.json").unlink()
-    calls = []
-    real_fit = experiment.fit
-    monkeypatch.setattr(experiment, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    (store / KIND / f"{df.hash.iloc[3]}.json").unlink()
     again = cv.cross_validate(MODELS, "fashion_mnist", **STUDY)
-    assert len(calls) == 1
+    assert len(training_calls) == 5
     assert again.drop(columns=["train_seconds", "images_per_second"]).equals(
         df.drop(columns=["train_seconds", "images_per_second"]))
 
@@ -66,8 +64,7 @@ def test_cross_validation_records_tables_and_resume(monkeypatch, tmp_path):
     assert len(stats.all_pairs(df, folds=2)) == 1
 
 
-def test_bad_study_arguments_fail_before_training(monkeypatch):
-    monkeypatch.setattr(experiment, "fit", lambda *a, **k: pytest.fail("trained before validating"))
+def test_bad_study_arguments_fail_before_training(no_training):
     with pytest.raises(ValueError, match="folds=1"):
         cv.run_folds(["mlp"], "fashion_mnist", folds=1)
     with pytest.raises(ValueError, match="unknown classifier"):

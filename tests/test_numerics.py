@@ -24,7 +24,8 @@ import torch
 
 from kanmix import ae, data, results
 from kanmix.models import build_model
-from kanmix.train import fit, predict, seed_everything
+from kanmix.runtime import seed_everything
+from kanmix.train import fit, predict
 
 #: name -> (registry model, model kwargs, in_shape, task)
 FAMILIES = {
@@ -79,7 +80,7 @@ def fingerprint(family: str, perturb: float = 1.0) -> list[float]:
         model.forward = lambda x: forward(x) * perturb
     train = {**ae.PAPER_RECIPE, "epochs": 2, "batch_size": 16} if autoencoder else CLASSIFIER_TRAINING
     out = fit(model, images, None if autoencoder else labels, {**train, "seed": 0, "device": "cpu",
-                                                                "progress": False},
+                                                                "precision": "fp32", "progress": False},
               task="reconstruct" if autoencoder else "classify")
     outputs = predict(model, probe, batch_size=8, device="cpu").double()
     weights = torch.cat([p.detach().double().flatten() for p in model.parameters()])

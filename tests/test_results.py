@@ -7,10 +7,7 @@ import torch
 from kanmix import results
 
 
-@pytest.fixture(autouse=True)
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "res"))
-    return tmp_path / "res"
+pytestmark = pytest.mark.usefixtures("store")
 
 
 def test_results_dir_follows_env(store, monkeypatch):

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from kanmix import results, search
+from kanmix import results, runtime, search
 
 # A KAN-Mixer small enough to train in a blink: 4 or 16 tokens of width 4 or 8, one block.
 TINY = {"space": {"patch": [7, 14], "dim": [4, 8], "depth": [1], "lr": (1e-3, 1e-2), "weight_decay": (1e-5, 1e-3)},
@@ -21,9 +21,7 @@ print(json.dumps([t.number for t in study.get_trials() if t.user_attrs.get("work
 """
 
 
-@pytest.fixture(autouse=True)
-def _store(tmp_path, monkeypatch):
-    monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "results"))
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.mark.slow  # two fresh interpreters importing torch: ~15 s of CPU in all
@@ -55,14 +53,15 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
         assert recs[0]["config"]["train"]["lr"] == t.params["lr"]
 
 
-def test_search_is_reproducible_and_resumes_with_fresh_draws(tmp_path, monkeypatch):
-    monkeypatch.setattr(search.cv.experiment, "fit", lambda *a, **k: pytest.fail("should not train"))
-    # Only check sampling here: replace the cross-validation by a stub that scores the params.
-    def fake_folds(models, dataset, **kw):
-        rec = {"hash": "x", "parameters": 1, "metrics": {"val": {"accuracy": kw["train"]["lr"]},
-                                                         "test": {"accuracy": 0.0}}}
-        return [("trial", rec)]
-    monkeypatch.setattr(search.cv, "run_folds", fake_folds)
+def _score_by_lr(models, dataset, **kw):
+    """A stand-in for the cross-validation of a trial: it scores the trial by its learning rate."""
+    rec = {"hash": "x", "parameters": 1, "metrics": {"val": {"accuracy": kw["train"]["lr"]}, "test": {"accuracy": 0.0}}}
+    return [("trial", rec)]
+
+
+def test_search_is_reproducible_and_resumes_with_fresh_draws(tmp_path, monkeypatch, no_training):
+    # Only check sampling here: the cross-validation is replaced by a stub that scores the params.
+    monkeypatch.setattr(search.cv, "run_folds", _score_by_lr)
     a = search.search("mnist", trials=3, storage=f"sqlite:///{tmp_path / 'a.db'}", name="s", **TINY)
     b = search.search("mnist", trials=3, storage=f"sqlite:///{tmp_path / 'b.db'}", name="s", **TINY)
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
@@ -73,9 +72,9 @@ def test_search_is_reproducible_and_resumes_with_fresh_draws(tmp_path, monkeypat
     assert list(table.trial) == list(range(5)) and (table.val_accuracy == table.lr).all()
 
 
-def test_default_storage_lives_beside_the_results(tmp_path):
-    assert search.default_storage() == f"sqlite:///{(tmp_path / 'results' / 'search.sqlite3').resolve()}"
-    assert results.results_dir() == tmp_path / "results"
+def test_default_storage_lives_beside_the_results(store):
+    assert search.default_storage() == f"sqlite:///{(store / 'search.sqlite3').resolve()}"
+    assert results.results_dir() == store
 
 
 def test_bad_arguments_fail_before_training(tmp_path):
@@ -91,10 +90,14 @@ def test_bad_arguments_fail_before_training(tmp_path):
         search.search("mnist", trials=1, **TINY | {"space": {"width": [5]}})
     with pytest.raises(ValueError, match="folds=1"):
         search.search("mnist", trials=1, **TINY | {"folds": 1})
+    with pytest.raises(ValueError, match="precision='half'"):
+        search.search("mnist", trials=1, **TINY | {"train": {"precision": "half"}})
 
 
-def test_in_memory_sqlite_storage_leaves_no_files(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for url in ("sqlite://", "sqlite:///:memory:"):
-        search.open_storage(url)
-    assert list(tmp_path.iterdir()) == []  # no lock file for a database that has no file
+def test_the_study_name_follows_the_resolved_precision(tmp_path, monkeypatch, no_training):
+    monkeypatch.setattr(search.cv, "run_folds", _score_by_lr)
+    names = {}
+    for fast, precision in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(runtime, "cpu_bf16_is_faster", lambda: fast)
+        names[precision] = search.search("mnist", trials=1, storage=f"sqlite:///{tmp_path / 's.db'}", **TINY).study_name
+    assert names["bf16"] != names["fp32"]  # fp32 and bf16 trials never mix in one study

@@ -1,19 +1,20 @@
+import dataclasses
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from kanmix.data import load
 from kanmix.models import build_model
-from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, load_checkpoint, lr_lambda, predict,
-                          progress_enabled, seed_everything)
+from kanmix.results import RecordError
+from kanmix.runtime import progress_enabled, seed_everything
+from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, load_checkpoint, lr_lambda,
+                          predict)
 
 
 @pytest.fixture(scope="module")
-def data():
-    images, labels = load("fashion_mnist", "test")
-    return images[:128], labels[:128]
+def data(synthetic):
+    return synthetic(128)
 
 
 def tiny(seed=0):
@@ -23,7 +24,7 @@ def tiny(seed=0):
 
 
 CFG = dict(epochs=2, batch_size=32, lr=3e-3, augment={"hflip": 0.5, "rotate": 10, "crop": 2}, progress=False,
-           device="cpu")
+           device="cpu", precision="fp32")
 
 
 class Interrupt(nn.Module):
@@ -60,6 +61,10 @@ def test_config_validation():
         TrainConfig.from_dict({"epoch": 3})
     with pytest.raises(ValueError, match="hflip"):
         TrainConfig(augment={"hflip": 3})
+    with pytest.raises(ValueError, match="precision='fp16'; choose from fp32, bf16, auto"):
+        TrainConfig(precision="fp16")
+    with pytest.raises(dataclasses.FrozenInstanceError):  # validated once: it cannot change afterwards
+        TrainConfig().lr = -1
 
 
 def test_progress_quiet_under_ci(monkeypatch):
@@ -80,12 +85,13 @@ def test_training_reduces_loss_and_is_deterministic(data):
     assert out3["history"] != out1["history"]
 
 
-@pytest.mark.parametrize("kill_at", [2, 6])  # mid-epoch 1 (per-step checkpoints), mid-epoch 2
-def test_resume_after_kill_matches_uninterrupted(data, tmp_path, kill_at):
+# mid-epoch 1 (per-step checkpoints), mid-epoch 2 (after an end-of-epoch checkpoint), and in bf16
+@pytest.mark.parametrize("kill_at, precision", [(2, "fp32"), (6, "fp32"), (6, "bf16")])
+def test_resume_after_kill_matches_uninterrupted(data, tmp_path, kill_at, precision):
     ref = tiny()
-    expected = fit(ref, *data, CFG, val=data)
+    expected = fit(ref, *data, {**CFG, "precision": precision}, val=data)
     ckpt = tmp_path / "ckpt"
-    cfg = {**CFG, "checkpoint_every_s": 0.0}  # checkpoint after every step
+    cfg = {**CFG, "precision": precision, "checkpoint_every_s": 0.0}  # checkpoint after every step
     with pytest.raises(KeyboardInterrupt):
         fit(Interrupt(tiny(), kill_at), *data, cfg, checkpoint_dir=ckpt, val=data)
     state = load_checkpoint(ckpt / "last.pt")
@@ -97,6 +103,22 @@ def test_resume_after_kill_matches_uninterrupted(data, tmp_path, kill_at):
     assert got["history"] == expected["history"]
     assert state_equal(resumed_model, ref)
     assert got["train_seconds"] > state["train_seconds"]  # the time before the kill counts too
+
+
+def test_a_checkpoint_of_another_precision_is_not_resumed(data, tmp_path):
+    fit(tiny(), *data, {**CFG, "epochs": 1}, checkpoint_dir=tmp_path)
+    with pytest.raises(RecordError, match=r"checkpoint .*last\.pt is for .*'fp32'.*'bf16'.*delete it"):
+        fit(tiny(), *data, {**CFG, "precision": "bf16"}, checkpoint_dir=tmp_path)
+
+
+def test_bf16_trains_under_autocast_with_float32_weights(data):
+    model = tiny()
+    before = evaluate(model, *data, precision="bf16")["loss"]
+    out = fit(model, *data, {**CFG, "precision": "bf16"}, val=data)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32
+    assert out["history"][-1]["val_loss"] < before
+    fp32 = evaluate(model, *data, precision="fp32")
+    assert fp32["loss"] == pytest.approx(out["history"][-1]["val_loss"], rel=0.05)  # bf16 ~ 3 digits
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
@@ -120,11 +142,12 @@ def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(data
 
 
 def test_reconstruct_task_and_inference_helpers(data):
-    images = data[0][:128]
+    images = data[0]
     seed_everything(0)
     ae = build_model("mlp_ae", in_shape=(1, 28, 28), hidden=32, bottleneck=8)
     before = evaluate(ae, images, None, task="reconstruct")["loss"]
-    out = fit(ae, images, None, dict(epochs=3, batch_size=32, lr=3e-3, progress=False), task="reconstruct")
+    out = fit(ae, images, None, dict(epochs=3, batch_size=32, lr=3e-3, progress=False, precision="fp32"),
+              task="reconstruct")
     assert "train_accuracy" not in out["history"][0]
     assert evaluate(ae, images, None, task="reconstruct")["loss"] < before
     assert encode(ae, images, batch_size=50).shape == (128, 8)

@@ -1,13 +1,15 @@
 """Training throughput of the paper-configuration KAN-Mixer, the MLP-Mixer and a reference-layer KAN-Mixer.
 
-    python -m kanmix.bench mixer [--device cpu|cuda] [--batch-size B] [--steps N]
+    python -m kanmix.bench mixer [--device cpu|cuda] [--precision fp32|bf16|auto|both] [--batch-size B] [--steps N]
 
 All three are :class:`kanmix.models.Mixer` in the paper configuration (32x32x3 images,
 patch 4, dim 256, depth 8, token/channel hidden 128/256); they differ only in the mixing
 layers: kanmix's :class:`~kanmix.kan.KANLinear`, GELU MLPs, or
 :class:`~kanmix.bench.reference.ReferenceKANLinear` (the plain efficient-KAN computation).
-Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, bf16 autocast on
-CUDA), so the numbers are those of the real training loop on random uint8 images: an untimed
+Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, at the chosen
+precision: ``auto`` is bf16 autocast on CUDA and on CPUs with fast bf16 matmul, ``both`` times
+fp32 and bf16 side by side), so the numbers are those of the real training loop on random
+uint8 images: an untimed
 warm-up (which also triggers any compilation), then ``repeats`` timed runs of ``steps``
 batches per model, taken in turns; the best run counts.
 
@@ -19,15 +21,16 @@ depends on the batch: pass ``--batch-size 16`` to see the small-batch end, where
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import torch
 
 from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.cli._args import Parser
 from kanmix.models import build_model, count_parameters
-from kanmix.train import fit, resolve_device, seed_everything
+from kanmix.runtime import PRECISIONS, resolve_device, resolve_precision, seed_everything
+from kanmix.train import TrainConfig, fit
 
 IN_SHAPE = (3, 32, 32)
 CONTENDERS = {
@@ -47,7 +50,7 @@ def build(spec: dict) -> tuple[torch.nn.Module, float]:
 
 
 def measure(models: dict[str, torch.nn.Module], device: torch.device, batch_size: int, steps: int,
-            warmup: int, repeats: int) -> dict[str, dict]:
+            warmup: int, repeats: int, precision: str = "fp32") -> dict[str, dict]:
     """Training images/s of each model: the best of ``repeats`` timed runs of ``steps`` batches.
 
     The contenders take turns (round-robin) so that a slow spell of a shared machine does not
@@ -58,7 +61,7 @@ def measure(models: dict[str, torch.nn.Module], device: torch.device, batch_size
     images = torch.randint(0, 256, (n, *IN_SHAPE), dtype=torch.uint8, generator=gen)
     labels = torch.randint(0, 10, (n,), generator=gen)
     cfg = dict(epochs=1, batch_size=batch_size, warmup=0.0, device=str(device), progress=False,
-               checkpoint_every_s=None)
+               checkpoint_every_s=None, precision=precision)
     for model in models.values():
         if warmup:  # first calls allocate, compile and fill caches
             fit(model, images[:batch_size * warmup], labels[:batch_size * warmup], cfg)
@@ -71,19 +74,32 @@ def measure(models: dict[str, torch.nn.Module], device: torch.device, batch_size
             for name, r in runs.items()}
 
 
-def table(rows: dict[str, dict], reference: str) -> str:
-    width = max(map(len, rows))
-    ref = rows[reference]["images_per_second"]
-    lines = [f"{'model':<{width}}  {'params':>11}  {'train img/s':>11}  {'vs reference':>12}",
-             f"{'-' * width}  {'-' * 11}  {'-' * 11}  {'-' * 12}"]
-    for name, r in rows.items():
-        lines.append(f"{name:<{width}}  {r['parameters']:>11,}  {r['images_per_second']:>11.1f}  "
-                     f"{r['images_per_second'] / ref:>11.2f}x")
+def table(by_precision: dict[str, dict[str, dict]], reference: str) -> str:
+    """Images/s of each model at each precision (``{precision: measure(...)}``), and each one's
+    speed relative to ``reference``; with fp32 and bf16 both measured, also bf16 over fp32."""
+    first = next(iter(by_precision.values()))
+    width = max(map(len, first))
+    head = [f"{'model':<{width}}", f"{'params':>11}"]
+    for p in by_precision:
+        head += [f"{p + ' img/s':>11}", f"{'vs reference':>12}"]
+    both = {"fp32", "bf16"} <= set(by_precision)
+    if both:
+        head.append(f"{'bf16/fp32':>9}")
+    lines = ["  ".join(head), "  ".join("-" * len(h) for h in head)]
+    for name, r in first.items():
+        cells = [f"{name:<{width}}", f"{r['parameters']:>11,}"]
+        for rows in by_precision.values():
+            ips = rows[name]["images_per_second"]
+            cells += [f"{ips:>11.1f}", f"{ips / rows[reference]['images_per_second']:>11.2f}x"]
+        if both:
+            speedup = by_precision["bf16"][name]["images_per_second"] / by_precision["fp32"][name]["images_per_second"]
+            cells.append(f"{speedup:>8.2f}x")
+        lines.append("  ".join(cells))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m kanmix.bench mixer", description=__doc__.splitlines()[0])
+    p = Parser(prog="python -m kanmix.bench mixer", description=__doc__.splitlines()[0])
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="default: CUDA if available, else CPU")
     p.add_argument("--batch-size", type=int, default=None, help="default: 64 on CPU, 256 on CUDA")
@@ -91,11 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per model, best kept (default: 3)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 on CPU, 5 on CUDA)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--precision", choices=[*PRECISIONS, "both"], default=TrainConfig.precision,
+                   help="training precision (auto: bf16 on CUDA and on CPUs with fast bf16 matmul, else fp32); "
+                        "both: fp32 and bf16 side by side")
     args = p.parse_args(argv)
     try:
         device = resolve_device(args.device)
     except ValueError as err:
         p.error(str(err))
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [resolve_precision(args.precision, device)]
     cuda = device.type == "cuda"
     batch = args.batch_size or (256 if cuda else 64)
     steps = args.steps or (20 if cuda else 1)
@@ -108,15 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(f"training throughput, paper-configuration mixers: batch {batch}, best of {repeats} runs of {steps} "
-          f"step(s) after {warmup} warm-up step(s), {where}", file=sys.stderr)
+          f"step(s) after {warmup} warm-up step(s), {where}, precision {' and '.join(precisions)}", file=sys.stderr)
     models = {}
     for name, spec in CONTENDERS.items():
         models[name], seconds = build(spec)
         print(f"  built {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
-    rows = measure(models, device, batch, steps, warmup, repeats)
-    for name, r in rows.items():
-        print(f"  {name}: runs {', '.join(f'{v:.1f}' for v in r['runs'])} images/s", file=sys.stderr)
-    print(table(rows, reference="KAN-Mixer (reference layer)"))
+    by_precision = {}
+    for precision in precisions:
+        by_precision[precision] = measure(models, device, batch, steps, warmup, repeats, precision)
+        for name, r in by_precision[precision].items():
+            print(f"  {name} ({precision}): runs {', '.join(f'{v:.1f}' for v in r['runs'])} images/s", file=sys.stderr)
+    print(f"training images/s, {where}")
+    print(table(by_precision, reference="KAN-Mixer (reference layer)"))
     return 0
 
 

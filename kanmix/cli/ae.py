@@ -16,8 +16,8 @@ import argparse
 import sys
 
 from kanmix.ae import AE_MODELS, PAPER_RECIPE, model_name
-from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, check_subsets, datasets_fetched,
-                              device, new_parser, positive_int, stored_hashes)
+from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, config_errors, datasets_fetched,
+                              integer, new_parser, split_options, stored_hashes, training_config)
 from kanmix.data import DATASETS
 from kanmix.models import model_arguments
 
@@ -28,18 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"autoencoder(s): {', '.join(AE_MODELS)}")
     p.add_argument("--dataset", required=True, nargs="+", choices=list(DATASETS), metavar="DATASET",
                    help=f"dataset(s): {', '.join(DATASETS)} (svhn needs KANMIX_SVHN_DIR)")
-    p.add_argument("--bottleneck", required=True, nargs="+", type=positive_int, metavar="N",
+    p.add_argument("--bottleneck", required=True, nargs="+", type=integer, metavar="N",
                    help="latent sizes to sweep (the CNN needs multiples of its latent grid: 9 on 28x28, 16 on 32x32)")
-    add_split_args(p, seed_help=None)
-    p.add_argument("--knn-k", type=positive_int, default=3, help="neighbours of the KNN classifier")
+    add_split_args(p)
+    p.add_argument("--knn-k", type=integer, default=3, help="neighbours of the KNN classifier")
     add_training_args(p, title="training (defaults: the paper's recipe)",
-                      names=("epochs", "batch_size", "lr", "weight_decay"), defaults=PAPER_RECIPE)
+                      names=("epochs", "batch_size", "lr", "weight_decay", "precision"), defaults=PAPER_RECIPE)
 
     # Not add_model_args: an autoencoder's --hidden is one width, and it has no mixer flags.
     m = p.add_argument_group("model (defaults: kanmix.models)")
-    m.add_argument("--hidden", type=positive_int, help="kan and mlp: hidden width between pixels and bottleneck")
-    m.add_argument("--grid-size", type=positive_int, help="kan: spline grid intervals")
-    m.add_argument("--spline-order", type=positive_int, help="kan: spline order (3 = cubic)")
+    m.add_argument("--hidden", type=integer, help="kan and mlp: hidden width between pixels and bottleneck")
+    m.add_argument("--grid-size", type=integer, help="kan: spline grid intervals")
+    m.add_argument("--spline-order", type=integer, help="kan: spline order (3 = cubic)")
 
     add_running_args(p, force_help="retrain even if records exist")
     return p
@@ -63,28 +63,21 @@ def _model_kwargs(args: argparse.Namespace, model: str, parser: argparse.Argumen
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    test_subset = check_subsets(parser, args, args.dataset)
-    common = {"epochs": args.epochs, "seed": args.seed, "subset": args.subset, "test_subset": test_subset,
-              "knn_k": args.knn_k, "size": args.size, "batch_size": args.batch_size, "lr": args.lr,
-              "weight_decay": args.weight_decay}
+    options = {"seed": args.seed, "knn_k": args.knn_k, **split_options(args), **training_config(args)}
 
     import pandas as pd
 
-    from kanmix import ae, results
+    from kanmix import ae, results, runner
 
-    runs = [(m, d, b) for d in args.dataset for m in args.model for b in args.bottleneck]
     cfgs = []
-    try:
-        for m, d, b in runs:
-            try:
-                cfgs.append(ae.ae_config(m, d, b, model_kwargs=_model_kwargs(args, m, parser), **common))
-            except ValueError as err:
-                if str(err).startswith("bottleneck="):
-                    raise ValueError(f"argument --bottleneck: {err} (--model {m}, --dataset {d})") from err
-                raise
-    except ValueError as err:
-        parser.error(str(err))
-    run_device = device(args, parser)
+    for d in args.dataset:
+        for m in args.model:
+            for b in args.bottleneck:
+                with config_errors(parser):
+                    try:
+                        cfgs.append(ae.ae_config(m, d, b, model_kwargs=_model_kwargs(args, m, parser), **options))
+                    except ValueError as err:  # say which run of the sweep it is
+                        raise ValueError(f"{err} (--model {m}, --dataset {d}, --bottleneck {b})") from None
     if not datasets_fetched("ae", args.dataset):
         return 1
 
@@ -93,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     try:
         for cfg in cfgs:
-            rec = ae.ae_run(cfg, force=args.force, progress=args.progress, device=run_device)
+            rec = runner.run(cfg, force=args.force)
             records.append(rec)
             r = ae.row(rec)
             how = "reused" if rec["hash"] in existed else f"trained in {r['train_seconds']:.1f} s"

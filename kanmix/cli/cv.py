@@ -15,8 +15,8 @@ import argparse
 import sys
 
 from kanmix.cli._args import (add_model_args, add_running_args, add_split_args, add_training_args,
-                              classifier_config, datasets_fetched, device, folds, new_parser, non_negative_int,
-                              positive_int, stored_hashes)
+                              classifier_config, config_errors, datasets_fetched, integer, new_parser, positive_int,
+                              stored_hashes)
 from kanmix.data import DATASETS
 from kanmix.models import CLASSIFIERS
 
@@ -27,9 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"classifier(s) to cross-validate on the same folds: {', '.join(CLASSIFIERS)}")
     p.add_argument("--dataset", required=True, choices=list(DATASETS),
                    help="dataset (fetched with `kanmix data fetch`)")
-    p.add_argument("--folds", type=folds, default=5, help="K of stratified K-fold (>= 2)")
+    p.add_argument("--folds", type=integer, default=5, help="K of stratified K-fold (>= 2)")
     p.add_argument("--repeats", type=positive_int, default=1, help="repeated K-fold: independent reshuffles")
-    p.add_argument("--fold-seed", type=non_negative_int, default=0, help="seed of the fold assignment")
+    p.add_argument("--fold-seed", type=integer, default=0, help="seed of the fold assignment")
     add_split_args(p, subset_help="cross-validate on a stratified subset of N images")
     add_training_args(p, title="training (as `kanmix train`)")
     add_model_args(p, title="model (shared by all --model; defaults: the paper configuration)")
@@ -37,35 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _model_spec(args: argparse.Namespace, model: str, parser: argparse.ArgumentParser) -> dict:
-    # kanmix train's checks (patch divides the image, flags that apply to the model, subset
-    # sizes) run per model; a model flag that fits only some of the models is an error.
-    # The folds are cv.plan's business, so the single-fold check is skipped (folds=None).
-    cfg = classifier_config(argparse.Namespace(**{**vars(args), "model": model, "folds": None}), parser)
-    return {"model": model, "model_kwargs": cfg["model_kwargs"], "base": cfg}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if len(set(args.model)) != len(args.model):
         parser.error(f"argument --model: lists a model twice: {' '.join(args.model)}")
-    specs = {m: _model_spec(args, m, parser) for m in args.model}
-    base = specs[args.model[0]]["base"]
-    common = {"train": base["train"], "size": base["size"], "subset": base["subset"],
-              "test_subset": base["test_subset"], "seed": base["seed"]}
+    # kanmix train's routing of the model flags, per model; the folds are cv.plan's business.
+    configs = {m: classifier_config(argparse.Namespace(**{**vars(args), "model": m, "folds": None}), parser)
+               for m in args.model}
+    common = {k: v for k, v in configs[args.model[0]].items() if k not in ("dataset", "model", "model_kwargs", "fold")}
 
     import pandas as pd
 
     from kanmix import cv, results, stats
 
-    models = {m: {"model": m, "model_kwargs": s["model_kwargs"]} for m, s in specs.items()}
-    try:
+    models = {m: {"model": m, "model_kwargs": c["model_kwargs"]} for m, c in configs.items()}
+    with config_errors(parser):
         runs = cv.plan(models, args.dataset, folds=args.folds, repeats=args.repeats, fold_seed=args.fold_seed,
                        force=args.force, **common)
-    except ValueError as err:
-        parser.error(str(err))
-    run_device = device(args, parser)
     if not datasets_fetched("cv", [args.dataset]):
         return 1
 
@@ -80,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
               f"test acc {rec['metrics']['test']['accuracy']:.4f}  ({how})", file=sys.stderr, flush=True)
 
     try:
-        labelled = cv.run_plan(runs, force=args.force, progress=args.progress, device=run_device,
-                               on_record=on_record)
+        labelled = cv.run_plan(runs, force=args.force, on_record=on_record)
     except KeyboardInterrupt:
         print("\ninterrupted; rerun the same command to resume at the first missing fold", file=sys.stderr)
         return 130
@@ -98,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         summ["95% CI"] = [f"[{a:.4f}, {b:.4f}]" for a, b in zip(summ.ci_low, summ.ci_high)]
         print("\nper-model summary (95% CI: Nadeau-Bengio corrected for accuracy/F1)")
         print(summ[["model", "metric", "n", "mean +- std", "95% CI"]].to_string(index=False))
-        if len(specs) > 1:
+        if len(models) > 1:
             pairs = stats.all_pairs(df, metric="val_accuracy", folds=args.folds)
             print("\npaired comparisons of val accuracy (a - b)")
             print(pairs[["a", "b", "n", "mean_diff", "ci_low", "ci_high", "p_nb", "p_nb_holm", "p_wilcoxon",
                          "p_wilcoxon_holm", "p_floor", "d_z"]].to_string(index=False))
-    print(f"\nrecords: {results.results_dir() / cv.experiment.KIND}")
+    print(f"\nrecords: {results.results_dir() / cv.ClassificationRun.KIND}")
     return 0
 
 

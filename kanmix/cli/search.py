@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, check_subsets, datasets_fetched,
-                              device, folds, new_parser, non_negative_int, positive_float, positive_int,
+from kanmix.cli._args import (add_running_args, add_split_args, add_training_args, config_errors, datasets_fetched,
+                              integer, new_parser, non_negative_int, positive_float, positive_int, split_options,
                               training_config)
 from kanmix.data import DATASETS
 from kanmix.search import DEFAULT_SPACE
@@ -31,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=positive_int, default=10, help="trials this worker runs")
     p.add_argument("--total-trials", type=positive_int, default=None,
                    help="stop once the whole study has this many finished trials")
-    p.add_argument("--folds", type=folds, default=3, help="K of the stratified K-fold inside each trial (>= 2)")
-    p.add_argument("--fold-seed", type=non_negative_int, default=0)
+    p.add_argument("--folds", type=integer, default=3, help="K of the stratified K-fold inside each trial (>= 2)")
+    p.add_argument("--fold-seed", type=integer, default=0)
     add_split_args(p, subset_help="search on a stratified subset of N images",
                    seed_help="seed of the sampler and of every run")
 
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar=("LOW", "HIGH"), help="log-uniform weight-decay range")
 
     # lr and weight decay are searched; the rest of the recipe is fixed for every trial.
-    add_training_args(p, names=("epochs", "batch_size", "warmup"))
+    add_training_args(p, names=("epochs", "batch_size", "warmup", "precision"))
 
     r = add_running_args(p, title="study and running")
     r.add_argument("--storage", default=None,
@@ -60,34 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for flag in ("lr_range", "wd_range"):
-        low, high = getattr(args, flag)
-        if low > high:
-            parser.error(f"argument --{flag.replace('_', '-')}: LOW {low} must not exceed HIGH {high}")
-    test_subset = check_subsets(parser, args, [args.dataset])
 
     import optuna
     import pandas as pd
 
     from kanmix import results, search
 
-    side = args.size or DATASETS[args.dataset].size
     space = {"patch": args.patch, "dim": args.dim, "depth": args.depth, "lr": tuple(args.lr_range),
              "weight_decay": tuple(args.wd_range)}
-    try:
-        space = search.check_space(space, side)
-    except ValueError as err:
-        parser.error(f"argument --patch: {err}")
-    try:
+    train = training_config(args)
+    runtime = {"progress": train.pop("progress"), "device": train.pop("device")}
+    study = {"folds": args.folds, "space": space, "model": args.model, "train": train, **split_options(args),
+             "seed": args.seed, "fold_seed": args.fold_seed, **runtime}
+    with config_errors(parser, aliases={"lr": "lr_range", "weight_decay": "wd_range"}):
+        search.prepare(args.dataset, **study)
         search.open_storage(args.storage)
-    except ValueError as err:
-        parser.error(f"argument --storage: {err}")
     if not datasets_fetched("search", [args.dataset]):
         return 1
-    run_device = device(args, parser)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    train = training_config(args)
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         value = "failed" if trial.value is None else f"mean val acc {trial.value:.4f}"
@@ -95,22 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  trial {trial.number}: {value}  ({params})", file=sys.stderr, flush=True)
 
     try:
-        study = search.search(args.dataset, model=args.model, trials=args.trials, folds=args.folds, space=space,
-                              train=train, size=args.size, subset=args.subset, test_subset=test_subset, seed=args.seed,
-                              fold_seed=args.fold_seed, storage=args.storage, name=args.study_name,
-                              worker=args.worker, total_trials=args.total_trials, progress=args.progress,
-                              device=run_device, callbacks=[report])
+        found = search.search(args.dataset, **study, trials=args.trials, storage=args.storage,
+                              name=args.study_name, worker=args.worker, total_trials=args.total_trials,
+                              callbacks=[report])
     except KeyboardInterrupt:
         print("\ninterrupted; finished trials are in the study, rerun to continue", file=sys.stderr)
         return 130
 
-    table = search.trials_table(study).sort_values("val_accuracy", ascending=False, na_position="last")
+    table = search.trials_table(found).sort_values("val_accuracy", ascending=False, na_position="last")
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(f"study {study.study_name!r} in {args.storage or search.default_storage()}: {len(table)} trials")
+        print(f"study {found.study_name!r} in {args.storage or search.default_storage()}: {len(table)} trials")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     done = table[table.state == "COMPLETE"]
     if len(done):
-        best = study.best_trial
+        best = found.best_trial
         print(f"\nbest: trial {best.number}, mean val accuracy {best.value:.4f}, {best.params}")
     print(f"fold records: {results.results_dir() / 'classification'}")
     return 0

@@ -1,0 +1,179 @@
+"""One run of any study: build -> fit -> evaluate -> record, as one results-store record.
+
+A study describes its runs with a typed config, a subclass of :class:`Run`:
+:class:`kanmix.experiment.ClassificationRun` and :class:`kanmix.ae.AutoencoderRun`. A config
+validates itself once, when it is made, and :meth:`Run.to_dict` turns it into the plain dict
+that the results store hashes and keeps in the record. Its parts:
+
+- ``split``: a :class:`kanmix.splits.Split` (which images, which fold);
+- ``model`` and ``model_kwargs``: a :func:`kanmix.models.build_model` name and its arguments,
+  which the model checks itself when it is built (:func:`check_model` builds it once, so a bad
+  width fails before anything trains);
+- ``train``: a :class:`kanmix.train.TrainConfig`; its ``seed`` is the run's seed (model init,
+  shuffling, augmentation, dropout) and sits at the top level of the dict, its runtime options
+  (device, progress bar, checkpoint cadence) are left out of the dict, so a record made on a
+  GPU is reused on a CPU and vice versa. The precision is in: ``auto`` is resolved first.
+
+:func:`run` trains the config's model on its split (or returns the stored record); the study
+supplies only what differs, as two methods: :meth:`Run.build_model` and :meth:`Run.score`
+(classification metrics, or MSE/PSNR/KNN). An interrupted run resumes from its training
+checkpoint (``results_dir()/.checkpoints/<hash>``), deleted once the record is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+from torch import nn
+
+from kanmix import results
+from kanmix.runtime import seed_everything
+from kanmix.splits import KEYS as SPLIT_KEYS
+from kanmix.splits import Split, load_split
+from kanmix.train import TrainConfig, fit
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """What every study's run config holds (see the module docstring); subclasses add their own fields.
+
+    ``train=None`` means the study's defaults (:attr:`TRAIN_DEFAULTS` over TrainConfig's).
+    """
+
+    KIND: ClassVar[str]  # the record's kind: its folder in the results store
+    TASK: ClassVar[str]  # kanmix.train.fit's task
+    CURVE_ON: ClassVar[str]  # which set the per-epoch curve is evaluated on: "val" or "test"
+    TRAIN_DEFAULTS: ClassVar[dict] = {}
+
+    split: Split
+    model: str
+    model_kwargs: dict = field(default_factory=dict)
+    train: TrainConfig | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.split, Split):
+            raise TypeError(f"split must be a kanmix.splits.Split, got {type(self.split).__name__}")
+        if not isinstance(self.model_kwargs, dict):
+            raise ValueError(f"model_kwargs must be a dict, got {self.model_kwargs!r}")
+        if self.train is None:
+            object.__setattr__(self, "train", TrainConfig(**self.TRAIN_DEFAULTS))
+        elif not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a kanmix.train.TrainConfig, got {type(self.train).__name__}")
+
+    @property
+    def seed(self) -> int:
+        return self.train.seed
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Run:
+        """The config of a plain dict: split keys and ``seed`` at the top level, ``train`` a dict of options.
+
+        The inverse of :meth:`to_dict`; ``train`` may also hold runtime options (``device``,
+        ``progress``, ``checkpoint_every_s``), and omitted keys take their defaults.
+        """
+        if not isinstance(d, dict):
+            raise TypeError(f"a run config must be a dict, got {type(d).__name__}")
+        d = copy.deepcopy(d)
+        kind = d.pop("kind", cls.KIND)
+        if kind != cls.KIND:
+            raise ValueError(f"kind={kind!r}; this is a {cls.__name__} config (kind={cls.KIND!r})")
+        allowed = set(SPLIT_KEYS) | {f.name for f in fields(cls)} - {"split"} | {"seed"}
+        unknown = sorted(set(d) - allowed)
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+        if "model" not in d:
+            raise ValueError("a run config needs 'model'")
+        train = dict(d.pop("train", None) or {})
+        if "seed" in train:
+            raise ValueError("put the seed at the top level of the config ('seed'), not in 'train'")
+        train = TrainConfig.from_dict({**cls.TRAIN_DEFAULTS, **train, "seed": d.pop("seed", 0)})
+        split = Split.from_dict({k: d.pop(k) for k in SPLIT_KEYS if k in d})
+        return cls(split=split, train=train, **d)
+
+    def to_dict(self) -> dict:
+        """The canonical dict: what the results store hashes (equal runs give equal dicts)."""
+        out = {"kind": self.KIND}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "split":
+                out.update(value.to_dict())
+            elif f.name == "train":
+                out["train"] = value.numbers_only()
+                out["seed"] = out["train"].pop("seed")
+            else:
+                out[f.name] = copy.deepcopy(value)
+        return out
+
+    def build_model(self) -> nn.Module:
+        """The study's untrained model (unseeded: :func:`build` seeds it)."""
+        raise NotImplementedError
+
+    def score(self, model: nn.Module, data: tuple, fitted: dict) -> dict:
+        """The record's contents (metrics, curves, sizes) of a trained ``model``.
+
+        ``data`` is :func:`kanmix.splits.load_split` of the split, ``fitted`` what
+        :func:`kanmix.train.fit` returned.
+        """
+        raise NotImplementedError
+
+
+def runtime_options(train: dict | None, *, progress: bool | None = None, device: str | None = None) -> dict:
+    """The ``train`` options of a config dict with ``progress`` and ``device`` set where given."""
+    given = {k: v for k, v in (("progress", progress), ("device", device)) if v is not None}
+    return {**(train or {}), **given}
+
+
+def build(cfg: Run) -> nn.Module:
+    """The untrained model of ``cfg``, initialised from its seed."""
+    seed_everything(cfg.seed)
+    return cfg.build_model()
+
+
+def check_model(cfg: Run) -> None:
+    """Build ``cfg``'s model once, so bad architecture arguments fail now with the model's own message."""
+    cfg.build_model()
+
+
+def stored(cfg: Run) -> bool:
+    """Whether the results store holds ``cfg``'s record."""
+    return results.record_path(cfg.to_dict()).exists()
+
+
+def run(cfg: Run, *, force: bool = False, keep_weights: bool = False,
+        on_epoch: Callable[[dict], None] | None = None) -> dict:
+    """Train and score ``cfg``'s model, or return its stored record (``force`` retrains).
+
+    ``keep_weights`` stores the trained weights beside the record (safetensors, at most 20 MB,
+    checked before training) and retrains if an existing record lacks them. ``on_epoch(row)``
+    is called after each epoch (see :func:`kanmix.train.fit`).
+    """
+    key = cfg.to_dict()
+
+    def train_and_score() -> dict:
+        model = build(cfg)  # first, so bad model arguments fail before data loads
+        if keep_weights:
+            results.check_weights_fit(model)
+        data = load_split(cfg.split)
+        curve_on = {"val": data[1], "test": data[2]}[cfg.CURVE_ON]
+        fitted = fit(model, *data[0], cfg.train, task=cfg.TASK, val=curve_on,
+                     checkpoint_dir=results.checkpoint_dir(key), on_epoch=on_epoch)
+        record = cfg.score(model, data, fitted)
+        if keep_weights:
+            results.save_weights(key, model.state_dict())
+        return record
+
+    return results.cached_run(key, train_and_score, force=force, needs_weights=keep_weights)
+
+
+def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
+    """The trained model of ``cfg`` (in eval mode, on ``device``, default CPU) from the weights
+    stored by ``run(cfg, keep_weights=True)``, or ``None`` if none were kept."""
+    state = results.load_weights(cfg.to_dict())
+    if state is None:
+        return None
+    model = build(cfg)
+    model.load_state_dict(state)
+    return model.to(device or "cpu").eval()
