@@ -538,13 +538,25 @@ def caption(text: str, records: Iterable[dict], profile: str, *, source: str | N
     return Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>")
 
 
-def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4, source: str | None = None):
-    """A pandas DataFrame rendered with a caption that carries its provenance."""
+def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4,
+          names: dict | None = None, units: dict | None = None, source: str | None = None):
+    """A pandas DataFrame formatted for reading, under a caption that carries its provenance.
+
+    The cells and headers are :func:`kanmix.report.format_table`'s (``precision`` significant
+    digits for measurements, thousands separators for counts, ``names``/``units`` for the
+    headers). The HTML is ``<div class="kanmix-table">`` holding the caption and then the table
+    in a ``<div class="kanmix-table-scroll">``: with ``book/_static_src/kanmix.css`` the caption
+    wraps inside the content column and a table wider than the column scrolls in its own box
+    instead of being cut off.
+    """
     from IPython.display import HTML
 
-    styled = df.style.format(precision=precision).set_caption(
-        f"<b>{text}</b><br><small>{provenance(records, profile, source=source).replace('`', '')}</small>")
-    return HTML(styled.to_html())
+    from kanmix.report import format_table
+
+    shown = format_table(df, names=names, units=units, precision=precision)
+    note = provenance(records, profile, source=source).replace("`", "")
+    return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>{text}</b><br><small>{note}</small></p>'
+                f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div></div>')
 
 
 # ----------------------------------------------------------------------------- CLI

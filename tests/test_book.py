@@ -173,7 +173,7 @@ def _mark_executed(nb) -> None:
 
 def test_take_executed_copies_only_executed_chapters(tmp_path):
     root = stage(tmp_path / "root")
-    assert (root / "_toc.yml").is_file() and (root / "book" / "params" / "smoke.yaml").is_file()
+    assert (root / "_toc.yml").is_file() and (root / "book" / "_static_src" / "kanmix.css").is_file()
     assert not list((root / "book").glob("*.ipynb")), "stage copies sources, never executed notebooks"
     done = tmp_path / "nbmake"
     written = book.convert(done)  # as nbmake sees them before it runs them
@@ -205,3 +205,17 @@ def test_error_outputs_are_found():
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="a warning")]
     assert not _error_outputs(nb)
 
+
+def test_table_puts_the_caption_above_a_scroll_box():
+    import pandas as pd
+
+    df = pd.DataFrame({"params": [1004745], "psnr": [12.5697]}, index=pd.Index(["kan"], name="model"))
+    html = book.table(df, "Table 9.1 — a sweep", [], "smoke", names={"psnr": "PSNR"}, units={"psnr": "dB"}).data
+    assert html.startswith('<div class="kanmix-table"><p class="kanmix-table-caption"><b>Table 9.1 — a sweep</b>')
+    caption, scroll = html.split('<div class="kanmix-table-scroll">')
+    assert "<table" not in caption and "computed in this notebook" in caption
+    assert "1,004,745" in scroll and "12.57" in scroll and "PSNR (dB)" in scroll and "12.5697" not in scroll
+    # The styles that make the box scroll ship with the book.
+    config = (book.ROOT / "_config.yml").read_text()
+    assert "book/_static_src" in config and "kanmix.css" in config
+    assert ".kanmix-table-scroll {" in (book.ROOT / "book" / "_static_src" / "kanmix.css").read_text()
