@@ -1,7 +1,8 @@
 """The book's machinery: jupytext chapters -> papermill-executed notebooks -> Jupyter Book HTML.
 
-The chapters are jupytext percent sources ``notebooks/NN_name.py``. Each declares its knobs in
-a cell tagged ``parameters`` whose defaults are the ``smoke`` profile (small enough for CI).
+The chapters are the entries ``book/NN_name`` of ``_toc.yml`` whose jupytext percent sources
+``notebooks/NN_name.py`` exist: the toc says which and in what order. Each declares its knobs
+in a cell tagged ``parameters`` whose defaults are the ``smoke`` profile (small enough for CI).
 A profile file ``book/params/<profile>.yaml`` maps chapter keys to overrides::
 
     03_kan_mixers:        # or just "03"
@@ -79,11 +80,39 @@ class Chapter:
 
 
 def chapters(root: Path = ROOT) -> list[Chapter]:
-    """Every ``notebooks/NN_*.py`` under ``root``, in chapter order."""
-    found = sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    """The book's executed chapters, in the order ``root/_toc.yml`` lists them.
+
+    Jupyter Book's own table of contents is the chapter list: an entry ``book/NAME`` is a
+    chapter when ``notebooks/NAME.py`` exists (``run`` writes its executed copy to
+    ``book/NAME.ipynb``, where the toc expects it); entries without a source (``book/intro``)
+    are plain pages. The toc is read with the parser Jupyter Book itself uses.
+    """
+    import yaml
+    from sphinx_external_toc.parsing import MalformedError, parse_toc_yaml
+
+    toc = root / "_toc.yml"
+    try:
+        site = parse_toc_yaml(toc)
+    except (OSError, yaml.YAMLError, MalformedError) as err:
+        raise BookError(f"cannot read the chapter list from {toc}: {err}") from None
+
+    def walk(docname: str):  # depth first: the reading order of the book
+        yield docname
+        for child in site[docname].child_files():
+            yield from walk(child)
+
+    found = []
+    for docname in walk(site.root.docname):
+        source = root / "notebooks" / f"{Path(docname).name}.py"
+        if not source.is_file():
+            continue
+        if Path(docname).parent != Path("book"):
+            raise BookError(f"{toc}: chapter {docname!r} must be listed as book/{source.stem}, "
+                            "where `python -m kanmix.book run` writes the executed notebook")
+        found.append(Chapter(source))
     if not found:
-        raise BookError(f"no chapters found: expected notebooks/NN_name.py files under {root}")
-    return [Chapter(p) for p in found]
+        raise BookError(f"{toc} lists no chapter: expected entries book/NAME with a source notebooks/NAME.py")
+    return found
 
 
 def select(all_chapters: Sequence[Chapter], only: Iterable[str] | None) -> list[Chapter]:
@@ -287,7 +316,7 @@ def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[
 def _atomic_write_notebook(nb, path: Path) -> None:
     import nbformat
 
-    from kanmix.results import atomic_write_bytes
+    from kanmix.io import atomic_write_bytes
 
     atomic_write_bytes(path, nbformat.writes(nb).encode("utf-8"))
 
@@ -368,7 +397,11 @@ def _execute(jobs, root: Path, out_dir: Path, scratch: Path, timings: dict[str, 
 
 
 def executed_profiles(book_dir: Path, root: Path = ROOT) -> dict[str, str | None]:
-    """Which profile each executed notebook in ``book_dir`` was run with (None when missing)."""
+    """Which profile each executed notebook in ``book_dir`` was run with (None when missing).
+
+    papermill records its parameters in the notebook's metadata; a notebook executed as it
+    stands (nbmake, as ``make test`` does) ran its own defaults, so its parameters cell says.
+    """
     import nbformat
 
     out = {}
@@ -377,8 +410,9 @@ def executed_profiles(book_dir: Path, root: Path = ROOT) -> dict[str, str | None
         if not path.exists():
             out[ch.stem] = None
             continue
-        meta = nbformat.read(path, as_version=4).metadata.get("papermill", {})
-        out[ch.stem] = meta.get("parameters", {}).get("profile", "?")
+        nb = nbformat.read(path, as_version=4)
+        injected = nb.metadata.get("papermill", {}).get("parameters", {})
+        out[ch.stem] = injected.get("profile") or str(parameters(nb)["profile"].default)
     return out
 
 
@@ -407,7 +441,7 @@ def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
     interrupted fetch never leaves a half-written MathJax behind. Returns the folder.
     """
     from kanmix import data
-    from kanmix.results import atomic_replace_dir
+    from kanmix.io import atomic_replace_dir
 
     target = root / "_static" / "mathjax"
     if (target / "tex-chtml.js").is_file():
@@ -463,27 +497,6 @@ def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, q
     return Path(out or root) / "_build" / "html"
 
 
-def stage(dest: Path, root: Path = ROOT) -> Path:
-    """Copy the book's sources (config, toc, book/*.md and params, notebooks/) to ``dest``.
-
-    Lets a test execute and build the whole book in a scratch directory without touching
-    the checkout's executed notebooks or ``_build``.
-    """
-    dest = Path(dest)
-    (dest / "book").mkdir(parents=True, exist_ok=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / name, dest / name)
-    for page in (root / "book").glob("*.md"):
-        shutil.copy2(page, dest / "book" / page.name)
-    for extra in ("references.bib",):
-        if (root / "book" / extra).exists():
-            shutil.copy2(root / "book" / extra, dest / "book" / extra)
-    shutil.copytree(root / "book" / "params", dest / "book" / "params", dirs_exist_ok=True)
-    shutil.copytree(root / "notebooks", dest / "notebooks", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    return dest
-
-
 # ----------------------------------------------------------------------------- helpers for chapters
 
 def short_hash(record: dict) -> str:
@@ -501,7 +514,7 @@ def provenance(records: Iterable[dict], profile: str, *, source: str | None = No
     if not records and source:
         return f"profile `{profile}` · {source}"
     if not records:  # computed in the notebook itself, on this machine
-        from kanmix.results import device_name
+        from kanmix.provenance import device_name
 
         return f"profile `{profile}` · device {device_name()} · computed in this notebook (no stored run)"
     devices = sorted({r.get("provenance", {}).get("device", "?") for r in records})
@@ -525,13 +538,25 @@ def caption(text: str, records: Iterable[dict], profile: str, *, source: str | N
     return Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>")
 
 
-def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4, source: str | None = None):
-    """A pandas DataFrame rendered with a caption that carries its provenance."""
+def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4,
+          names: dict | None = None, units: dict | None = None, source: str | None = None):
+    """A pandas DataFrame formatted for reading, under a caption that carries its provenance.
+
+    The cells and headers are :func:`kanmix.report.format_table`'s (``precision`` significant
+    digits for measurements, thousands separators for counts, ``names``/``units`` for the
+    headers). The HTML is ``<div class="kanmix-table">`` holding the caption and then the table
+    in a ``<div class="kanmix-table-scroll">``: with ``book/_static_src/kanmix.css`` the caption
+    wraps inside the content column and a table wider than the column scrolls in its own box
+    instead of being cut off.
+    """
     from IPython.display import HTML
 
-    styled = df.style.format(precision=precision).set_caption(
-        f"<b>{text}</b><br><small>{provenance(records, profile, source=source).replace('`', '')}</small>")
-    return HTML(styled.to_html())
+    from kanmix.report import format_table
+
+    shown = format_table(df, names=names, units=units, precision=precision)
+    note = provenance(records, profile, source=source).replace("`", "")
+    return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>{text}</b><br><small>{note}</small></p>'
+                f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div></div>')
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -43,12 +43,6 @@ from kanmix.errors import KanmixError
 from kanmix.io import atomic_write_bytes, atomic_write_json, json_default
 from kanmix.provenance import provenance
 
-# Re-exported only because kanmix.book (atomic_replace_dir, device_name, atomic_write_bytes) and
-# kanmix.bench.kan (atomic_write_json) import them from here; drop these two lines once they
-# import kanmix.io and kanmix.provenance.
-from kanmix.io import atomic_replace_dir  # noqa: F401
-from kanmix.provenance import device_name  # noqa: F401
-
 #: The version of the numerics: bump it in the same commit as any change that moves the numbers
 #: of a run (and update the fingerprints in tests/test_numerics.py); every record carries it and
 #: its key includes it, so older records stop being found.

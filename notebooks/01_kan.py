@@ -28,19 +28,16 @@ widths = [[64, 64], [256, 256], [784, 256]]  # in and out features of the layers
 batch = 256  # rows in the forward pass whose FLOPs are counted
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book
+from kanmix import book, report
 from kanmix.kan import KANLinear, bspline_bases
 
 torch.manual_seed(0)
-plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+report.setup()  # widget warning off, inline figures, the book's figure style
 
 # %% [markdown]
 # ## The theorem

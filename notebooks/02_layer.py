@@ -41,21 +41,19 @@ import contextlib
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import book, data, results, runner, runtime
+from kanmix import book, data, report, results, runner, runtime
 from kanmix.experiment import ClassificationRun
 from kanmix.bench import kan as bench_kan
 
-plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+report.setup()  # widget warning off, inline figures, the book's figure style
 
 # %% [markdown]
 # ## A trained KAN to look at

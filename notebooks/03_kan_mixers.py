@@ -40,17 +40,14 @@ model_kwargs = {
 seed = 0
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from kanmix import book, cv, data, stats
+from kanmix import book, cv, data, report, stats
 
-plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+report.setup()  # widget warning off, inline figures, the book's figure style
 NAMES = {"kan_mixer": "KAN-Mixer", "mlp_mixer": "MLP-Mixer", "mlp": "MLP", "kan": "KAN"}
 
 # %% [markdown]

@@ -41,18 +41,16 @@ hidden: int | None = None
 
 # %%
 import functools
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import ae, book, data, results, runner, splits, train
+from kanmix import ae, book, data, report, results, runner, splits, train
 
-plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
+report.setup()  # widget warning off, inline figures, the book's figure style
 NAMES = {"kan": "KAN AE", "cnn": "CNN AE", "mlp": "MLP AE"}
 
 # %% [markdown]

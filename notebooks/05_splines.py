@@ -37,21 +37,16 @@ n_eval: int | None = 1000  # test images scored before and after pruning; None f
 seed = 0
 
 # %%
-import warnings
-
-warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in a batch kernel
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import display
 
-from kanmix import ae, book, data, metrics, runner, train, viz
+from kanmix import ae, book, data, metrics, report, runner, train, viz
 from kanmix.experiment import ClassificationRun
 from kanmix.kan import KANLinear
 
-plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False})
-# kanmix.viz returns bare Figures, which display() renders only once the inline backend is on.
-# %matplotlib inline
+report.setup()  # widget warning off, inline figures, the book's figure style
 
 # %% [markdown]
 # ## Two trained models

@@ -1,16 +1,9 @@
-"""The whole book, built the strict way: smoke-profile chapters executed by papermill, then
-Jupyter Book in nitpicky, warnings-as-errors mode, in a scratch copy of the sources.
-
-The built book is shared through the ``built_book`` fixture: under pytest-xdist the first worker
-to need it builds it and the others wait on a file lock and reuse it (``tests/test_browser.py``
-renders the same pages), so a test session executes the chapters once.
+"""The whole book, built the strict way from smoke-profile chapters (``bookutil.built_book``):
+pages, error outputs, images, provenance; and the chapter list read from ``_toc.yml``.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -18,42 +11,8 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
+from bookutil import built_book, stage, take_executed  # noqa: F401  (built_book: the shared, session-scoped fixture)
 from kanmix import book
-from kanmix.data import data_dir
-
-
-def _shared_dir(tmp_path_factory) -> Path:
-    base = tmp_path_factory.getbasetemp()
-    # Workers of one xdist session have sibling base temps; their parent is per-session.
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """Root of a scratch copy of the book, executed (smoke) and built strictly; ``root/_build/html``."""
-    shared = _shared_dir(tmp_path_factory)
-    root = shared / "kanmix-book"
-    status = shared / "kanmix-book.json"
-    with open(shared / "kanmix-book.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder; the others wait and reuse its result
-        if not status.exists():
-            # Executed chapters write their runs here, never into the committed results/; both paths
-            # are made absolute because the chapters execute in the scratch copy.
-            os.environ["KANMIX_RESULTS"] = str(Path(os.environ.get("KANMIX_RESULTS") or shared / "kanmix-results")
-                                               .resolve())
-            os.environ["KANMIX_DATA"] = str(data_dir().resolve())
-            try:
-                book.stage(root)
-                timings = book.run("smoke", root=root, log=lambda *_: None)
-                book.build(root, strict=True, quiet=True, log=lambda *_: None)
-                result = {"ok": True, "timings": timings}
-            except book.BookError as err:
-                result = {"ok": False, "error": str(err)}
-            status.write_text(json.dumps(result))
-    result = json.loads(status.read_text())
-    if not result["ok"]:
-        pytest.fail(f"building the smoke book failed:\n{result['error']}", pytrace=False)
-    return root
 
 
 class _Page(HTMLParser):
@@ -92,13 +51,17 @@ def test_every_chapter_page_exists(built_book):
         assert "What the numbers say" in text, f"{ch.stem} lacks its closing section"
 
 
+def _error_outputs(nb) -> list:
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if o.get("output_type") == "error"]
+
+
 def test_no_page_shows_an_error_output(built_book):
     for ch in book.chapters():
         nb = nbformat.read(built_book / "book" / f"{ch.stem}.ipynb", as_version=4)
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                  if o.get("output_type") == "error"]
+        errors = _error_outputs(nb)
         assert not errors, f"{ch.stem} has an error output: {errors[0].get('ename')}: {errors[0].get('evalue')}"
-        assert nb.metadata["papermill"]["parameters"]["profile"] == "smoke"
+    assert set(book.executed_profiles(built_book / "book", built_book).values()) == {"smoke"}
     for page in _pages(built_book / "_build" / "html"):
         parsed = _parse(page)
         bad = [c for c in parsed.classes if "traceback" in c.split() or "output error" in c]
@@ -152,3 +115,107 @@ def test_provenance_names_records_this_machine_or_an_outside_source():
     assert outside == "profile `smoke` · read from bench.json" and "device" not in outside
     # Records, when there are any, are the provenance; a source does not override them.
     assert book.provenance([rec], "cpu", source="x") == book.provenance([rec], "cpu")
+
+
+def _toc_book(tmp_path: Path, toc: str, sources: list[str]) -> Path:
+    """A scratch book root with the given _toc.yml and empty chapter sources notebooks/NAME.py."""
+    (tmp_path / "_toc.yml").write_text(toc)
+    (tmp_path / "notebooks").mkdir()
+    for name in sources:
+        (tmp_path / "notebooks" / f"{name}.py").write_text("")
+    return tmp_path
+
+
+def test_chapters_are_the_toc_entries_with_a_source_in_toc_order(tmp_path):
+    toc = """format: jb-book
+root: book/intro
+parts:
+  - caption: Studies
+    chapters:
+      - file: book/03_mixers
+        sections:
+          - file: book/02_layer
+      - file: book/notes
+  - caption: Basics
+    chapters:
+      - file: book/01_kan
+"""
+    # 09_draft has a source but is not in the toc: Jupyter Book would not show it, so it is no chapter.
+    root = _toc_book(tmp_path, toc, ["01_kan", "02_layer", "03_mixers", "09_draft"])
+    assert [c.stem for c in book.chapters(root)] == ["03_mixers", "02_layer", "01_kan"]
+    assert [c.number for c in book.chapters(root)] == ["03", "02", "01"]
+
+
+def test_a_toc_without_chapters_or_in_the_wrong_place_fails_naming_it(tmp_path):
+    root = _toc_book(tmp_path, "format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/01_kan\n", ["01_kan"])
+    with pytest.raises(book.BookError, match="must be listed as book/01_kan"):
+        book.chapters(root)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/references\n")
+    with pytest.raises(book.BookError, match="lists no chapter"):
+        book.chapters(root)
+    (root / "_toc.yml").write_text("format: jb-book\nchapters: [\n")
+    with pytest.raises(book.BookError, match="cannot read the chapter list"):
+        book.chapters(root)
+
+
+def test_every_chapter_source_is_in_the_toc():
+    # A notebook left out of _toc.yml would silently never be executed, tested or published.
+    listed = {c.source.name for c in book.chapters()}
+    sources = {p.name for p in (book.ROOT / "notebooks").glob("*.py")}
+    assert sources == listed, f"notebooks/ sources missing from _toc.yml: {sorted(sources - listed)}"
+
+
+def _mark_executed(nb) -> None:
+    """Give every code cell an execution count, as a kernel run would."""
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = i + 1
+
+
+def test_take_executed_copies_only_executed_chapters(tmp_path):
+    root = stage(tmp_path / "root")
+    assert (root / "_toc.yml").is_file() and (root / "book" / "_static_src" / "kanmix.css").is_file()
+    assert not list((root / "book").glob("*.ipynb")), "stage copies sources, never executed notebooks"
+    done = tmp_path / "nbmake"
+    written = book.convert(done)  # as nbmake sees them before it runs them
+    with pytest.raises(book.BookError, match="never ran"):
+        take_executed(done, root)
+    for path in written:
+        nb = nbformat.read(path, as_version=4)
+        _mark_executed(nb)
+        nbformat.write(nb, path)
+    written[-1].unlink()
+    with pytest.raises(book.BookError, match=f"{written[-1].name} is missing"):
+        take_executed(done, root)
+    nbformat.write(nb, written[-1])
+    take_executed(done, root)
+    assert sorted(p.name for p in (root / "book").glob("*.ipynb")) == sorted(p.name for p in written)
+    # nbmake records no parameters: an executed copy ran its defaults, which its parameters cell names.
+    assert set(book.executed_profiles(root / "book", root).values()) == {"smoke"}
+    nb.metadata["papermill"] = {"parameters": {"profile": "cpu"}}
+    nbformat.write(nb, root / "book" / written[-1].name)
+    assert book.executed_profiles(root / "book", root)[written[-1].stem] == "cpu"
+
+
+def test_error_outputs_are_found():
+    # The check the built book relies on must see an error cell when there is one.
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1/0"), nbformat.v4.new_code_cell("1")])
+    error = nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+    nb.cells[0].outputs = [error]
+    assert [o["ename"] for o in _error_outputs(nb)] == ["ZeroDivisionError"]
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="a warning")]
+    assert not _error_outputs(nb)
+
+
+def test_table_puts_the_caption_above_a_scroll_box():
+    import pandas as pd
+
+    df = pd.DataFrame({"params": [1004745], "psnr": [12.5697]}, index=pd.Index(["kan"], name="model"))
+    html = book.table(df, "Table 9.1 — a sweep", [], "smoke", names={"psnr": "PSNR"}, units={"psnr": "dB"}).data
+    assert html.startswith('<div class="kanmix-table"><p class="kanmix-table-caption"><b>Table 9.1 — a sweep</b>')
+    caption, scroll = html.split('<div class="kanmix-table-scroll">')
+    assert "<table" not in caption and "computed in this notebook" in caption
+    assert "1,004,745" in scroll and "12.57" in scroll and "PSNR (dB)" in scroll and "12.5697" not in scroll
+    # The styles that make the box scroll ship with the book.
+    config = (book.ROOT / "_config.yml").read_text()
+    assert "book/_static_src" in config and "kanmix.css" in config
+    assert ".kanmix-table-scroll {" in (book.ROOT / "book" / "_static_src" / "kanmix.css").read_text()

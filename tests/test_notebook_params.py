@@ -16,6 +16,7 @@ def _chapter(tmp_path: Path, params_src: str, body: str = "print(epochs)") -> Pa
     src = f'# %% [markdown]\n# # A chapter\n\n# %% tags=["parameters"]\n{params_src}\n\n# %%\n{body}\n'
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "07_demo.py").write_text(src)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/07_demo\n")
     (tmp_path / "book" / "params").mkdir(parents=True)
     (tmp_path / "book" / "params" / "smoke.yaml").write_text("{}\n")
     return tmp_path
