@@ -27,10 +27,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from kanmix.data import to_float
+from kanmix.grids import outside_grid_fractions
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
 from kanmix.runner import Run
-from kanmix.train import predict
+from kanmix.train import GRID_PROBE, predict
 
 KIND = "classification"
 
@@ -51,6 +53,20 @@ class ClassificationRun(Run):
     def build_model(self) -> nn.Module:
         return build_model(self.model, in_shape=self.split.in_shape, num_classes=self.split.info.num_classes,
                            **self.model_kwargs)
+
+    def epoch_metrics(self, data: tuple):
+        """After every epoch, the fraction of each KAN layer's inputs outside its grid (``outside_grid``).
+
+        Measured on the first :data:`kanmix.train.GRID_PROBE` training images, unaugmented; models
+        without KAN layers add nothing to their history.
+        """
+        probe = to_float(data[0][0][:GRID_PROBE])
+
+        def measure(model: nn.Module) -> dict:
+            fractions = outside_grid_fractions(model, probe)
+            return {"outside_grid": fractions} if fractions else {}
+
+        return measure
 
     def score(self, model: nn.Module, data: tuple, fitted: dict) -> dict:
         """Accuracy, macro precision/recall/F1 and confusion matrix on the held-out fold and the test split.

@@ -111,6 +111,14 @@ class Run:
         """The study's untrained model (unseeded: :func:`build` seeds it)."""
         raise NotImplementedError
 
+    def epoch_metrics(self, data: tuple) -> Callable[[nn.Module], dict] | None:
+        """What to measure on the model after every epoch, besides the loss (``None``: nothing).
+
+        ``data`` is :func:`kanmix.splits.load_split` of the split; the result goes to
+        :func:`kanmix.train.fit` as ``epoch_metrics`` and its dicts into the history rows.
+        """
+        return None
+
     def score(self, model: nn.Module, data: tuple, fitted: dict) -> dict:
         """The record's contents (metrics, curves, sizes) of a trained ``model``.
 
@@ -159,7 +167,8 @@ def run(cfg: Run, *, force: bool = False, keep_weights: bool = False,
         data = load_split(cfg.split)
         curve_on = {"val": data[1], "test": data[2]}[cfg.CURVE_ON]
         fitted = fit(model, *data[0], cfg.train, task=cfg.TASK, val=curve_on,
-                     checkpoint_dir=results.checkpoint_dir(key), on_epoch=on_epoch)
+                     checkpoint_dir=results.checkpoint_dir(key), on_epoch=on_epoch,
+                     epoch_metrics=cfg.epoch_metrics(data))
         record = cfg.score(model, data, fitted)
         if keep_weights:
             results.save_weights(key, model.state_dict())

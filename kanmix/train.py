@@ -47,6 +47,7 @@ from kanmix.augment import Augment
 from kanmix.data import to_float
 from kanmix.errors import KanmixError
 from kanmix.folds import derived_seed
+from kanmix.grids import update_grids
 from kanmix.io import atomic_write_bytes
 from kanmix.results import RecordError
 from kanmix.runtime import PRECISIONS, autocast, progress_enabled, resolve_device, resolve_precision
@@ -57,6 +58,16 @@ TASKS = ("classify", "reconstruct")
 
 class TrainingDiverged(KanmixError, FloatingPointError):
     """The loss became NaN or infinite; the message names the epoch and step."""
+
+
+def _epochs(text: str) -> tuple[int, ...]:
+    """``grid_updates`` from the command line: ``"1,3"`` -> ``(1, 3)``; ``""`` or ``"none"`` -> ``()``."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"grid_updates={text!r} must be comma-separated epoch numbers like 1,3") from None
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class TrainConfig:
         parse=Augment.parse, metavar="{none,paper,hflip=P,rotate=DEG,crop=PAD}")
     precision: str = option("auto", "fp32; bf16 autocast; or auto: bf16 on CUDA and on CPUs with fast bf16 "
                              "matmul, else fp32", choices=PRECISIONS)
+    grid_updates: tuple[int, ...] = option((), "move the KAN layers' grids to their inputs after these epochs "
+                                           "(1-based; kanmix.grids.update_grids)", parse=_epochs, metavar="E,E,...")
     seed: int = option(0, "seed of init, shuffling, augmentation and dropout")
     device: str | None = option(None, "cpu, cuda, or None/auto: CUDA if available, else CPU")
     progress: bool | None = option(None, "a progress bar (None: on an interactive terminal, off under CI)")
@@ -111,6 +124,12 @@ class TrainConfig:
         if self.checkpoint_every_s is not None and not self.checkpoint_every_s >= 0:
             raise ValueError(f"checkpoint_every_s={self.checkpoint_every_s!r} must be >= 0 seconds or None")
         checks.integer("seed", self.seed, 0)
+        # A tuple (hashable, frozen); JSON gives lists back, so normalise here, once.
+        object.__setattr__(self, "grid_updates", tuple(self.grid_updates))
+        for e in self.grid_updates:
+            if isinstance(e, bool) or not isinstance(e, int) or not 1 <= e < self.epochs:
+                raise ValueError(f"grid_updates={list(self.grid_updates)} must list epochs in 1..{self.epochs - 1} "
+                                 "(after the last epoch an update would change nothing that is trained)")
         resolve_device(self.device)  # "cuda" without a GPU fails now, not when training starts
         # Frozen, so the one normalisation (auto -> what it means here) goes through object.__setattr__.
         object.__setattr__(self, "precision", resolve_precision(self.precision, self.device))
@@ -130,7 +149,8 @@ class TrainConfig:
         return cfg if isinstance(cfg, TrainConfig) else cls.from_dict(cfg)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The options as plain JSON types (``grid_updates`` a list), as a record stores them."""
+        return {**asdict(self), "grid_updates": list(self.grid_updates)}
 
     def numbers_only(self) -> dict:
         """The options that change results (not ``device``, ``progress`` or checkpoint cadence)."""
@@ -139,6 +159,10 @@ class TrainConfig:
             d.pop(k)
         return d
 
+
+#: The training images whose KAN-layer inputs place the knots at a grid update (the first ones,
+#: unaugmented): enough for stable quantiles, few enough to cost one forward pass of a batch or two.
+GRID_PROBE = 1024
 
 #: TrainConfig fields that say how a run executes, not what it computes.
 RUNTIME_OPTIONS = ("device", "progress", "checkpoint_every_s")
@@ -357,13 +381,17 @@ def _check_inputs(images_u8: torch.Tensor, labels: torch.Tensor | None, task: st
 def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, cfg: TrainConfig | dict | None = None,
         *, checkpoint_dir: str | os.PathLike | None = None, task: str = "classify",
         val: tuple[torch.Tensor, torch.Tensor] | None = None,
-        on_epoch: Callable[[dict], None] | None = None) -> dict:
+        on_epoch: Callable[[dict], None] | None = None,
+        epoch_metrics: Callable[[nn.Module], dict] | None = None) -> dict:
     """Train ``model`` in place on ``images_u8 (N, C, H, W)`` uint8 and ``labels (N,)`` int64.
 
     ``task="classify"``: cross-entropy on logits; ``task="reconstruct"``: MSE between the
     model's output and its (augmented) input, ``labels`` may be ``None``. ``val`` (images,
     labels) is evaluated after every epoch (loss, and accuracy when classifying), at the
-    training precision. ``on_epoch(row)`` is called with each epoch's row of the history.
+    training precision. ``epoch_metrics(model)`` adds its dict to each epoch's row (it must not
+    train: it runs between epochs). After the epochs in ``cfg.grid_updates`` the KAN layers'
+    grids move to the inputs they see on the first :data:`GRID_PROBE` training images.
+    ``on_epoch(row)`` is called with each epoch's row of the history.
 
     Returns ``{"history": [per-epoch dicts], "train_seconds", "images_per_second",
     "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts the time in the
@@ -401,6 +429,10 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
         if val is not None:
             row.update(evaluate(model, *val, task=task, batch_size=max(256, cfg.batch_size), device=device,
                                 precision=cfg.precision, prefix="val_"))
+        if epoch_metrics is not None:
+            row.update(epoch_metrics(model))
+        if state.epoch + 1 in cfg.grid_updates:
+            update_grids(model, to_float(images[:GRID_PROBE]))
         state.history.append(row)
         state.epoch, state.step, state.aug_rng = state.epoch + 1, 0, None
         save()

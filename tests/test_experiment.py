@@ -74,6 +74,10 @@ def test_run_writes_record_then_reuses_it(store):
         m = rec["metrics"][split]
         assert 0 <= m["accuracy"] <= 1 and len(m["confusion"]) == 10
     assert [r["epoch"] for r in rec["history"]] == [1, 2] and "val_accuracy" in rec["history"][0]
+    # A KAN model's history says, per epoch, how much of each KAN layer's input left its grid.
+    outside = rec["history"][-1]["outside_grid"]
+    assert set(outside) == {"blocks.0.token_mix.0", "blocks.0.token_mix.1", "blocks.0.channel_mix.0",
+                            "blocks.0.channel_mix.1"} and all(0 <= v <= 1 for v in outside.values())
     assert rec["parameters"] > 0 and rec["images_per_second"] > 0 and rec["fold"]["folds"] == 4
     assert (store / "classification" / f"{rec['hash']}.json").exists()
     assert not results.checkpoint_dir(RUN.to_dict()).exists()  # cleaned up after the record is written
@@ -111,9 +115,9 @@ def test_keep_weights_round_trip():
 def test_config_hashes_are_stable():
     # Stored records are found by these keys: a change here makes every study retrain, so it
     # must be deliberate (and the records regenerated).
-    assert results.config_hash(RUN.to_dict()) == "e042e1e2122aa54f"
+    assert results.config_hash(RUN.to_dict()) == "d9d3695c3f984ab2"
     plain = {"dataset": "mnist", "model": "mlp", "train": {"precision": "fp32"}}
-    assert results.config_hash(ClassificationRun.from_dict(plain).to_dict()) == "9f37a130790a7deb"
+    assert results.config_hash(ClassificationRun.from_dict(plain).to_dict()) == "a062ebbf1350ad42"
     other = {"dataset": "cifar10", "model": "kan", "size": 16, "test_subset": "all", "subset_seed": 3,
              "train": {"precision": "bf16"}}
-    assert results.config_hash(ClassificationRun.from_dict(other).to_dict()) == "89e3e26a0c313d90"
+    assert results.config_hash(ClassificationRun.from_dict(other).to_dict()) == "a9775d4f6449f275"

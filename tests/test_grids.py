@@ -1,0 +1,71 @@
+"""kanmix.grids: where KAN-layer inputs fall relative to the grids, and grid updates during training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kanmix import grids
+from kanmix.kan import KAN, KANLinear
+from kanmix.models import build_model
+from kanmix.runtime import seed_everything
+from kanmix.train import fit
+
+
+def test_outside_grid_counts_entries_beyond_the_inner_knots():
+    layer = KANLinear(2, 3, grid_size=4, grid_range=(-1, 1))
+    x = torch.tensor([[-1.5, 0.0], [0.5, 1.0], [2.0, -1.0], [0.0, 0.9]])  # 2 of 8 entries outside [-1, 1]
+    assert grids.outside_grid(layer, x) == pytest.approx(2 / 8)
+    wide = KANLinear(2, 3, grid_size=4, grid_range=(-3, 3))
+    assert grids.outside_grid(wide, x) == 0.0
+
+
+def test_layer_inputs_are_what_each_layer_sees():
+    seed_everything(0)
+    net = KAN([4, 3, 2])
+    x = torch.randn(10, 4)
+    seen = grids.layer_inputs(net, x, batch_size=3)  # several batches, concatenated in order
+    assert list(seen) == ["layers.0", "layers.1"]
+    assert torch.equal(seen["layers.0"], x)
+    with torch.no_grad():
+        assert torch.allclose(seen["layers.1"], net.layers[0](x), atol=1e-6)
+    mixer = build_model("kan_mixer", in_shape=(1, 16, 16), patch=4, dim=8, depth=1, token_hidden=4, channel_hidden=8)
+    mixer.train()
+    seen = grids.layer_inputs(mixer, torch.rand(5, 1, 16, 16) * 2 - 1)
+    assert mixer.training  # mode restored
+    # Token mixing reads one row per (image, channel): 5 * 8 rows of 16 tokens; channel mixing one per (image, token).
+    assert seen["blocks.0.token_mix.0"].shape == (5 * 8, 16) and seen["blocks.0.channel_mix.0"].shape == (5 * 16, 8)
+
+
+def test_update_grids_moves_every_layer_to_its_inputs_and_keeps_the_function():
+    seed_everything(0)
+    net = KAN([3, 4, 2])
+    x = 2.5 * torch.randn(400, 3)  # mostly outside the default [-1, 1]
+    before = grids.outside_grid_fractions(net, x)
+    assert before["layers.0"] > 0.5
+    with torch.no_grad():
+        y0 = net(x)
+    grids.update_grids(net, x)
+    after = grids.outside_grid_fractions(net, x)
+    assert all(after[name] < 0.02 for name in after), after  # the knots now span the data (margin 0.01)
+    with torch.no_grad():
+        y1 = net(x)
+    assert (y1 - y0).abs().max() < 0.1 * y0.abs().max()  # the refit keeps the function on x
+
+
+def test_fit_records_outside_grid_and_updates_grids_after_the_named_epochs(synthetic):
+    images, labels = synthetic(64, (1, 16, 16))
+    cfg = {"epochs": 3, "batch_size": 32, "device": "cpu", "progress": False, "precision": "fp32"}
+    seed_everything(0)
+    model = build_model("kan_mixer", in_shape=(1, 16, 16), patch=4, dim=8, depth=1, token_hidden=4, channel_hidden=8)
+    grid0 = model.blocks[0].token_mix[0].grid.clone()
+    rows = []
+    out = fit(model, images, labels, {**cfg, "grid_updates": (2,)},
+              epoch_metrics=lambda m: {"outside": grids.outside_grid_fractions(m, images.float() / 127.5 - 1)},
+              on_epoch=lambda row: rows.append(model.blocks[0].token_mix[0].grid.clone()))
+    assert [sorted(r["outside"]) for r in out["history"]] == [sorted(grids.kan_layers(model))] * 3
+    g1, g2, g3 = rows  # the grid after each epoch: moved only after epoch 2
+    assert torch.equal(g1, grid0) and not torch.equal(g2, grid0) and torch.equal(g3, g2)
+    assert torch.equal(g1, grid0) and not torch.equal(g2, grid0) and torch.equal(g3, g2)
+    with pytest.raises(ValueError, match="grid_updates"):
+        fit(model, images, labels, {**cfg, "grid_updates": (3,)})  # after the last epoch: pointless
