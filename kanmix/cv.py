@@ -40,55 +40,68 @@ COLUMNS = ["model", "dataset", "repeat", "fold", "folds", "seed",
 
 
 def _model_specs(models: Sequence[str] | Mapping[str, dict], model_kwargs: dict | None) -> dict[str, dict]:
-    # label -> {"model": registry name, "model_kwargs": {...}}; labels tell apart two
-    # configurations of one architecture (e.g. two KAN-Mixer widths) in the tables.
+    # label -> {"model": registry name, "model_kwargs": {...}, "train": {...}}; labels tell apart
+    # two configurations of one architecture (e.g. two MLP-Mixer widths, or one trained longer)
+    # in the tables. A spec's "train" options override the study's shared ones for that model.
     if isinstance(models, str):
         models = [models]
     if isinstance(models, Mapping):
         specs = {}
         for label, spec in models.items():
-            if not isinstance(spec, Mapping) or "model" not in spec or set(spec) - {"model", "model_kwargs"}:
-                raise ValueError(f"models[{label!r}]={spec!r} must be a dict with 'model' and optional 'model_kwargs'")
-            specs[label] = {"model": spec["model"], "model_kwargs": dict(spec.get("model_kwargs") or {})}
+            if not isinstance(spec, Mapping) or "model" not in spec or set(spec) - {"model", "model_kwargs", "train"}:
+                raise ValueError(f"models[{label!r}]={spec!r} must be a dict with 'model' and optional "
+                                 "'model_kwargs' and 'train'")
+            specs[label] = {"model": spec["model"], "model_kwargs": dict(spec.get("model_kwargs") or {}),
+                            "train": dict(spec.get("train") or {})}
         return specs
     if len(set(models)) != len(models):
         raise ValueError(f"models={list(models)} lists a model twice; use a dict of labels to compare configurations")
-    return {m: {"model": m, "model_kwargs": dict(model_kwargs or {})} for m in models}
+    return {m: {"model": m, "model_kwargs": dict(model_kwargs or {}), "train": {}} for m in models}
 
 
 def fold_configs(model: str, dataset: str, *, folds: int = 5, repeats: int = 1, fold_seed: int = 0,
-                 model_kwargs: dict | None = None, **config) -> list[ClassificationRun]:
+                 first_folds: int | None = None, model_kwargs: dict | None = None,
+                 **config) -> list[ClassificationRun]:
     """The configs of every fold of one model, ordered by (repeat, fold).
 
-    ``config`` holds the other keys of a classification config dict (``size``, ``train``,
-    ``seed``, ``subset``, ``subset_seed``, ``test_subset``); see :mod:`kanmix.experiment`.
+    ``first_folds`` keeps only the first that many folds of each repeat (a cheaper study on the
+    same partition: its folds are those of the full study). ``config`` holds the other keys of
+    a classification config dict (``size``, ``train``, ``seed``, ``subset``, ``subset_seed``,
+    ``test_subset``); see :mod:`kanmix.experiment`.
     """
     checks.integer("repeats", repeats)
     first = Fold(folds=folds, fold=0, seed=fold_seed)  # checks folds and fold_seed once
+    if first_folds is not None and not 1 <= checks.integer("first_folds", first_folds) <= folds:
+        raise ValueError(f"first_folds={first_folds} must be in 1..{folds}")
     base = ClassificationRun.from_dict({**config, "dataset": dataset, "model": model,
                                         "model_kwargs": dict(model_kwargs or {})})
     return [replace(base, split=replace(base.split, fold=replace(first, fold=f, repeat=r)))
-            for r in range(repeats) for f in range(folds)]
+            for r in range(repeats) for f in range(first_folds or folds)]
 
 
 def plan(models: Sequence[str] | Mapping[str, dict], dataset: str, *, folds: int = 5, repeats: int = 1,
-         fold_seed: int = 0, model_kwargs: dict | None = None, force: bool = False,
-         **config) -> list[tuple[str, ClassificationRun]]:
+         fold_seed: int = 0, first_folds: int | None = None, model_kwargs: dict | None = None,
+         force: bool = False, **config) -> list[tuple[str, ClassificationRun]]:
     """Every run of a study as ``[(label, config), ...]``, validated, in running order.
 
     ``models`` is a list of :func:`kanmix.models.build_model` names (sharing ``model_kwargs``)
-    or a dict ``label -> {"model": name, "model_kwargs": {...}}``. The order is fold by fold
-    (all models on fold 0, then fold 1, ...), so a study stopped early still holds paired
-    folds. Each model that still has folds to train is built once here, so a bad width
-    fails before anything trains.
+    or a dict ``label -> {"model": name, "model_kwargs": {...}, "train": {...}}`` (``train``
+    overrides the shared training options for that model, e.g. more epochs). The order is
+    fold by fold (all models on fold 0, then fold 1, ...), so a study stopped early still
+    holds paired folds. Each model that still has folds to train is built once here, so a
+    bad width fails before anything trains.
     """
     specs = _model_specs(models, model_kwargs)
+    shared_train = dict(config.pop("train", None) or {})
     by_model = {label: fold_configs(spec["model"], dataset, folds=folds, repeats=repeats, fold_seed=fold_seed,
-                                    model_kwargs=spec["model_kwargs"], **config) for label, spec in specs.items()}
+                                    first_folds=first_folds, model_kwargs=spec["model_kwargs"],
+                                    train={**shared_train, **spec["train"]}, **config)
+                for label, spec in specs.items()}
     for cfgs in by_model.values():
         if force or not all(runner.stored(c) for c in cfgs):
             runner.check_model(cfgs[0])
-    return [(label, cfgs[i]) for i in range(folds * repeats) for label, cfgs in by_model.items()]
+    runs = len(next(iter(by_model.values())))
+    return [(label, cfgs[i]) for i in range(runs) for label, cfgs in by_model.items()]
 
 
 def run_plan(runs: Sequence[tuple[str, ClassificationRun]], *, force: bool = False,

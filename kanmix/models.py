@@ -350,3 +350,33 @@ def build_model(name: str, *, in_shape=(3, 32, 32), num_classes: int = 10, **kwa
     if name in AUTOENCODERS:
         return cls(in_shape, **fixed, **kwargs)
     return cls(in_shape, num_classes, **fixed, **kwargs)
+
+
+def param_matched(name: str, model_kwargs: dict, target: int, *, in_shape, num_classes: int = 10,
+                  widths: Sequence[str] = ("token_hidden", "channel_hidden"), tolerance: float = 0.10,
+                  most: int = 64) -> dict:
+    """``model_kwargs`` with the ``widths`` multiplied by the factor whose model has about ``target`` parameters.
+
+    The factor is the integer ``m`` in ``1..most`` whose :func:`count_parameters` is closest to
+    ``target``; the other arguments (depth, token width, patch) stay as they are, so a
+    parameter-matched MLP-Mixer differs from the KAN-Mixer it matches only in how much its
+    mixing MLPs hold. Raises ``ValueError`` if even the best factor misses ``target`` by more
+    than ``tolerance`` (relative).
+    """
+    missing = [w for w in widths if w not in model_kwargs]
+    if missing:
+        raise ValueError(f"param_matched scales {list(widths)}, but model_kwargs lack {missing}")
+
+    def params(m: int) -> int:
+        scaled = {**model_kwargs, **{w: model_kwargs[w] * m for w in widths}}
+        return count_parameters(build_model(name, in_shape=in_shape, num_classes=num_classes, **scaled))
+
+    # The count grows linearly in m, so two builds give the best factor; a third checks it.
+    base, slope = params(1), params(2) - params(1)
+    m = min(max(1, round((target - base) / slope) + 1 if slope > 0 else 1), most)
+    best = min((c for c in (m - 1, m, m + 1) if 1 <= c <= most), key=lambda c: abs(params(c) - target))
+    got = params(best)
+    if abs(got - target) > tolerance * target:
+        raise ValueError(f"param_matched: the closest {name} has {got:,} parameters (widths x{best}), "
+                         f"more than {tolerance:.0%} from {target:,}")
+    return {**model_kwargs, **{w: model_kwargs[w] * best for w in widths}}

@@ -73,3 +73,24 @@ def test_bad_study_arguments_fail_before_training(no_training):
         cv.run_folds(["mlp", "mlp"], "fashion_mnist", folds=2)
     with pytest.raises(ValueError, match="hidden"):
         cv.run_folds(MODELS | {"bad": {"model": "mlp", "model_kwargs": {"hidden": [0]}}}, "fashion_mnist", folds=2)
+
+
+def test_per_model_training_options_and_first_folds(store, training_calls):
+    models = {"short": {"model": "mlp", "model_kwargs": {"hidden": [16]}},
+              "long": {"model": "mlp", "model_kwargs": {"hidden": [16]}, "train": {"epochs": 2}}}
+    runs = cv.plan(models, "fashion_mnist", folds=4, first_folds=1, repeats=2, subset=100, test_subset=50,
+                   train={"epochs": 1, "batch_size": 25, "precision": "fp32"})
+    # Only fold 0 of each repeat, every model on it; the "long" model trains twice as many epochs.
+    assert [(label, c.split.fold.repeat, c.split.fold.fold) for label, c in runs] == [
+        ("short", 0, 0), ("long", 0, 0), ("short", 1, 0), ("long", 1, 0)]
+    assert [c.train.epochs for _, c in runs] == [1, 2, 1, 2]
+    assert all(c.train.batch_size == 25 for _, c in runs)  # shared options still apply
+    # The folds are those of the full 4-fold study: fold 0 here is fold 0 there.
+    full = cv.fold_configs("mlp", "fashion_mnist", folds=4, subset=100, test_subset=50,
+                           model_kwargs={"hidden": [16]}, train={"epochs": 1, "batch_size": 25, "precision": "fp32"})
+    assert runs[0][1] == full[0]
+    assert not training_calls  # planning trains nothing
+    with pytest.raises(ValueError, match="first_folds=5 must be in 1..4"):
+        cv.plan(models, "fashion_mnist", folds=4, first_folds=5, subset=100)
+    with pytest.raises(ValueError, match="optional 'model_kwargs' and 'train'"):
+        cv.plan({"x": {"model": "mlp", "epochs": 3}}, "fashion_mnist", folds=2, subset=100)

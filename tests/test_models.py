@@ -128,3 +128,25 @@ def test_a_few_steps_reduce_reconstruction_error(name, synthetic):
     model = build_model(name, in_shape=(1, 28, 28), **SMALL[name])
     losses = _adam_steps(model, lambda: F.mse_loss(model(x), x), steps=20)
     assert losses[-1] < losses[0] * 0.9
+
+
+def test_param_matched_widens_only_the_named_widths_to_the_target_count():
+    from kanmix.models import param_matched
+
+    kw = dict(patch=8, dim=16, depth=2, token_hidden=4, channel_hidden=8)
+    target = count_parameters(build_model("kan_mixer", in_shape=(1, 32, 32), **kw))
+    matched = param_matched("mlp_mixer", kw, target, in_shape=(1, 32, 32))
+    got = count_parameters(build_model("mlp_mixer", in_shape=(1, 32, 32), **matched))
+    assert abs(got - target) <= 0.10 * target
+    factor = matched["token_hidden"] // kw["token_hidden"]
+    assert factor > 1 and matched["channel_hidden"] == factor * kw["channel_hidden"]
+    assert {k: matched[k] for k in ("patch", "dim", "depth")} == {"patch": 8, "dim": 16, "depth": 2}
+    # No neighbouring factor comes closer.
+    for other in (factor - 1, factor + 1):
+        near = count_parameters(build_model("mlp_mixer", in_shape=(1, 32, 32), **{
+            **kw, "token_hidden": 4 * other, "channel_hidden": 8 * other}))
+        assert abs(near - target) >= abs(got - target)
+    with pytest.raises(ValueError, match="more than 10% from"):
+        param_matched("mlp_mixer", kw, 10, in_shape=(1, 32, 32))
+    with pytest.raises(ValueError, match="lack"):
+        param_matched("mlp", {"hidden": [8]}, target, in_shape=(1, 32, 32))
