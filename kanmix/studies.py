@@ -1,0 +1,179 @@
+"""The book's studies, one call each: a chapter's parameters in, every run done (or read back), tidy tables out.
+
+Each function plans all the runs of a chapter from the chapter's own parameters, runs the
+missing ones through :func:`kanmix.runner.run` (so every number is a results-store record,
+and a rerun trains nothing), and returns plain DataFrames the chapter shows. The chapters
+stay thin and the plans are tested here, on tiny settings.
+
+- :func:`mixers` (chapter 3): k-fold CV of the KAN-Mixer against the MLP-Mixer (as in the paper,
+  parameter-matched and time-matched), MLP and KAN; repeated CV of the headline pair; data
+  efficiency; the grid-range ablation.
+- :func:`precision_parity` (chapter 2): the same CV in float32 and bf16.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from kanmix import cv, data
+from kanmix.models import build_model, count_parameters, param_matched
+from kanmix.splits import Split
+
+#: The chapter-3 labels of the models (registry name -> label), in table order.
+MIXER_LABELS = {"kan_mixer": "KAN-Mixer", "mlp_mixer": "MLP-Mixer", "mlp": "MLP", "kan": "KAN"}
+PARAM_MATCHED = "MLP-Mixer (param-matched)"
+TIME_MATCHED = "MLP-Mixer (time-matched)"
+
+
+@dataclass
+class MixerStudy:
+    """What :func:`mixers` returns: tidy tables, each with a ``dataset`` column where it has several.
+
+    - ``folds``: one row per (dataset, model, fold) of the main CV (:data:`kanmix.cv.COLUMNS`);
+    - ``curves``: per-epoch rows of the main CV (``outside_grid`` is the mean over a model's KAN layers);
+    - ``labelled``: dataset -> ``[(label, record), ...]`` of the main CV, for captions;
+    - ``headline``: the repeated CV of ``headline_pair`` on the first dataset (all repeats);
+    - ``efficiency``: one row per (train size, model, fold) of the data-efficiency runs;
+    - ``ablation``: one row per grid variant (fold 0 of the first dataset), with its curves in
+      ``ablation_curves``;
+    - ``records``: every record behind these tables, for provenance.
+    """
+
+    folds: pd.DataFrame
+    curves: pd.DataFrame
+    labelled: dict[str, list[tuple[str, dict]]]
+    headline: pd.DataFrame | None = None
+    headline_pair: tuple[str, str] | None = None
+    efficiency: pd.DataFrame | None = None
+    ablation: pd.DataFrame | None = None
+    ablation_curves: pd.DataFrame | None = None
+    records: list[dict] = field(default_factory=list)
+
+
+def mixer_specs(model_kwargs: Mapping[str, dict], dataset: str, *, models: Sequence[str], size: int | None,
+                param_matched_to: str | None, time_matched_epochs: int | None) -> dict[str, dict]:
+    """The chapter's models as :func:`kanmix.cv.plan` specs: label -> model, kwargs and training overrides.
+
+    ``models`` are registry names with their ``model_kwargs``. ``param_matched_to`` (a registry
+    name, the KAN-Mixer) adds an MLP-Mixer whose hidden widths are scaled to that model's
+    parameter count (:func:`kanmix.models.param_matched`); ``time_matched_epochs`` adds the
+    MLP-Mixer trained for that many epochs, chosen so its training time matches the KAN-Mixer's.
+    """
+    specs = {MIXER_LABELS.get(m, m): {"model": m, "model_kwargs": dict(model_kwargs[m])} for m in models}
+    if param_matched_to is not None:
+        split = Split(dataset=dataset, size=size)
+        shape = {"in_shape": split.in_shape, "num_classes": split.info.num_classes}
+        target = count_parameters(build_model(param_matched_to, **shape, **model_kwargs[param_matched_to]))
+        specs[PARAM_MATCHED] = {"model": "mlp_mixer", "model_kwargs": param_matched(
+            "mlp_mixer", model_kwargs["mlp_mixer"], target, **shape)}
+    if time_matched_epochs is not None:
+        specs[TIME_MATCHED] = {"model": "mlp_mixer", "model_kwargs": dict(model_kwargs["mlp_mixer"]),
+                               "train": {"epochs": time_matched_epochs}}
+    return specs
+
+
+def _curves(labelled: Sequence[tuple[str, dict]]) -> pd.DataFrame:
+    """:func:`kanmix.cv.curves` with ``outside_grid`` reduced to its mean over the KAN layers."""
+    df = cv.curves(labelled)
+    if "outside_grid" in df:
+        df["outside_grid"] = [sum(v.values()) / len(v) if isinstance(v, dict) and v else math.nan
+                              for v in df["outside_grid"]]
+    return df
+
+
+def efficiency_epochs(epochs: int, subset: int | None, full: int) -> int:
+    """Epochs of a data-efficiency run on ``subset`` of ``full`` training images: ``epochs * sqrt(full / subset)``.
+
+    A smaller set gets more epochs, between equal epochs (which starves it of steps) and equal
+    steps (which would cost a full run for every size): the square root splits the difference,
+    and the whole curve costs about one more full run.
+    """
+    if subset is None or subset >= full:
+        return epochs
+    return math.ceil(epochs * math.sqrt(full / subset))
+
+
+def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapping[str, dict], folds: int,
+           train: dict, size: int | None = 32, subset: int | None = None, seed: int = 0,
+           param_matched_to: str | None = None, time_matched_epochs: int | None = None,
+           headline_repeats: int = 1, efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
+           grid_variants: Mapping[str, dict] | None = None, force: bool = False) -> MixerStudy:
+    """Chapter 3's runs, in the order a reader needs them (see :class:`MixerStudy`).
+
+    ``train`` holds the training options every model shares (epochs, lr, precision, augment,
+    ...). The headline pair is the KAN-Mixer and the best MLP-Mixer variant of the main CV on
+    the first dataset (by mean validation accuracy); with ``headline_repeats > 1`` both get
+    that many repeats of the k-fold split (repeat 0 is the main CV). ``efficiency_sizes`` are
+    training-set subsets (``None``: the whole split) on which the KAN-Mixer and MLP-Mixer run
+    the first ``efficiency_folds`` folds, with :func:`efficiency_epochs`. ``grid_variants``
+    maps a label to overrides (``model_kwargs`` and/or ``train``) of the KAN-Mixer, run on fold 0
+    of the first dataset.
+    """
+    shared = {"folds": folds, "size": size, "subset": subset, "seed": seed, "train": dict(train)}
+    study = MixerStudy(folds=pd.DataFrame(), curves=pd.DataFrame(), labelled={})
+    specs_of = {d: mixer_specs(model_kwargs, d, models=models, size=size, param_matched_to=param_matched_to,
+                               time_matched_epochs=time_matched_epochs) for d in datasets}
+    tables, curves = [], []
+    for dataset in datasets:
+        labelled = cv.run_folds(specs_of[dataset], dataset, force=force, **shared)
+        study.labelled[dataset] = labelled
+        tables.append(cv.table(labelled))
+        curves.append(_curves(labelled).assign(dataset=dataset))
+        study.records += [rec for _, rec in labelled]
+    study.folds, study.curves = pd.concat(tables, ignore_index=True), pd.concat(curves, ignore_index=True)
+    first = datasets[0]
+    main = study.folds[study.folds.dataset == first]
+    kan, specs = MIXER_LABELS["kan_mixer"], specs_of[first]
+    if kan in specs:
+        mlp_variants = [label for label, s in specs.items() if s["model"] == "mlp_mixer"]
+        if mlp_variants:
+            means = main.groupby("model")["val_accuracy"].mean()
+            best = max(mlp_variants, key=lambda label: means[label])
+            study.headline_pair = (kan, best)
+            pair = {label: specs[label] for label in study.headline_pair}
+            labelled = cv.run_folds(pair, first, force=force, **{**shared, "repeats": headline_repeats})
+            study.headline = cv.table(labelled)
+            study.records += [rec for _, rec in labelled]
+    if efficiency_sizes:
+        full = data.info(first).train_size
+        pair = {label: specs[label] for label in (kan, MIXER_LABELS["mlp_mixer"]) if label in specs}
+        rows = []
+        for n in efficiency_sizes:
+            epochs = efficiency_epochs(train.get("epochs", 10), n, full)
+            labelled = cv.run_folds(pair, first, force=force, first_folds=efficiency_folds,
+                                    **{**shared, "subset": n, "train": {**train, "epochs": epochs}})
+            rows.append(cv.table(labelled).assign(subset=n or full))
+            study.records += [rec for _, rec in labelled]
+        study.efficiency = pd.concat(rows, ignore_index=True)
+    if grid_variants:
+        base = specs[kan]
+        variants = {label: {"model": base["model"],
+                            "model_kwargs": {**base["model_kwargs"], **v.get("model_kwargs", {})},
+                            "train": {**base.get("train", {}), **v.get("train", {})}}
+                    for label, v in grid_variants.items()}
+        labelled = cv.run_folds(variants, first, force=force, first_folds=1, **shared)
+        study.ablation = cv.table(labelled)
+        study.ablation_curves = _curves(labelled)
+        study.records += [rec for _, rec in labelled]
+    return study
+
+
+def precision_parity(*, dataset: str, models: Mapping[str, dict], folds: int, train: dict, size: int | None = 32,
+                     subset: int | None = None, seed: int = 0, precisions: Sequence[str] = ("fp32", "bf16"),
+                     force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """The same k-fold CV at each precision: one row per (model, precision, fold), and the records.
+
+    ``models`` maps a label to ``{"model": name, "model_kwargs": {...}}``. Everything but the
+    precision is shared, seeds and folds included, so the precisions are compared fold by fold.
+    """
+    rows, records = [], []
+    for precision in precisions:
+        labelled = cv.run_folds(models, dataset, force=force, folds=folds, size=size, subset=subset, seed=seed,
+                                train={**train, "precision": precision})
+        rows.append(cv.table(labelled).assign(precision=precision))
+        records += [rec for _, rec in labelled]
+    return pd.concat(rows, ignore_index=True), records

@@ -1,0 +1,79 @@
+"""kanmix.studies plans every run of a chapter and reads them back: tiny settings, real runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from kanmix import studies
+from kanmix.models import build_model, count_parameters
+
+pytestmark = pytest.mark.usefixtures("store")
+
+MIXER = {"patch": 8, "dim": 8, "depth": 1, "token_hidden": 4, "channel_hidden": 8, "grid_size": 3}
+KWARGS = {"kan_mixer": MIXER, "mlp_mixer": {k: v for k, v in MIXER.items() if k != "grid_size"},
+          "mlp": {"hidden": [16]}, "kan": {"hidden": [4], "grid_size": 3}}
+TRAIN = {"epochs": 2, "batch_size": 50, "precision": "fp32", "augment": True, "progress": False}
+
+
+def test_mixer_study_plans_every_part_and_a_rerun_trains_nothing(training_calls):
+    kw = dict(datasets=["fashion_mnist"], models=["kan_mixer", "mlp_mixer", "mlp"], model_kwargs=KWARGS, folds=2,
+              train=TRAIN, subset=200, param_matched_to="kan_mixer", time_matched_epochs=3, headline_repeats=2,
+              efficiency_sizes=[100], efficiency_folds=1,
+              grid_variants={"[-1, 1]": {}, "update after epoch 1": {"train": {"grid_updates": [1]}}})
+    study = studies.mixers(**kw)
+    labels = ["KAN-Mixer", "MLP-Mixer", "MLP", studies.PARAM_MATCHED, studies.TIME_MATCHED]
+    assert list(study.folds.model.unique()) == labels and len(study.folds) == 2 * len(labels)
+    # The parameter-matched MLP-Mixer has about the KAN-Mixer's parameters; the time-matched one more epochs.
+    params = study.folds.groupby("model")["params"].first()
+    assert abs(params[studies.PARAM_MATCHED] - params["KAN-Mixer"]) <= 0.1 * params["KAN-Mixer"]
+    assert params[studies.PARAM_MATCHED] > params["MLP-Mixer"]
+    epochs = study.folds.groupby("model")["epochs"].first()
+    assert epochs[studies.TIME_MATCHED] == 3 and epochs["MLP-Mixer"] == 2
+    # The headline pair: the KAN-Mixer and the best MLP-Mixer variant, with 2 repeats of 2 folds.
+    means = study.folds.groupby("model")["val_accuracy"].mean()
+    variants = ["MLP-Mixer", studies.PARAM_MATCHED, studies.TIME_MATCHED]
+    assert study.headline_pair == ("KAN-Mixer", max(variants, key=means.get))
+    assert sorted(zip(study.headline.model, study.headline.repeat, study.headline.fold)) == sorted(
+        (m, r, f) for m in study.headline_pair for r in (0, 1) for f in (0, 1))
+    # Repeat 0 of the headline pair is the main CV's: the same records.
+    main0 = study.folds[study.folds.model == "KAN-Mixer"].hash.tolist()
+    assert study.headline[(study.headline.model == "KAN-Mixer") & (study.headline.repeat == 0)].hash.tolist() == main0
+    # Data efficiency: fold 0 at each size, the smaller set trained for more epochs.
+    eff = study.efficiency
+    assert list(eff.subset.unique()) == [100] and set(eff.model) == {"KAN-Mixer", "MLP-Mixer"}
+    assert (eff.fold == 0).all()
+    assert eff[eff.subset == 100].epochs.iloc[0] == studies.efficiency_epochs(2, 100, 60000)
+    # The ablation: one run per variant on fold 0; a variant equal to the main KAN-Mixer reuses its record.
+    assert list(study.ablation.model) == ["[-1, 1]", "update after epoch 1"]
+    assert study.ablation.hash.iloc[0] == main0[0]
+    assert {"outside_grid", "val_accuracy"} <= set(study.ablation_curves.columns)
+    assert study.ablation_curves.outside_grid.between(0, 1).all()
+    assert study.curves[study.curves.model == "MLP"].outside_grid.isna().all()  # no KAN layers
+    trained = len(training_calls)
+    assert trained == len({r["hash"] for r in study.records})  # each distinct run trained once
+    again = studies.mixers(**kw)
+    assert len(training_calls) == trained and again.folds.equals(study.folds)
+
+
+def test_efficiency_epochs_sit_between_equal_epochs_and_equal_steps():
+    assert studies.efficiency_epochs(10, None, 60000) == 10 and studies.efficiency_epochs(10, 60000, 60000) == 10
+    e = studies.efficiency_epochs(10, 1250, 60000)
+    assert 10 < e < 10 * 60000 / 1250 and e == 70  # ceil(10 * sqrt(48))
+
+
+def test_precision_parity_runs_the_same_folds_in_each_precision():
+    models = {"KAN-Mixer": {"model": "kan_mixer", "model_kwargs": MIXER}}
+    table, records = studies.precision_parity(dataset="fashion_mnist", models=models, folds=2,
+                                              train={**TRAIN, "epochs": 1}, subset=100)
+    assert sorted(zip(table.precision, table.fold)) == [("bf16", 0), ("bf16", 1), ("fp32", 0), ("fp32", 1)]
+    assert [r["config"]["train"]["precision"] for r in records] == ["fp32", "fp32", "bf16", "bf16"]
+    assert table.groupby("precision").n_val.sum().tolist() == [100, 100]  # the same held-out images
+
+
+def test_param_matched_model_is_built_from_the_chapter_widths():
+    specs = studies.mixer_specs(KWARGS, "fashion_mnist", models=["kan_mixer", "mlp_mixer"], size=32,
+                                param_matched_to="kan_mixer", time_matched_epochs=None)
+    assert list(specs) == ["KAN-Mixer", "MLP-Mixer", studies.PARAM_MATCHED]
+    kan = count_parameters(build_model("kan_mixer", in_shape=(1, 32, 32), **MIXER))
+    got = count_parameters(build_model("mlp_mixer", in_shape=(1, 32, 32), **specs[studies.PARAM_MATCHED]["model_kwargs"]))
+    assert abs(got - kan) <= 0.1 * kan
