@@ -48,9 +48,9 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 from tqdm.auto import tqdm
 
-from kanmix import checks, data, models, runner
+from kanmix import checks, data, models, results, runner
 from kanmix.runtime import progress_enabled
-from kanmix.splits import Split
+from kanmix.splits import Split, load_split
 from kanmix.train import TrainConfig, encode, predict
 
 #: Short study names -> registry names of :func:`kanmix.models.build_model`.
@@ -110,6 +110,7 @@ class AutoencoderRun(runner.Run):
         knn = latent_quality(model, x_train, y_train, x_test, y_test, k=self.knn_k, test_reconstructions=recon,
                              authors_features="reconstruction" if self.model == "kan_ae" else "latent", **run)
         return {
+            "examples": examples(x_test, recon),
             "metrics": {
                 "test_mse": mse, "test_mse_01": mse / 4, "psnr": psnr(mse / 4),
                 **knn, "params": models.count_parameters(model),
@@ -141,6 +142,35 @@ def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_
     if not runner.stored(cfg):  # a stored record proves the architecture was built
         runner.check_model(cfg)
     return cfg
+
+
+#: Reconstructions of this many test images, evenly spaced over the test split, are kept in every
+#: record: the chapter's figure shows them without keeping weights, which for the wide KAN
+#: autoencoders would be far over the 20 MB a record may carry.
+N_EXAMPLES = 8
+
+
+def example_indices(n_test: int) -> list[int]:
+    """The test images whose reconstructions a record keeps: :data:`N_EXAMPLES` evenly spaced indices."""
+    return torch.linspace(0, n_test - 1, min(N_EXAMPLES, n_test)).round().long().tolist()
+
+
+def examples(test_images: torch.Tensor, reconstructions: torch.Tensor) -> dict:
+    """``{"index": [i, ...], "reconstruction_u8": [[...], ...]}``: the example images' reconstructions
+    as flattened uint8 pixels (``(x + 1) * 127.5``, clipped), compact enough for a JSON record."""
+    index = example_indices(test_images.shape[0])
+    u8 = ((reconstructions[index].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return {"index": index, "reconstruction_u8": u8.flatten(1).tolist()}
+
+
+def cnn_bottleneck(split: Split, requested: int) -> int:
+    """The CNN autoencoder's latent size nearest to ``requested`` that its layout allows.
+
+    Its latent is a ``c x h x w`` grid whose ``h x w`` the strides fix (3 x 3 on 28x28 images,
+    4 x 4 on 32x32), so it comes in multiples of ``h * w``: the nearest one, at least one.
+    """
+    grid = math.prod(models.CNNAutoencoder(split.in_shape).latent_shape[1:])
+    return max(1, round(requested / grid)) * grid
 
 
 def psnr(mse_01: float, peak: float = 1.0) -> float:
@@ -233,3 +263,38 @@ def sweep(models_: Sequence[str], datasets: Sequence[str], bottlenecks: Sequence
         if on_record is not None:
             on_record(rec)
     return pd.DataFrame([row(r) for r in records], columns=COLUMNS)
+
+
+def linear_baselines(split: Split, components: Sequence[int], *, knn_k: int = 3, force: bool = False) -> list[dict]:
+    """The mean-image predictor and PCA with each number of ``components``: one record each (``kind="ae_baseline"``).
+
+    The floor every autoencoder must beat, and the classical linear autoencoder of the same
+    width: PCA (scikit-learn, randomized SVD with a fixed seed) fit on the training images in
+    the models' ``[-1, 1]`` scale, scored on the test images by the same MSE and PSNR as the
+    autoencoders, and its codes by the same train-to-test KNN. ``components=0`` is the mean image.
+    """
+    from sklearn.decomposition import PCA
+
+    out = []
+    for k in components:
+        checks.integer("components", k, 0)
+        cfg = {"kind": "ae_baseline", **split.to_dict(), "method": "pca" if k else "mean", "components": k,
+               "knn_k": knn_k}
+
+        def compute(k=k) -> dict:
+            (x_train, y_train), _, (x_test, y_test) = load_split(split)
+            train_flat, test_flat = _flat(data.to_float(x_train)), _flat(data.to_float(x_test))
+            if k == 0:
+                recon = np.broadcast_to(train_flat.mean(0), test_flat.shape)
+                knn = None
+            else:
+                pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(train_flat)
+                codes_test = pca.transform(test_flat)
+                recon = pca.inverse_transform(codes_test)
+                knn = knn_accuracy(pca.transform(train_flat), y_train, codes_test, y_test, k=knn_k)
+            mse = float(np.mean((recon - test_flat) ** 2))
+            return {"metrics": {"test_mse": mse, "test_mse_01": mse / 4, "psnr": psnr(mse / 4), "knn_accuracy": knn,
+                                "n_train": int(x_train.shape[0]), "n_test": int(x_test.shape[0])}}
+
+        out.append(results.cached_run(cfg, compute, force=force))
+    return out

@@ -9,6 +9,8 @@ stay thin and the plans are tested here, on tiny settings.
   parameter-matched and time-matched), MLP and KAN; repeated CV of the headline pair; data
   efficiency; the grid-range ablation.
 - :func:`precision_parity` (chapter 2): the same CV in float32 and bf16.
+- :func:`autoencoders` (chapter 4): the bottleneck sweep of KAN, MLP and CNN autoencoders with
+  the mean-image and PCA baselines.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kanmix import cv, data
+from kanmix import ae, cv, data, runner
 from kanmix.models import build_model, count_parameters, param_matched
 from kanmix.splits import Split
 
@@ -177,3 +179,67 @@ def precision_parity(*, dataset: str, models: Mapping[str, dict], folds: int, tr
         rows.append(cv.table(labelled).assign(precision=precision))
         records += [rec for _, rec in labelled]
     return pd.concat(rows, ignore_index=True), records
+
+
+@dataclass
+class AutoencoderStudy:
+    """What :func:`autoencoders` returns.
+
+    - ``table``: one row per run (:data:`kanmix.ae.COLUMNS`, plus ``requested``, the bottleneck
+      asked for, and ``beats_mean``, whether its test MSE is below the mean-image predictor's);
+    - ``curves``: per-epoch train and test MSE;
+    - ``baselines``: the mean image and PCA at every requested width, per dataset;
+    - ``records``: every record behind them.
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame
+    baselines: pd.DataFrame
+    records: list[dict]
+
+
+def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks: Mapping[str, Sequence[int]],
+                 hidden: Mapping[str, int], train: dict, seed: int = 0, subset: int | None = None,
+                 test_subset: int | str | None = None, keep_weights: Sequence[tuple[str, str, int]] = (),
+                 require_beat_mean: bool = False, force: bool = False) -> AutoencoderStudy:
+    """Chapter 4's runs: every (dataset, model, bottleneck), the linear baselines, in one call.
+
+    ``bottlenecks[dataset]`` are the widths asked for; the CNN autoencoder gets the nearest its
+    layout allows (:func:`kanmix.ae.cnn_bottleneck`), once per distinct width. ``hidden[dataset]``
+    is the KAN and MLP autoencoders' hidden width. ``train`` overrides the paper's recipe
+    (:data:`kanmix.ae.PAPER_RECIPE`). ``keep_weights`` names the ``(model, dataset, requested
+    bottleneck)`` runs whose weights are kept beside their records. With ``require_beat_mean``
+    a trained model that does not beat the mean-image predictor is an error, not a row: such a
+    model is broken, and its numbers must not be shown as a result.
+    """
+    rows, records, curves, base_rows = [], [], [], []
+    for dataset in datasets:
+        split = Split(dataset=dataset, subset=subset, test_subset=test_subset)
+        widths = list(bottlenecks[dataset])
+        baselines = ae.linear_baselines(split, [0, *widths])
+        records += baselines
+        mean_mse = baselines[0]["metrics"]["test_mse"]
+        base_rows += [{"dataset": dataset, "method": r["config"]["method"], "components": r["config"]["components"],
+                       **{k: r["metrics"][k] for k in ("test_mse", "psnr", "knn_accuracy")}, "hash": r["hash"]}
+                      for r in baselines]
+        for model in models:
+            done = set()
+            for requested in widths:
+                width = ae.cnn_bottleneck(split, requested) if ae.model_name(model) == "cnn_ae" else requested
+                if width in done:
+                    continue
+                done.add(width)
+                kwargs = {"hidden": hidden[dataset]} if ae.model_name(model) != "cnn_ae" else {}
+                cfg = ae.ae_config(model, dataset, width, seed=seed, subset=subset, test_subset=test_subset,
+                                   model_kwargs=kwargs, **train)
+                rec = runner.run(cfg, force=force, keep_weights=(model, dataset, requested) in keep_weights)
+                records.append(rec)
+                row = {**ae.row(rec), "requested": requested, "beats_mean": rec["metrics"]["test_mse"] < mean_mse}
+                if require_beat_mean and not row["beats_mean"]:
+                    raise ValueError(f"the {model} autoencoder on {dataset} at bottleneck {width} has test MSE "
+                                     f"{rec['metrics']['test_mse']:.4f}, no better than predicting the mean image "
+                                     f"({mean_mse:.4f}): a broken model, not a result (record {rec['hash']})")
+                rows.append(row)
+                curves.append(rec)
+    return AutoencoderStudy(table=pd.DataFrame(rows, columns=[*ae.COLUMNS, "requested", "beats_mean"]),
+                            curves=ae.curves(curves), baselines=pd.DataFrame(base_rows), records=records)

@@ -77,3 +77,35 @@ def test_param_matched_model_is_built_from_the_chapter_widths():
     kan = count_parameters(build_model("kan_mixer", in_shape=(1, 32, 32), **MIXER))
     got = count_parameters(build_model("mlp_mixer", in_shape=(1, 32, 32), **specs[studies.PARAM_MATCHED]["model_kwargs"]))
     assert abs(got - kan) <= 0.1 * kan
+
+
+def test_autoencoder_study_sweeps_widths_with_baselines_and_keeps_only_named_weights(training_calls):
+    from kanmix import ae, results
+
+    kw = dict(datasets=["mnist"], models=["kan", "mlp", "cnn"], bottlenecks={"mnist": [4, 8, 20]},
+              hidden={"mnist": 16}, train={"epochs": 1, "batch_size": 50, "precision": "fp32", "progress": False},
+              subset=200, test_subset=50, keep_weights=[("kan", "mnist", 8)])
+    study = studies.autoencoders(**kw)
+    t = study.table
+    # The CNN's latent comes in multiples of its 3x3 grid: 4 and 8 both become 9, run once; 20 becomes 18.
+    assert sorted(t[t.model == "cnn"].bottleneck) == [9, 18]
+    assert sorted(t[t.model == "kan"].bottleneck) == [4, 8, 20] == sorted(t[t.model == "kan"].requested)
+    assert list(study.baselines.components) == [0, 4, 8, 20] and study.baselines.method.tolist()[0] == "mean"
+    pca = study.baselines.set_index("components")
+    assert pca.test_mse[4] > pca.test_mse[8] > pca.test_mse[20]  # more components, less error
+    assert pca.test_mse[0] > pca.test_mse[4] and pca.knn_accuracy.isna().tolist() == [True, False, False, False]
+    assert t.beats_mean.tolist() == list(t.test_mse < pca.test_mse[0])
+    # Every run keeps its example reconstructions; only the named one keeps weights.
+    kept = [r for r in study.records if r["kind"] == "ae" and results.has_weights(r["config"])]
+    assert [(r["config"]["model"], r["config"]["bottleneck"]) for r in kept] == [("kan_ae", 8)]
+    rec = next(r for r in study.records if r["kind"] == "ae")
+    ex = rec["examples"]
+    assert ex["index"] == ae.example_indices(50) and len(ex["reconstruction_u8"][0]) == 28 * 28
+    assert all(0 <= v <= 255 for v in ex["reconstruction_u8"][0])
+    n = len(training_calls)
+    assert n == 8  # 3 KAN + 3 MLP + 2 CNN runs
+    again = studies.autoencoders(**kw)
+    assert len(training_calls) == n and again.table.equals(t)
+    # A model that cannot beat the mean image stops the study when asked to.
+    with pytest.raises(ValueError, match="no better than predicting the mean image"):
+        studies.autoencoders(**{**kw, "models": ["cnn"], "train": {**kw["train"], "lr": 1e-9}, "require_beat_mean": True})
