@@ -119,3 +119,121 @@ def _labels(columns, names, units):
         return pd.MultiIndex.from_tuples([tuple(column_label(p, names, units) for p in col) for col in columns],
                                          names=columns.names)
     return pd.Index([column_label(c, names, units) for c in columns], name=columns.name)
+
+
+# ----------------------------------------------------------------------------- sentences from numbers
+# A results section of the book is a function of its records: these turn numbers into the
+# sentences the chapters print, so a reversed ranking or a null result changes the words. They
+# return Markdown strings; a chapter shows them with IPython's ``display(Markdown(...))``.
+
+
+def fmt(value, precision: int = 4) -> str:
+    """A number in prose: :func:`format_number` (``0.9031`` -> ``"0.9031"``, ``12345`` -> ``"12,345"``)."""
+    return format_number(value, precision)
+
+
+def signed(value: float, precision: int = 3) -> str:
+    """A difference in prose, always with its sign: ``0.0042`` -> ``"+0.0042"``; the minus is a real minus sign."""
+    text = format_number(abs(value), precision)
+    return ("+" if value >= 0 else "−") + text
+
+
+def listing(items) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``; one item alone; ``"none"`` for none."""
+    items = [str(i) for i in items]
+    if not items:
+        return "none"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def ranking(scores: Mapping[str, float], *, higher_is_better: bool = True) -> list[str]:
+    """The labels of ``scores`` from best to worst (ties keep their given order)."""
+    return sorted(scores, key=lambda k: -scores[k] if higher_is_better else scores[k])
+
+
+def ranking_sentence(scores: Mapping[str, float], *, what: str = "mean validation accuracy",
+                     higher_is_better: bool = True, precision: int = 4) -> str:
+    """``"By mean validation accuracy: A (0.91) > B (0.90) > C (0.88)."``"""
+    order = ranking(scores, higher_is_better=higher_is_better)
+    sign = " > " if higher_is_better else " < "
+    return f"By {what}: " + sign.join(f"{k} ({fmt(scores[k], precision)})" for k in order) + "."
+
+
+def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, what: str = "accuracy",
+                     noise: Mapping[str, float] | None = None) -> str:
+    """Ours against a paper's numbers for the models both report: each gap, then the rankings.
+
+    ``noise`` (optional) gives, per model, the spread below which a gap is called "within
+    noise" (e.g. the fold standard deviation). The rankings are compared pair by pair: the
+    sentence names every pair whose order the two disagree on, so a reversal is spelled out.
+    """
+    common = [m for m in paper if m in ours]
+    if not common:
+        return "None of the models reported in the paper was run here."
+    parts = []
+    for m in common:
+        gap = ours[m] - paper[m]
+        if noise and m in noise and abs(gap) <= noise[m]:
+            judged = "within the fold spread of"
+        else:
+            judged = "above" if gap > 0 else "below" if gap < 0 else "equal to"
+        parts.append(f"{m} {fmt(ours[m])} against {fmt(paper[m])} ({signed(gap)}, {judged} the paper)")
+    text = f"Our {what} beside the paper's: " + "; ".join(parts) + "."
+    if len(common) < 2:
+        return text
+    flipped = [(a, b) for i, a in enumerate(common) for b in common[i + 1:]
+               if (ours[a] - ours[b]) * (paper[a] - paper[b]) < 0]
+    ties = [(a, b) for i, a in enumerate(common) for b in common[i + 1:] if paper[a] == paper[b]]
+    paper_order = " > ".join(ranking({m: paper[m] for m in common}))
+    our_order = " > ".join(ranking({m: ours[m] for m in common}))
+    if not flipped:
+        text += f" The ranking agrees with the paper's ({our_order})."
+    else:
+        pairs = listing(f"{a} and {b}" for a, b in flipped)
+        text += (f" The ranking differs: the paper has {paper_order}, we have {our_order}; "
+                 f"the order of {pairs} is reversed.")
+    if ties:
+        text += " The paper reports " + listing(f"{a} and {b}" for a, b in ties) + " as tied."
+    return text
+
+
+def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: float = 0.05) -> str:
+    """One paired comparison (:class:`kanmix.stats.PairedComparison`) of ``a`` and ``b`` in words.
+
+    The difference is called significant only when the corrected t-test's p is below ``alpha``;
+    otherwise the sentence says the data cannot tell the two apart. The exact Wilcoxon p is given
+    with its floor, which says whether ``alpha`` was reachable at all with this many pairs.
+    """
+    diff = f"{a} − {b} = {signed(res.mean_diff)} [{signed(res.ci_low)}, {signed(res.ci_high)}] over {res.n} pairs"
+    tests = (f"corrected t-test p = {fmt(res.p_nb, 2)}; exact Wilcoxon p = {fmt(res.p_wilcoxon, 2)}, "
+             f"whose floor with {res.wilcoxon_n} non-zero pairs is {fmt(res.p_floor, 2)}")
+    if res.p_nb < alpha:
+        better = a if res.mean_diff > 0 else b
+        verdict = f"{better} has the higher {metric}, significantly at {alpha}"
+    else:
+        verdict = f"at {alpha} the data cannot tell {a} and {b} apart"
+    unreachable = " (so the Wilcoxon test could not reach it)" if res.p_floor >= alpha else ""
+    return f"{diff}: {verdict} ({tests}{unreachable})."
+
+
+def target_sentence(value: float, target: float, what: str, *, higher_is_better: bool = True) -> str:
+    """``"reaches the target of 0.90 (0.9031)"`` or ``"falls short of the target of 0.90 by 0.0043 (0.8957)"``."""
+    met = value >= target if higher_is_better else value <= target
+    if met:
+        return f"{what} reaches the target of {fmt(target, 2)} ({fmt(value)})"
+    return f"{what} falls short of the target of {fmt(target, 2)} by {fmt(abs(target - value), 2)} ({fmt(value)})"
+
+
+def plateau_sentence(curve, *, what: str = "validation accuracy", threshold: float = 0.002) -> str:
+    """How much the last epoch added to a mean curve (a Series indexed by epoch), and whether that is a plateau.
+
+    A last-epoch gain below ``threshold`` (absolute) is called a plateau; otherwise the sentence
+    says the curve was still rising (or falling) when training stopped.
+    """
+    values = list(curve)
+    if len(values) < 2:
+        return f"one epoch only: no plateau can be judged from {what}"
+    gain = values[-1] - values[-2]
+    state = "flat within" if abs(gain) < threshold else "still rising by more than" if gain > 0 \
+        else "falling by more than"
+    return f"the last epoch changed {what} by {signed(gain)} ({state} {fmt(threshold, 1)})"

@@ -1,0 +1,58 @@
+"""The book's results sentences follow the numbers: reversed inputs give reversed words."""
+
+from __future__ import annotations
+
+from kanmix import report, stats
+
+PAPER = {"KAN-Mixer": 0.9030, "MLP": 0.8920, "MLP-Mixer": 0.8770, "KAN": 0.8920}
+
+
+def test_ranking_sentence_follows_the_scores_both_ways():
+    s = report.ranking_sentence({"A": 0.9, "B": 0.8, "C": 0.85})
+    assert s == "By mean validation accuracy: A (0.9000) > C (0.8500) > B (0.8000)."
+    assert report.ranking_sentence({"A": 0.8, "B": 0.9}).startswith("By mean validation accuracy: B")
+    assert report.ranking_sentence({"A": 2.0, "B": 1.0}, what="MSE", higher_is_better=False) == \
+        "By MSE: B (1.000) < A (2.000)."
+
+
+def test_compare_to_paper_names_gaps_and_reversals():
+    same = {"KAN-Mixer": 0.91, "MLP": 0.90, "MLP-Mixer": 0.88, "KAN": 0.895}
+    text = report.compare_to_paper(same, PAPER)
+    assert "KAN-Mixer 0.9100 against 0.9030 (+0.00700, above the paper)" in text
+    # The paper ties MLP and KAN: ours breaking the tie is no reversal, and the tie is named.
+    assert "The ranking agrees with the paper's (KAN-Mixer > MLP > KAN > MLP-Mixer)" in text
+    assert "The paper reports MLP and KAN as tied." in text
+    agree = report.compare_to_paper({"KAN-Mixer": 0.91, "MLP-Mixer": 0.88}, PAPER)
+    assert "The ranking agrees with the paper's (KAN-Mixer > MLP-Mixer)" in agree
+    reversed_ = report.compare_to_paper({"KAN-Mixer": 0.87, "MLP-Mixer": 0.89}, PAPER)
+    assert "The ranking differs" in reversed_ and "KAN-Mixer and MLP-Mixer is reversed" in reversed_
+    assert "below the paper" in reversed_ and "above the paper" in reversed_
+    noisy = report.compare_to_paper({"KAN-Mixer": 0.902}, PAPER, noise={"KAN-Mixer": 0.003})
+    assert "within the fold spread of the paper" in noisy
+    assert report.compare_to_paper({"X": 1.0}, PAPER) == "None of the models reported in the paper was run here."
+
+
+def test_paired_sentence_never_calls_a_non_significant_difference_better():
+    a = [0.90, 0.91, 0.905, 0.90, 0.912]
+    b = [0.89, 0.90, 0.899, 0.891, 0.90]
+    sig = stats.paired_comparison(a, b, test_train_ratio=0.0)  # consistent gap, naive ratio: significant
+    text = report.paired_sentence(sig, "A", "B")
+    assert "A has the higher accuracy, significantly at 0.05" in text and "floor" in text
+    assert "could not reach it" in text  # 5 pairs: the Wilcoxon floor 0.0625 is above 0.05
+    flipped = report.paired_sentence(stats.paired_comparison(b, a, test_train_ratio=0.0), "B", "A")
+    assert "A has the higher accuracy" in flipped and "B −" in flipped
+    noisy = stats.paired_comparison([0.90, 0.88, 0.91, 0.87, 0.90], [0.89, 0.90, 0.89, 0.89, 0.885], folds=5)
+    text = report.paired_sentence(noisy, "A", "B")
+    assert "cannot tell A and B apart" in text and "higher" not in text
+
+
+def test_target_and_plateau_sentences():
+    assert report.target_sentence(0.9031, 0.90, "KAN-Mixer") == "KAN-Mixer reaches the target of 0.90 (0.9031)"
+    assert report.target_sentence(0.8957, 0.90, "KAN-Mixer") == \
+        "KAN-Mixer falls short of the target of 0.90 by 0.0043 (0.8957)"
+    assert "flat within" in report.plateau_sentence([0.80, 0.85, 0.851])
+    assert "still rising" in report.plateau_sentence([0.80, 0.85, 0.86])
+    assert "falling" in report.plateau_sentence([0.80, 0.86, 0.85])
+    assert "no plateau can be judged" in report.plateau_sentence([0.8])
+    assert report.listing(["a", "b", "c"]) == "a, b and c" and report.listing([]) == "none"
+    assert report.signed(-0.0042) == "−0.00420" and report.signed(0.01, 2) == "+0.010"
