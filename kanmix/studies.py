@@ -56,16 +56,30 @@ class MixerStudy:
     records: list[dict] = field(default_factory=list)
 
 
+def with_overrides(spec: dict, overrides: Mapping | None) -> dict:
+    """``spec`` (``model``, ``model_kwargs``, ``train``) with ``overrides``' ``model_kwargs`` and ``train`` merged in."""
+    overrides = overrides or {}
+    unknown = set(overrides) - {"model_kwargs", "train"}
+    if unknown:
+        raise ValueError(f"overrides may set model_kwargs and train, not {sorted(unknown)}")
+    return {"model": spec["model"], "model_kwargs": {**spec.get("model_kwargs", {}), **overrides.get("model_kwargs", {})},
+            "train": {**spec.get("train", {}), **overrides.get("train", {})}}
+
+
 def mixer_specs(model_kwargs: Mapping[str, dict], dataset: str, *, models: Sequence[str], size: int | None,
-                param_matched_to: str | None, time_matched_epochs: int | None) -> dict[str, dict]:
+                param_matched_to: str | None, time_matched_epochs: int | None,
+                kan_overrides: Mapping | None = None) -> dict[str, dict]:
     """The chapter's models as :func:`kanmix.cv.plan` specs: label -> model, kwargs and training overrides.
 
-    ``models`` are registry names with their ``model_kwargs``. ``param_matched_to`` (a registry
-    name, the KAN-Mixer) adds an MLP-Mixer whose hidden widths are scaled to that model's
-    parameter count (:func:`kanmix.models.param_matched`); ``time_matched_epochs`` adds the
-    MLP-Mixer trained for that many epochs, chosen so its training time matches the KAN-Mixer's.
+    ``models`` are registry names with their ``model_kwargs``; ``kan_overrides`` (the chosen grid
+    handling, see :func:`grid_ablation`) is merged into the KAN-Mixer's. ``param_matched_to`` (a
+    registry name, the KAN-Mixer) adds an MLP-Mixer whose hidden widths are scaled to that
+    model's parameter count (:func:`kanmix.models.param_matched`); ``time_matched_epochs`` adds
+    the MLP-Mixer trained for that many epochs, chosen so its training time matches the KAN-Mixer's.
     """
     specs = {MIXER_LABELS.get(m, m): {"model": m, "model_kwargs": dict(model_kwargs[m])} for m in models}
+    if "kan_mixer" in models:
+        specs[MIXER_LABELS["kan_mixer"]] = with_overrides(specs[MIXER_LABELS["kan_mixer"]], kan_overrides)
     if param_matched_to is not None:
         split = Split(dataset=dataset, size=size)
         shape = {"in_shape": split.in_shape, "num_classes": split.info.num_classes}
@@ -99,26 +113,53 @@ def efficiency_epochs(epochs: int, subset: int | None, full: int) -> int:
     return math.ceil(epochs * math.sqrt(full / subset))
 
 
+def grid_ablation(*, dataset: str, model_kwargs: Mapping[str, dict], folds: int, train: dict,
+                  variants: Mapping[str, dict], size: int | None = 32, subset: int | None = None, seed: int = 0,
+                  force: bool = False) -> list[tuple[str, dict]]:
+    """The KAN-Mixer with each grid handling of ``variants`` (label -> overrides of its ``model_kwargs``
+    and ``train``), on fold 0 of ``folds`` of ``dataset``: ``[(label, record), ...]``.
+
+    Run before the main study (it is cheap and decides how every KAN-Mixer handles its grid);
+    the variant the chapter chooses is the main study's KAN-Mixer, so its fold 0 is one record.
+    """
+    base = {"model": "kan_mixer", "model_kwargs": dict(model_kwargs["kan_mixer"])}
+    specs = {label: with_overrides(base, v) for label, v in variants.items()}
+    return cv.run_folds(specs, dataset, force=force, first_folds=1, folds=folds, size=size, subset=subset, seed=seed,
+                        train=dict(train))
+
+
 def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapping[str, dict], folds: int,
            train: dict, size: int | None = 32, subset: int | None = None, seed: int = 0,
            param_matched_to: str | None = None, time_matched_epochs: int | None = None,
            headline_repeats: int = 1, efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
-           grid_variants: Mapping[str, dict] | None = None, force: bool = False) -> MixerStudy:
+           grid_variants: Mapping[str, dict] | None = None, grid_handling: str | None = None,
+           force: bool = False) -> MixerStudy:
     """Chapter 3's runs, in the order a reader needs them (see :class:`MixerStudy`).
 
     ``train`` holds the training options every model shares (epochs, lr, precision, augment,
-    ...). The headline pair is the KAN-Mixer and the best MLP-Mixer variant of the main CV on
-    the first dataset (by mean validation accuracy); with ``headline_repeats > 1`` both get
-    that many repeats of the k-fold split (repeat 0 is the main CV). ``efficiency_sizes`` are
-    training-set subsets (``None``: the whole split) on which the KAN-Mixer and MLP-Mixer run
-    the first ``efficiency_folds`` folds, with :func:`efficiency_epochs`. ``grid_variants``
-    maps a label to overrides (``model_kwargs`` and/or ``train``) of the KAN-Mixer, run on fold 0
-    of the first dataset.
+    ...). ``grid_variants`` maps a label to overrides (``model_kwargs`` and/or ``train``) of the
+    KAN-Mixer, compared first by :func:`grid_ablation` on the first dataset; ``grid_handling``
+    names the one every KAN-Mixer of the study uses. The headline pair is the KAN-Mixer and the
+    best MLP-Mixer variant of the main CV on the first dataset (by mean validation accuracy);
+    with ``headline_repeats > 1`` both get that many repeats of the k-fold split (repeat 0 is
+    the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
+    which the KAN-Mixer and MLP-Mixer run the first ``efficiency_folds`` folds, with
+    :func:`efficiency_epochs`.
     """
+    grid_variants = dict(grid_variants or {})
+    if grid_handling is not None and grid_handling not in grid_variants:
+        raise ValueError(f"grid_handling={grid_handling!r} is not one of the grid variants {list(grid_variants)}")
     shared = {"folds": folds, "size": size, "subset": subset, "seed": seed, "train": dict(train)}
     study = MixerStudy(folds=pd.DataFrame(), curves=pd.DataFrame(), labelled={})
+    if grid_variants:
+        labelled = grid_ablation(dataset=datasets[0], model_kwargs=model_kwargs, variants=grid_variants,
+                                 force=force, **shared)
+        study.ablation, study.ablation_curves = cv.table(labelled), _curves(labelled)
+        study.records += [rec for _, rec in labelled]
+    kan_overrides = grid_variants.get(grid_handling) if grid_handling is not None else None
     specs_of = {d: mixer_specs(model_kwargs, d, models=models, size=size, param_matched_to=param_matched_to,
-                               time_matched_epochs=time_matched_epochs) for d in datasets}
+                               time_matched_epochs=time_matched_epochs, kan_overrides=kan_overrides)
+                for d in datasets}
     tables, curves = [], []
     for dataset in datasets:
         labelled = cv.run_folds(specs_of[dataset], dataset, force=force, **shared)
@@ -151,16 +192,6 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
             rows.append(cv.table(labelled).assign(subset=n or full))
             study.records += [rec for _, rec in labelled]
         study.efficiency = pd.concat(rows, ignore_index=True)
-    if grid_variants:
-        base = specs[kan]
-        variants = {label: {"model": base["model"],
-                            "model_kwargs": {**base["model_kwargs"], **v.get("model_kwargs", {})},
-                            "train": {**base.get("train", {}), **v.get("train", {})}}
-                    for label, v in grid_variants.items()}
-        labelled = cv.run_folds(variants, first, force=force, first_folds=1, **shared)
-        study.ablation = cv.table(labelled)
-        study.ablation_curves = _curves(labelled)
-        study.records += [rec for _, rec in labelled]
     return study
 
 

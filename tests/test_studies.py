@@ -19,7 +19,8 @@ def test_mixer_study_plans_every_part_and_a_rerun_trains_nothing(training_calls)
     kw = dict(datasets=["fashion_mnist"], models=["kan_mixer", "mlp_mixer", "mlp"], model_kwargs=KWARGS, folds=2,
               train=TRAIN, subset=200, param_matched_to="kan_mixer", time_matched_epochs=3, headline_repeats=2,
               efficiency_sizes=[100], efficiency_folds=1,
-              grid_variants={"[-1, 1]": {}, "update after epoch 1": {"train": {"grid_updates": [1]}}})
+              grid_variants={"[-1, 1]": {}, "update after epoch 1": {"train": {"grid_updates": [1]}}},
+              grid_handling="[-1, 1]")
     study = studies.mixers(**kw)
     labels = ["KAN-Mixer", "MLP-Mixer", "MLP", studies.PARAM_MATCHED, studies.TIME_MATCHED]
     assert list(study.folds.model.unique()) == labels and len(study.folds) == 2 * len(labels)
@@ -43,7 +44,7 @@ def test_mixer_study_plans_every_part_and_a_rerun_trains_nothing(training_calls)
     assert list(eff.subset.unique()) == [100] and set(eff.model) == {"KAN-Mixer", "MLP-Mixer"}
     assert (eff.fold == 0).all()
     assert eff[eff.subset == 100].epochs.iloc[0] == studies.efficiency_epochs(2, 100, 60000)
-    # The ablation: one run per variant on fold 0; a variant equal to the main KAN-Mixer reuses its record.
+    # The ablation: one run per variant on fold 0; the chosen variant is the main KAN-Mixer: one record.
     assert list(study.ablation.model) == ["[-1, 1]", "update after epoch 1"]
     assert study.ablation.hash.iloc[0] == main0[0]
     assert {"outside_grid", "val_accuracy"} <= set(study.ablation_curves.columns)
@@ -109,3 +110,17 @@ def test_autoencoder_study_sweeps_widths_with_baselines_and_keeps_only_named_wei
     # A model that cannot beat the mean image stops the study when asked to.
     with pytest.raises(ValueError, match="no better than predicting the mean image"):
         studies.autoencoders(**{**kw, "models": ["cnn"], "train": {**kw["train"], "lr": 1e-9}, "require_beat_mean": True})
+
+
+def test_the_chosen_grid_handling_is_the_main_kan_mixer():
+    specs = studies.mixer_specs(KWARGS, "fashion_mnist", models=["kan_mixer", "mlp_mixer"], size=32,
+                                param_matched_to=None, time_matched_epochs=None,
+                                kan_overrides={"model_kwargs": {"grid_range": [-3, 3]}, "train": {"grid_updates": [1]}})
+    kan = specs["KAN-Mixer"]
+    assert kan["model_kwargs"]["grid_range"] == [-3, 3] and kan["train"] == {"grid_updates": [1]}
+    assert "grid_range" not in specs["MLP-Mixer"]["model_kwargs"]
+    with pytest.raises(ValueError, match="not one of the grid variants"):
+        studies.mixers(datasets=["fashion_mnist"], models=["kan_mixer"], model_kwargs=KWARGS, folds=2, train=TRAIN,
+                       subset=100, grid_variants={"a": {}}, grid_handling="b")
+    with pytest.raises(ValueError, match="may set model_kwargs and train"):
+        studies.with_overrides({"model": "kan_mixer"}, {"epochs": 3})
