@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.neighbors import KNeighborsClassifier
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from kanmix import checks, data, models, results, runner
 from kanmix.runtime import progress_enabled

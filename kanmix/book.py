@@ -538,6 +538,32 @@ def caption(text: str, records: Iterable[dict], profile: str, *, source: str | N
     return Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>")
 
 
+def figure(key: str, fig, text: str, records: Iterable[dict], profile: str, *, source: str | None = None):
+    """Hand ``fig`` to the book as a numbered figure whose caption carries its provenance.
+
+    Glues the figure as ``key`` and its caption (``text`` plus :func:`provenance`) as
+    ``key + "_caption"`` (myst-nb's ``glue``); a Markdown cell places them with::
+
+        ```{glue:figure} key
+        :name: "fig-key"
+
+        {glue:md}`key_caption`
+        ```
+
+    and prose links to it with ``{numref}`fig-key```, so the number is the book's, not typed.
+    The figure is also shown where it is made, for a reader running the notebook (the book's
+    cell carries the ``remove-output`` tag), then closed.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(key, fig, display=True)
+    glue(f"{key}_caption", Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>"),
+         display=False)
+    plt.close(fig)
+
+
 def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4,
           names: dict | None = None, units: dict | None = None, source: str | None = None):
     """A pandas DataFrame formatted for reading, under a caption that carries its provenance.

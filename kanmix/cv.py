@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from kanmix import checks, runner, stats
 from kanmix.experiment import ClassificationRun
@@ -205,3 +205,22 @@ def summary(folds_table: pd.DataFrame, metrics: Sequence[str] = SUMMARY_METRICS,
             rows.append({"model": model, "metric": metric, "n": len(values), "mean": mean, "std": sd,
                          "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows, columns=["model", "metric", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def overview(folds_table: pd.DataFrame, metric: str = "val_accuracy") -> pd.DataFrame:
+    """One row per model: what it cost and what it scored, the chapter's main table.
+
+    Columns: ``params``, ``epochs``, ``train_seconds`` (mean per fold), ``<metric>`` mean with its
+    Nadeau-Bengio corrected 95% interval (``ci_low``, ``ci_high``), ``std`` over the folds,
+    ``test_accuracy`` (mean), and ``per_minute``: the mean metric per minute of training, the
+    cost-benefit number the papers leave out. Models keep their order of appearance.
+    """
+    summ = summary(folds_table, [metric]).set_index("model")
+    by = folds_table.groupby("model", sort=False)
+    out = pd.DataFrame({"params": by["params"].first(), "epochs": by["epochs"].first(),
+                        "train_seconds": by["train_seconds"].mean()})
+    out[metric] = summ["mean"]
+    out["ci_low"], out["ci_high"], out["std"] = summ["ci_low"], summ["ci_high"], summ["std"]
+    out["test_accuracy"] = by["test_accuracy"].mean()
+    out["per_minute"] = out[metric] / (out["train_seconds"] / 60)
+    return out

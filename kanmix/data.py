@@ -25,6 +25,7 @@ them into model inputs.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from kanmix.errors import KanmixError
 from kanmix.io import atomic_replace_dir, sha256_file
@@ -59,24 +60,25 @@ class DatasetInfo:
     classes: tuple[str, ...]
     train_size: int
     test_size: int
+    title: str  # as a reader sees it: "Fashion-MNIST"
 
 
 _DIGITS = tuple(str(d) for d in range(10))
 DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo("mnist", 1, 28, 10, _DIGITS, 60_000, 10_000),
+    "mnist": DatasetInfo("mnist", 1, 28, 10, _DIGITS, 60_000, 10_000, "MNIST"),
     "fashion_mnist": DatasetInfo(
         "fashion_mnist", 1, 28, 10,
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        60_000, 10_000,
+        60_000, 10_000, "Fashion-MNIST",
     ),
     "cifar10": DatasetInfo(
         "cifar10", 3, 32, 10,
         ("airplane", "automobile", "bird", "cat", "deer",
          "dog", "frog", "horse", "ship", "truck"),
-        50_000, 10_000,
+        50_000, 10_000, "CIFAR-10",
     ),
-    "svhn": DatasetInfo("svhn", 3, 32, 10, _DIGITS, 73_257, 26_032),
+    "svhn": DatasetInfo("svhn", 3, 32, 10, _DIGITS, 73_257, 26_032, "SVHN"),
 }
 FETCHABLE = ("mnist", "fashion_mnist", "cifar10")
 
@@ -382,14 +384,27 @@ def load(name: str, split: str = "train", *, size: int | None = None, root=None,
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if name == "svhn":
         images_np, labels_np = _load_svhn(split, svhn_dir)
-    else:
-        root = data_dir(root)
-        images_np = np.load(_verified_array(name, f"{split}_images", root))
-        labels_np = np.load(_verified_array(name, f"{split}_labels", root))
-    images, labels = torch.from_numpy(images_np), torch.from_numpy(labels_np)
-    if size is not None and size != images.shape[-1]:
-        images = resize(images, size)
-    return images, labels
+        images = torch.from_numpy(images_np)
+        if size is not None and size != images.shape[-1]:
+            images = resize(images, size)
+        return images, torch.from_numpy(labels_np)
+    root = data_dir(root)
+    path = _verified_array(name, f"{split}_images", root)
+    labels = torch.from_numpy(np.load(_verified_array(name, f"{split}_labels", root)))
+    if size is not None and size != info(name).size:
+        return _resized_file(str(path), path.stat().st_mtime_ns, size), labels
+    return torch.from_numpy(np.load(path)), labels
+
+
+@functools.lru_cache(maxsize=4)
+def _resized_file(path: str, mtime_ns: int, size: int) -> torch.Tensor:
+    """:func:`resize` of the verified array at ``path``, once per process (and file version).
+
+    A study loads the same split for every fold and model, and resizing 60,000 images costs
+    most of a small run's set-up. Callers share the tensor, so none may change it in place
+    (the training loop indexes it, which copies).
+    """
+    return resize(torch.from_numpy(np.load(path)), size)
 
 
 def resize(images: torch.Tensor, size: int, chunk: int = 8192) -> torch.Tensor:

@@ -212,7 +212,7 @@ def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: flo
         verdict = f"{better} has the higher {metric}, significantly at {alpha}"
     else:
         verdict = f"at {alpha} the data cannot tell {a} and {b} apart"
-    unreachable = " (so the Wilcoxon test could not reach it)" if res.p_floor >= alpha else ""
+    unreachable = f"; the Wilcoxon test could not have reached {alpha}" if res.p_floor >= alpha else ""
     return f"{diff}: {verdict} ({tests}{unreachable})."
 
 

@@ -94,3 +94,16 @@ def test_per_model_training_options_and_first_folds(store, training_calls):
         cv.plan(models, "fashion_mnist", folds=4, first_folds=5, subset=100)
     with pytest.raises(ValueError, match="optional 'model_kwargs' and 'train'"):
         cv.plan({"x": {"model": "mlp", "epochs": 3}}, "fashion_mnist", folds=2, subset=100)
+
+
+def test_overview_has_cost_and_score_per_model():
+    import pandas as pd
+
+    df = pd.DataFrame({"model": ["a", "b", "a", "b"], "folds": 2, "params": [10, 20, 10, 20], "epochs": 3,
+                       "train_seconds": [60.0, 120.0, 120.0, 240.0], "val_accuracy": [0.8, 0.9, 0.9, 0.92],
+                       "test_accuracy": [0.7, 0.8, 0.8, 0.9]})
+    o = cv.overview(df)
+    assert list(o.index) == ["a", "b"] and o.loc["a", "train_seconds"] == 90.0
+    assert o.loc["a", "val_accuracy"] == pytest.approx(0.85) and o.loc["b", "test_accuracy"] == pytest.approx(0.85)
+    assert o.loc["a", "per_minute"] == pytest.approx(0.85 / 1.5)
+    assert o.loc["a", "ci_low"] < 0.85 < o.loc["a", "ci_high"] and o.loc["a", "std"] == pytest.approx(0.0707, abs=1e-4)

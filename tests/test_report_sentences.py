@@ -38,7 +38,7 @@ def test_paired_sentence_never_calls_a_non_significant_difference_better():
     sig = stats.paired_comparison(a, b, test_train_ratio=0.0)  # consistent gap, naive ratio: significant
     text = report.paired_sentence(sig, "A", "B")
     assert "A has the higher accuracy, significantly at 0.05" in text and "floor" in text
-    assert "could not reach it" in text  # 5 pairs: the Wilcoxon floor 0.0625 is above 0.05
+    assert "the Wilcoxon test could not have reached 0.05" in text  # 5 pairs: the Wilcoxon floor 0.0625 is above 0.05
     flipped = report.paired_sentence(stats.paired_comparison(b, a, test_train_ratio=0.0), "B", "A")
     assert "A has the higher accuracy" in flipped and "B −" in flipped
     noisy = stats.paired_comparison([0.90, 0.88, 0.91, 0.87, 0.90], [0.89, 0.90, 0.89, 0.89, 0.885], folds=5)
