@@ -5,7 +5,7 @@
 All three are :class:`kanmix.models.Mixer` in the paper configuration (32x32x3 images,
 patch 4, dim 256, depth 8, token/channel hidden 128/256); they differ only in the mixing
 layers: kanmix's :class:`~kanmix.kan.KANLinear`, GELU MLPs, or
-:class:`~kanmix.bench.reference.ReferenceKANLinear` (the plain efficient-KAN computation).
+:class:`~kanmix.kan.PlainKANLinear` (the plain efficient-KAN computation).
 Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, bf16 autocast on
 CUDA), so the numbers are those of the real training loop on random uint8 images: an untimed
 warm-up (which also triggers any compilation), then ``repeats`` timed runs of ``steps``
@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.kan import PlainKANLinear
 from kanmix.models import build_model, count_parameters
 from kanmix.train import fit, resolve_device, seed_everything
 
@@ -33,7 +33,7 @@ IN_SHAPE = (3, 32, 32)
 CONTENDERS = {
     "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer"),
     "MLP-Mixer": dict(name="mlp_mixer"),
-    "KAN-Mixer (reference layer)": dict(name="kan_mixer", layer=ReferenceKANLinear),
+    "KAN-Mixer (reference layer)": dict(name="kan_mixer", layer=PlainKANLinear),
 }
 
 
