@@ -203,6 +203,10 @@ class KANLinear(nn.Module):
             self.spline_weight.copy_(self._fit(knots, noise.to(self.grid), self.grid))
         nn.init.kaiming_uniform_(self.spline_scaler, a=math.sqrt(5) * self.scale_spline)
 
+    # Compiled graphs cannot guard on a version counter: a graph that traced this method would
+    # keep the grid it saw. Run eagerly (a graph break where a model is compiled whole), it sees
+    # every change, and the Grid it returns is guarded like any input.
+    @torch.compiler.disable
     def grid_for(self, dtype: torch.dtype) -> Grid:
         """The buffer ``grid`` as a :class:`Grid` in ``dtype``, whether its knots are uniform included.
 

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 def _features_eager(x: Tensor, grid: Grid, dtype: torch.dtype) -> Tensor:
     """``x (rows, in)`` -> features ``(rows, (G + k + 1) * in)`` in ``dtype``."""
-    return torch.cat([F.silu(x).unsqueeze(1), grid.bases(x)], dim=1).to(dtype).flatten(1)
+    # Cast before concatenating: compiled, each part is then written in `dtype` as it is computed
+    # (a cast after the concatenation writes a float32 copy first and converts it in another pass).
+    return torch.cat([F.silu(x).unsqueeze(1).to(dtype), grid.bases(x).to(dtype)], dim=1).flatten(1)
 
 
 def _grad_input_eager(x: Tensor, grad_feats: Tensor, grid: Grid) -> Tensor:
@@ -105,20 +107,23 @@ def combined_weight(base_weight: Tensor, spline_weight: Tensor, spline_scaler: T
     return torch.cat([base_weight.unsqueeze(1), spline], dim=1).flatten(1)
 
 
-def _blocks(rows: int, width: int, device: torch.device) -> list[tuple[int, int]]:
+def _blocks(rows: int, width: int, device: torch.device, dtype: torch.dtype) -> list[tuple[int, int]]:
     """Row ranges ``[(lo, hi), ...]`` splitting ``rows`` rows of ``width`` features into near-equal blocks.
 
-    On CPU a block of ``_CACHE_ELEMENTS`` stays in cache between the basis kernel that writes it
+    On CPU a block of ``_CACHE_BYTES`` stays in cache between the basis kernel that writes it
     and the GEMM that reads it, where a whole ``(rows, width)`` matrix would go through main
     memory (and page faults) several times. Blocks shorter than ``_MIN_ROWS`` would make the
     weight-gradient accumulation dominate, so wide layers fall back to few large blocks. The
     sizes were chosen by timing the benchmark's three shapes (``python -m kanmix.bench kan``):
-    smaller blocks, or one whole-matrix block, were slower on some of them.
+    smaller blocks, or one whole-matrix block, were slower on some of them. Budgets are in
+    bytes, so bf16 blocks hold twice the rows, and half as many partial weight gradients are
+    summed.
     """
-    kind = device.type if device.type in _CACHE_ELEMENTS else "cuda"
-    most = _CACHE_ELEMENTS[kind] // width
+    kind = device.type if device.type in _CACHE_BYTES else "cuda"
+    row_bytes = width * torch.finfo(dtype).bits // 8
+    most = _CACHE_BYTES[kind] // row_bytes
     if most < _MIN_ROWS[kind]:
-        most = _LARGE_ELEMENTS[kind] // width
+        most = _LARGE_BYTES[kind] // row_bytes
     if rows == 0:
         return []
     n = -(-rows // max(1, most))
@@ -126,9 +131,10 @@ def _blocks(rows: int, width: int, device: torch.device) -> list[tuple[int, int]
     return [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
 
 
-_CACHE_ELEMENTS = {"cpu": 1 << 22, "cuda": 1 << 26}
+# In bytes; float32 blocks of 2^22 and 2^25 elements on CPU, 2^26 on CUDA.
+_CACHE_BYTES = {"cpu": 1 << 24, "cuda": 1 << 28}
 _MIN_ROWS = {"cpu": 384, "cuda": 1}
-_LARGE_ELEMENTS = {"cpu": 1 << 25, "cuda": 1 << 26}
+_LARGE_BYTES = {"cpu": 1 << 27, "cuda": 1 << 28}
 
 
 class _KANFunction(torch.autograd.Function):
@@ -143,7 +149,7 @@ class _KANFunction(torch.autograd.Function):
     def forward(ctx, x, grid, base_weight, spline_weight, spline_scaler, dtype):
         weight = combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
         out = torch.empty(x.shape[0], weight.shape[0], device=x.device, dtype=dtype)
-        for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device):
+        for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device, dtype):
             feats = _features(x[lo:hi], grid, dtype)
             torch.mm(feats, weight.t(), out=out[lo:hi])
         ctx.save_for_backward(x, weight, spline_weight, spline_scaler)
@@ -160,14 +166,14 @@ class _KANFunction(torch.autograd.Function):
         grad_x = torch.empty_like(x) if need_x else None
         # Accumulated across blocks in the parameters' precision, not bf16; zero for an empty batch.
         grad_w = torch.zeros(weight.shape, dtype=spline_weight.dtype, device=x.device) if need_w else None
-        for lo, hi in _blocks(rows, weight.shape[1], x.device):
+        for lo, hi in _blocks(rows, weight.shape[1], x.device, dtype):
             xc, gc = x[lo:hi], g[lo:hi]
             if need_w:
                 feats = _features(xc, grid, dtype)
                 if feats.dtype == grad_w.dtype:
                     grad_w.addmm_(gc.t(), feats)
-                else:
-                    grad_w += (gc.t() @ feats).to(grad_w.dtype)
+                else:  # no CPU GEMM returns float32 from bf16 operands: round each block once, sum in float32
+                    grad_w.add_(gc.t() @ feats)
                 del feats
             if need_x:
                 grad_feats = (gc @ weight).view(hi - lo, -1, n_in)

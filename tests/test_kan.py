@@ -104,7 +104,7 @@ def test_spline_is_zero_outside_extended_grid(layer):
 @pytest.mark.parametrize("chunked", [False, True])
 def test_gradcheck_float64(layer, chunked, monkeypatch):
     if chunked:  # several row chunks per call: the accumulation across chunks must be exact too
-        monkeypatch.setitem(kan_fast._CACHE_ELEMENTS, "cpu", 40)
+        monkeypatch.setitem(kan_fast._CACHE_BYTES, "cpu", 320)  # 40 float64 elements
         monkeypatch.setitem(kan_fast._MIN_ROWS, "cpu", 1)
     layer = layer.double()
     x = probe_points(layer, n=6, seed=1)[:8].clone().requires_grad_()
@@ -373,6 +373,19 @@ def test_grid_kind_follows_the_buffer():
     assert not uniform(plain)
     x = data_like(16, 4, seed=5)
     torch.testing.assert_close(plain(x), layer(x), atol=1e-5, rtol=1e-5)
+
+
+def test_compiled_model_sees_grid_edits():
+    # A whole model under torch.compile: the grid's uniformity is read outside the graph, so a
+    # graph traced on the uniform grid is not reused once the knots move.
+    torch.manual_seed(0)
+    layer = KANLinear(6, 4)
+    compiled = torch.compile(layer)
+    x = data_like(32, 6)
+    torch.testing.assert_close(compiled(x), layer.plain_forward(x), atol=1e-5, rtol=1e-5)
+    layer.update_grid(x)
+    assert not uniform(layer)
+    torch.testing.assert_close(compiled(x), layer.plain_forward(x), atol=1e-5, rtol=1e-5)
 
 
 def test_bad_input_errors():
