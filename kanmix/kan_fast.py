@@ -12,8 +12,9 @@ input alone.
 Under autocast the bases are computed in float32 (polynomials of x lose digits in bf16) and the
 fused kernel writes the features in the autocast dtype; the combined weight is built in the
 parameters' precision and cast once per forward, and backward reuses that copy. The GEMMs then
-run on bf16 operands with float32 accumulation inside each GEMM, and the weight gradient is
-summed across row blocks in float32.
+run on bf16 operands with float32 accumulation inside each GEMM; the weight gradient is
+computed by blocks of inputs, so that each of its elements is one GEMM's sum (see
+``_weight_grad_by_inputs``).
 """
 
 from __future__ import annotations
@@ -113,45 +114,97 @@ def _blocks(rows: int, width: int, device: torch.device, dtype: torch.dtype) -> 
     On CPU a block of ``_CACHE_BYTES`` stays in cache between the basis kernel that writes it
     and the GEMM that reads it, where a whole ``(rows, width)`` matrix would go through main
     memory (and page faults) several times. Blocks shorter than ``_MIN_ROWS`` would make the
-    weight-gradient accumulation dominate, so wide layers fall back to few large blocks. The
-    sizes were chosen by timing the benchmark's three shapes (``python -m kanmix.bench kan``):
-    smaller blocks, or one whole-matrix block, were slower on some of them. Budgets are in
-    bytes, so bf16 blocks hold twice the rows, and half as many partial weight gradients are
-    summed.
+    float32 weight-gradient accumulation dominate, so wide layers fall back to few large blocks.
+    The sizes were chosen by timing the benchmark's three shapes (``python -m kanmix.bench
+    kan``): smaller blocks, or one whole-matrix block, were slower on some of them. Budgets are
+    in bytes, so bf16 blocks hold twice the rows.
     """
+    return _fit(rows, width * dtype.itemsize, device, _MIN_ROWS)
+
+
+def _input_blocks(rows: int, n_in: int, n_feat: int, device: torch.device, dtype: torch.dtype) -> list[tuple[int, int]]:
+    """Input ranges ``[(lo, hi), ...]`` whose ``(rows, n_feat * (hi - lo))`` features make a block each.
+
+    The weight gradient's GEMM on such a block has ``n_feat * (hi - lo)`` columns, and with
+    fewer than ``_MIN_INPUTS`` inputs it runs at a fraction of its speed, so narrow blocks fall
+    back to few large ones, as short row blocks do. Widths are multiples of ``_VECTOR``: the
+    kernel vectorises along the inputs, and a ragged width costs a masked tail per row and feature.
+    """
+    return _fit(n_in, rows * n_feat * dtype.itemsize, device, _MIN_INPUTS, _VECTOR)
+
+
+def _fit(n: int, unit_bytes: int, device: torch.device, least: dict[str, int], multiple: int = 1):
+    """``n`` units of ``unit_bytes`` in blocks of ``_CACHE_BYTES``, or of ``_LARGE_BYTES`` if fewer than ``least`` fit."""
     kind = device.type if device.type in _CACHE_BYTES else "cuda"
-    row_bytes = width * torch.finfo(dtype).bits // 8
-    most = _CACHE_BYTES[kind] // row_bytes
-    if most < _MIN_ROWS[kind]:
-        most = _LARGE_BYTES[kind] // row_bytes
-    if rows == 0:
+    most = _CACHE_BYTES[kind] // max(1, unit_bytes)
+    if most < least[kind]:
+        most = _LARGE_BYTES[kind] // max(1, unit_bytes)
+    return _split(n, most, multiple)
+
+
+def _split(n: int, most: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """``[0, n)`` as near-equal ranges ``[(lo, hi), ...]`` of at most ``max(most, 1)`` each.
+
+    With ``multiple``, every range but the last has a length divisible by it, if ``most`` allows.
+    """
+    if n == 0:
         return []
-    n = -(-rows // max(1, most))
-    step = -(-rows // n)
-    return [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+    if most >= multiple:
+        most -= most % multiple
+    else:
+        multiple = 1
+    parts = -(-n // max(1, most))
+    step = -(-n // parts)
+    step = -(-step // multiple) * multiple
+    return [(lo, min(lo + step, n)) for lo in range(0, n, step)]
 
 
 # In bytes; float32 blocks of 2^22 and 2^25 elements on CPU, 2^26 on CUDA.
 _CACHE_BYTES = {"cpu": 1 << 24, "cuda": 1 << 28}
-_MIN_ROWS = {"cpu": 384, "cuda": 1}
 _LARGE_BYTES = {"cpu": 1 << 27, "cuda": 1 << 28}
+_MIN_ROWS = {"cpu": 384, "cuda": 1}
+_MIN_INPUTS = {"cpu": 64, "cuda": 1}
+_VECTOR = 16  # float32 lanes of an AVX-512 register
+
+
+def _weight_grad_by_inputs(x: Tensor, g: Tensor, grid: Grid, dtype: torch.dtype) -> Tensor:
+    """``x (rows, in)``, ``g (rows, out)`` -> ``g^T @ features(x)``, ``(out, (G + k + 1) * in)`` in ``dtype``.
+
+    For GEMMs in a lower precision than the parameters (bf16 under autocast). Summing per-row-
+    block products, as the float32 path does with ``addmm_``, would round every partial product
+    to bf16 (no CPU GEMM returns float32 from bf16 operands: ``torch.mm``'s ``out_dtype`` is
+    CUDA-only) and cost a conversion and an addition pass over the whole weight per block. So
+    the *inputs* are split instead: each block of input columns gets its features over all rows
+    and one GEMM, whose float32 sums are rounded once and written once.
+    """
+    rows, n_in = x.shape
+    n_feat = grid.n_bases + 1
+    out = torch.empty(g.shape[1], n_feat, n_in, dtype=dtype, device=x.device)
+    for lo, hi in _input_blocks(rows, n_in, n_feat, x.device, g.dtype):
+        cols = grid._replace(knots=grid.knots[:, lo:hi], t0=grid.t0[lo:hi], inv_h=grid.inv_h[lo:hi])
+        feats = _features(x[:, lo:hi], cols, g.dtype)  # (rows, n_feat * (hi - lo)); the kernel reads strided x
+        out[:, :, lo:hi] = (g.t() @ feats).view(-1, n_feat, hi - lo)
+    return out.flatten(1)
 
 
 class _KANFunction(torch.autograd.Function):
     """``(rows, in) -> (rows, out)`` as GEMMs on the features, built block by block.
 
-    Saves ``x`` and the combined weight in the GEMM dtype; backward rebuilds each block's
-    features for the weight gradient and turns the features' gradient into the input's with the
-    closed-form derivatives.
+    Saves ``x`` and the combined weight in the GEMM dtype; backward rebuilds the features for
+    the weight gradient and turns the features' gradient into the input's with the closed-form
+    derivatives.
     """
 
     @staticmethod
     def forward(ctx, x, grid, base_weight, spline_weight, spline_scaler, dtype):
-        weight = combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
-        out = torch.empty(x.shape[0], weight.shape[0], device=x.device, dtype=dtype)
-        for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device, dtype):
-            feats = _features(x[lo:hi], grid, dtype)
-            torch.mm(feats, weight.t(), out=out[lo:hi])
+        # Every dtype is explicit here. Autocast off, the kernels see the state backward sees,
+        # and are compiled once for both (autocast is part of what a compiled graph guards on).
+        with torch.autocast(x.device.type, enabled=False):
+            weight = combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
+            out = torch.empty(x.shape[0], weight.shape[0], device=x.device, dtype=dtype)
+            for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device, dtype):
+                feats = _features(x[lo:hi], grid, dtype)
+                torch.mm(feats, weight.t(), out=out[lo:hi])
         ctx.save_for_backward(x, weight, spline_weight, spline_scaler)
         ctx.grid = grid
         return out
@@ -164,20 +217,19 @@ class _KANFunction(torch.autograd.Function):
         need_x, need_w = ctx.needs_input_grad[0], any(ctx.needs_input_grad[2:5])
         g = grad_out.to(dtype).contiguous()  # often an expanded view (from .sum()): materialise once
         grad_x = torch.empty_like(x) if need_x else None
-        # Accumulated across blocks in the parameters' precision, not bf16; zero for an empty batch.
-        grad_w = torch.zeros(weight.shape, dtype=spline_weight.dtype, device=x.device) if need_w else None
+        # In the parameters' precision the weight gradient is summed over the row blocks, with
+        # the input gradient's; in a lower one it is computed by blocks of inputs afterwards.
+        by_rows = need_w and dtype == spline_weight.dtype
+        grad_w = torch.zeros(weight.shape, dtype=dtype, device=x.device) if by_rows else None  # zero for no rows
         for lo, hi in _blocks(rows, weight.shape[1], x.device, dtype):
             xc, gc = x[lo:hi], g[lo:hi]
-            if need_w:
-                feats = _features(xc, grid, dtype)
-                if feats.dtype == grad_w.dtype:
-                    grad_w.addmm_(gc.t(), feats)
-                else:  # no CPU GEMM returns float32 from bf16 operands: round each block once, sum in float32
-                    grad_w.add_(gc.t() @ feats)
-                del feats
+            if by_rows:
+                grad_w.addmm_(gc.t(), _features(xc, grid, dtype))
             if need_x:
                 grad_feats = (gc @ weight).view(hi - lo, -1, n_in)
                 grad_x[lo:hi] = _grad_input(xc, grad_feats, grid)
+        if need_w and not by_rows:
+            grad_w = _weight_grad_by_inputs(x, g, grid, spline_weight.dtype)
         grad_base = grad_spline = grad_scaler = None
         if need_w:
             grad_w = grad_w.view(-1, weight.shape[1] // n_in, n_in)

@@ -154,6 +154,11 @@ def test_any_leading_shape():
     layer(empty).sum().backward()  # an empty batch has zero gradients, not an error
     assert empty.grad.shape == (0, 5)
     assert all(p.grad is not None and not p.grad.any() for p in layer.parameters())
+    layer.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the bf16 weight gradient takes another route
+        out = layer(empty)
+    out.float().sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 and not p.grad.any() for p in layer.parameters())
 
 
 def _bf16_error_bounds(layer: KANLinear, x: torch.Tensor, grad_out: torch.Tensor) -> list[torch.Tensor]:
@@ -189,14 +194,18 @@ def _bf16_error_bounds(layer: KANLinear, x: torch.Tensor, grad_out: torch.Tensor
     return [3 * 2.0**-8 * s.float() for s in sums]
 
 
-@pytest.mark.parametrize("path", ["fast", "plain"])
-def test_bf16_autocast_agrees_with_float32(layer, path):
+@pytest.mark.parametrize("path", ["fast", "fast-blocked", "plain"])
+def test_bf16_autocast_agrees_with_float32(layer, path, monkeypatch):
+    if path == "fast-blocked":  # several row blocks, and the weight gradient over several blocks of inputs
+        monkeypatch.setitem(kan_fast._CACHE_BYTES, "cpu", 12000)
+        monkeypatch.setitem(kan_fast._MIN_ROWS, "cpu", 1)
+        monkeypatch.setitem(kan_fast._MIN_INPUTS, "cpu", 1)
     torch.manual_seed(1)
     layer = KANLinear(24, 16) if uniform(layer) else layer  # uniform: a wider layer, more terms per sum
     rows = 300
     x = data_like(rows, layer.in_features, seed=8) + torch.linspace(-0.5, 0.5, layer.in_features)
     grad_out = torch.randn(rows, layer.out_features, generator=torch.Generator().manual_seed(9))
-    fn = layer if path == "fast" else layer.plain_forward
+    fn = layer.plain_forward if path == "plain" else layer
     ref = _forward_backward(fn, layer, x, grad_out)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert fn(x[:2]).dtype == torch.bfloat16  # the GEMMs ran in bf16
@@ -343,6 +352,10 @@ def test_compiled_and_eager_kernels_agree(monkeypatch):
         gf = torch.randn(xc.shape[0], 9, 8)
         torch.testing.assert_close(grad_input(xc, gf, grid), kan_fast._grad_input.eager(xc, gf, grid),
                                    atol=1e-5, rtol=1e-5)
+    # A block of inputs, as the bf16 weight gradient builds them: strided rows of x, its knots' columns.
+    cols = grid._replace(knots=grid.knots[:, 2:7], t0=grid.t0[2:7], inv_h=grid.inv_h[2:7])
+    block = features(x[:, 2:7], cols, torch.bfloat16).view(50, 9, 5)
+    torch.testing.assert_close(block, features(x, grid, torch.bfloat16).view(50, 9, 8)[:, :, 2:7], atol=0, rtol=0)
     assert features.compiled is not None and grad_input.compiled is not None  # no silent fall-back to eager
     assert config.recompile_limit == limit  # raised only while the kernels run
 
