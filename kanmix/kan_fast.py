@@ -7,7 +7,7 @@ the combined weight; forward and backward walk the rows in cache-sized blocks, b
 block's features with one fused kernel (``torch.compile``; eager if compiling is unavailable or
 ``KANMIX_COMPILE=0``) right before the GEMMs that read them. The cost is then the three GEMMs of
 a dense layer on those features plus a little elementwise work, and activation memory is the
-input alone.
+input (and the weight's copy) alone.
 
 Under autocast the bases are computed in float32 (polynomials of x lose digits in bf16) and the
 fused kernel writes the features in the autocast dtype; the combined weight is built in the
