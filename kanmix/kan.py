@@ -1,4 +1,4 @@
-"""The KAN layer: efficient-KAN semantics, computed as one matrix product.
+"""The KAN layer with efficient-KAN semantics: the basis, the layer and its grid, in one file.
 
 Each edge ``i -> o`` carries a learnable function
 
@@ -6,46 +6,73 @@ Each edge ``i -> o`` carries a learnable function
               + spline_scaler[o, i] * sum_j spline_weight[o, i, j] * B_j(x)
 
 where ``B_j`` are the ``G + k`` B-splines of order ``k`` on the knots stored in the buffer
-``grid`` (one knot vector per input feature). This is the efficient-KAN formulation
-(Blealtan, 2024), kept parameter for parameter so that its checkpoints and init carry over.
+``grid`` (one knot vector per input feature), and output ``o`` sums its edges. This is the
+efficient-KAN formulation (Blealtan, 2024), kept parameter for parameter so that its checkpoints
+and init carry over. :meth:`KANLinear.plain_forward` computes it as efficient-KAN does: SiLU
+and the materialised bases, then two ``F.linear`` calls.
 
-Speed: stacking ``[silu(x), B_0(x) ... B_{G+k-1}(x)]`` per input gives a feature matrix of
-shape ``(rows, (G + k + 1) * in)``, and the layer is a single GEMM of it against
-``cat(base_weight, spline_weight * spline_scaler)``. A custom autograd function saves only
-``x``; forward and backward walk the rows in cache-sized blocks, building each block's
-features with one fused kernel (``torch.compile``; eager if compiling is unavailable or
-``KANMIX_COMPILE=0``) right before the GEMMs that read them. The cost is then the three
-GEMMs of a dense layer on those features plus a little elementwise work, and activation
-memory is the input alone. On a uniform grid (the state after init) the cubic bases come in
-closed form; after ``update_grid`` (or for other spline orders) from the Cox-de Boor
-recursion. Under autocast the bases are computed in float32 and the GEMMs run in the
-autocast dtype.
+``KANLinear.forward`` computes the same function with the fast path of :mod:`kanmix.kan_fast`
+(fused basis kernels, row blocks, a custom autograd function); the maths is all here, and the
+tests hold the fast path to :meth:`~KANLinear.plain_forward`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import warnings
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["KANLinear", "KAN", "EdgeFunctions", "bspline_bases"]
+from kanmix import kan_fast
+
+__all__ = ["KANLinear", "KAN", "PlainKANLinear", "EdgeFunctions", "Grid", "bspline_bases"]
 
 
 # --------------------------------------------------------------------------------------
-# Features: [silu(x), B_0(x), ..., B_{G+k-1}(x)], laid out (rows, G + k + 1, in)
+# The basis
 # --------------------------------------------------------------------------------------
-# The feature axis sits *before* the input axis so every feature row is a pointwise
-# function of a contiguous row of x: the kernels vectorise along `in`, and the GEMM does
-# not care in which order the reduction axis is laid out.
+# Layout: knots ``(K, in)`` and bases ``(rows, n_bases, in)``, the basis axis *before* the input
+# axis, so every basis is a pointwise function of a contiguous row of x that kernels vectorise
+# along ``in``. The public ``bases`` and ``bspline_bases`` transpose to efficient-KAN's
+# ``(rows, in, n_bases)``.
 
 
-def _cox_de_boor(x: Tensor, knots: Tensor, order: int, derivative: bool):
-    """``x (rows, in)``, ``knots (K, in)`` -> bases ``(rows, K - 1 - order, in)`` (and d/dx)."""
+class Grid(NamedTuple):
+    """A layer's knots in the layout and dtype the basis functions read.
+
+    ``knots (K, in)``: one column of ``K = G + 2k + 1`` non-decreasing knots per input;
+    ``t0 (in,)``: the first knots; ``inv_h (in,)``: ``1 / step`` (read only when ``uniform``);
+    ``order``: the spline order ``k``; ``uniform``: whether every input's knots are equally spaced.
+    """
+
+    knots: Tensor
+    t0: Tensor
+    inv_h: Tensor
+    order: int
+    uniform: bool
+
+    @property
+    def n_bases(self) -> int:
+        return self.knots.shape[0] - 1 - self.order
+
+    def bases(self, x: Tensor, derivative: bool = False):
+        """``x (rows, in)`` -> bases ``(rows, n_bases, in)`` (and their d/dx, same shape).
+
+        Uniform cubic grids (the state after init) take the closed form, others Cox-de Boor.
+        """
+        if self.uniform and self.order == 3:
+            return cubic_uniform(x, self, derivative)
+        return cox_de_boor(x, self.knots, self.order, derivative)
+
+
+def cox_de_boor(x: Tensor, knots: Tensor, order: int, derivative: bool = False):
+    """``x (rows, in)``, ``knots (K, in)`` -> bases ``(rows, K - 1 - order, in)`` (and d/dx).
+
+    Intervals are half-open ``[t_j, t_{j+1})``: every basis is zero before the first knot and at
+    or after the last.
+    """
     x = x.unsqueeze(1)
     lower = ((x >= knots[:-1]) & (x < knots[1:])).to(x.dtype)
     bases = lower
@@ -62,15 +89,15 @@ def _cox_de_boor(x: Tensor, knots: Tensor, order: int, derivative: bool):
     return bases, d
 
 
-def _cubic_uniform(x: Tensor, t0: Tensor, inv_h: Tensor, n_bases: int, derivative: bool):
+def cubic_uniform(x: Tensor, grid: Grid, derivative: bool = False):
     """Cubic B-splines on uniform knots in closed form: ``x (rows, in)`` -> ``(rows, n_bases, in)``.
 
     ``B_j`` is the cardinal cubic spline centred at ``u = j + 2`` (``u`` = x in knot steps
     from ``t_0``): ``((2 - s)_+^3 - 4 (1 - s)_+^3) / 6`` with ``s = |u - j - 2|``. It is
     continuous, so it agrees with the half-open Cox-de Boor recursion everywhere, knots included.
     """
-    u = ((x - t0) * inv_h).unsqueeze(1)
-    centre = torch.arange(2, n_bases + 2, device=x.device, dtype=x.dtype).unsqueeze(-1)
+    u = ((x - grid.t0) * grid.inv_h).unsqueeze(1)
+    centre = torch.arange(2, grid.n_bases + 2, device=x.device, dtype=x.dtype).unsqueeze(-1)
     d = u - centre
     s = d.abs()
     a = (2 - s).clamp(min=0)
@@ -78,64 +105,7 @@ def _cubic_uniform(x: Tensor, t0: Tensor, inv_h: Tensor, n_bases: int, derivativ
     bases = (a * a * a - 4 * (b * b * b)) * (1 / 6)
     if not derivative:
         return bases
-    return bases, torch.sign(d) * (2 * (b * b) - 0.5 * (a * a)) * inv_h
-
-
-def _bases(x: Tensor, knots: Tensor, t0: Tensor, inv_h: Tensor, order: int, uniform: bool, derivative: bool):
-    if uniform and order == 3:
-        return _cubic_uniform(x, t0, inv_h, knots.shape[0] - 1 - order, derivative)
-    return _cox_de_boor(x, knots, order, derivative)
-
-
-def _features_eager(x, knots, t0, inv_h, order: int, uniform: bool, dtype: torch.dtype) -> Tensor:
-    """``x (rows, in)`` -> features ``(rows, (G + k + 1) * in)`` in ``dtype``."""
-    bases = _bases(x, knots, t0, inv_h, order, uniform, False)
-    return torch.cat([F.silu(x).unsqueeze(1), bases], dim=1).to(dtype).flatten(1)
-
-
-def _grad_input_eager(x, grad_feats, knots, t0, inv_h, order: int, uniform: bool) -> Tensor:
-    """``x (rows, in)``, ``grad_feats (rows, G + k + 1, in)`` -> ``(rows, in)``: sum of grad * d feature / dx."""
-    _, dbases = _bases(x, knots, t0, inv_h, order, uniform, True)
-    sig = torch.sigmoid(x)
-    dsilu = sig * (1 + x * (1 - sig))
-    grad_feats = grad_feats.to(x.dtype)
-    return grad_feats[:, 0] * dsilu + (grad_feats[:, 1:] * dbases).sum(1)
-
-
-class _Fused:
-    """A pointwise kernel that `torch.compile` fuses into one pass, or eager when compiling fails.
-
-    Eager PyTorch runs the dozen elementwise steps above as a dozen passes over a tensor as large
-    as the feature matrix, which costs more than the GEMM on narrow layers; fused, building the
-    features costs about one write of them. The row count of the tensor arguments is compiled as
-    a symbol (the kernels vectorise along ``in``, so this costs nothing), which lets the blocks
-    have any length without a recompile. ``KANMIX_COMPILE=0`` forces eager.
-    """
-
-    def __init__(self, fn, row_args: tuple[int, ...]):
-        self.eager, self.row_args = fn, row_args
-        # One kernel per (layer width, dtype, grid kind): a model with many distinct layer
-        # widths needs more than dynamo's default of 8 before it would fall back to eager.
-        config = torch._dynamo.config
-        config.recompile_limit = max(getattr(config, "recompile_limit", 8), 64)
-        self.compiled = None if os.environ.get("KANMIX_COMPILE", "1") == "0" else torch.compile(fn)
-
-    def __call__(self, *args):
-        if self.compiled is not None and not torch.compiler.is_compiling():
-            for i in self.row_args:
-                torch._dynamo.maybe_mark_dynamic(args[i], 0)
-            try:
-                return self.compiled(*args)
-            except Exception as err:  # noqa: BLE001 - any compiler failure: fall back, loudly, once
-                out = self.eager(*args)  # a genuine error in the inputs re-raises here
-                warnings.warn(f"kanmix.kan: torch.compile failed ({type(err).__name__}: {err}); using eager kernels", RuntimeWarning, stacklevel=3)
-                self.compiled = None
-                return out
-        return self.eager(*args)
-
-
-_features = _Fused(_features_eager, row_args=(0,))
-_grad_input = _Fused(_grad_input_eager, row_args=(0, 1))
+    return bases, torch.sign(d) * (2 * (b * b) - 0.5 * (a * a)) * grid.inv_h
 
 
 def bspline_bases(x: Tensor, grid: Tensor, order: int, *, derivative: bool = False):
@@ -145,93 +115,15 @@ def bspline_bases(x: Tensor, grid: Tensor, order: int, *, derivative: bool = Fal
     Intervals are half-open ``[t_j, t_{j+1})``: every basis is zero before the first knot and
     at or after the last. ``derivative=True`` also returns the derivatives, same shape.
     """
-    out = _cox_de_boor(x, grid.t(), order, derivative)
+    out = cox_de_boor(x, grid.t(), order, derivative)
     if derivative:
         return out[0].transpose(1, 2), out[1].transpose(1, 2)
     return out.transpose(1, 2)
 
 
-def _combined_weight(base_weight: Tensor, spline_weight: Tensor, spline_scaler: Tensor) -> Tensor:
-    """``(out, in)``, ``(out, in, G+k)``, ``(out, in)`` -> ``(out, (G + k + 1) * in)``, the feature layout."""
-    spline = (spline_weight * spline_scaler.unsqueeze(-1)).transpose(1, 2)
-    return torch.cat([base_weight.unsqueeze(1), spline], dim=1).flatten(1)
-
-
-def _blocks(rows: int, width: int, device: torch.device) -> list[tuple[int, int]]:
-    """Row ranges ``[(lo, hi), ...]`` splitting ``rows`` rows of ``width`` features into near-equal blocks.
-
-    On CPU a block of ``_CACHE_ELEMENTS`` stays in cache between the basis kernel that writes it
-    and the GEMM that reads it, where a whole ``(rows, width)`` matrix would go through main
-    memory (and page faults) several times. Blocks shorter than ``_MIN_ROWS`` would make the
-    weight-gradient accumulation dominate, so wide layers fall back to few large blocks.
-    Measured on a 2-core EPYC, 16 MiB blocks ran within 1.13x of the dense limit at all three
-    benchmark shapes, where 4 MiB blocks or one whole-matrix block were slower on some.
-    """
-    kind = device.type if device.type in _CACHE_ELEMENTS else "cuda"
-    most = _CACHE_ELEMENTS[kind] // width
-    if most < _MIN_ROWS[kind]:
-        most = _LARGE_ELEMENTS[kind] // width
-    if rows == 0:
-        return []
-    n = -(-rows // max(1, most))
-    step = -(-rows // n)
-    return [(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
-
-
-_CACHE_ELEMENTS = {"cpu": 1 << 22, "cuda": 1 << 26}
-_MIN_ROWS = {"cpu": 384, "cuda": 1}
-_LARGE_ELEMENTS = {"cpu": 1 << 25, "cuda": 1 << 26}
-
-
-class _KANFunction(torch.autograd.Function):
-    """``(rows, in) -> (rows, out)`` as GEMMs on the features, built block by block.
-
-    Saves only ``x``; backward rebuilds each block's features for the weight gradient and turns
-    the features' gradient into the input's with the closed-form derivatives.
-    """
-
-    @staticmethod
-    def forward(ctx, x, knots, t0, inv_h, base_weight, spline_weight, spline_scaler, order, uniform, dtype):
-        weight = _combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
-        out = torch.empty(x.shape[0], weight.shape[0], device=x.device, dtype=dtype)
-        for lo, hi in _blocks(x.shape[0], weight.shape[1], x.device):
-            feats = _features(x[lo:hi], knots, t0, inv_h, order, uniform, dtype)
-            torch.mm(feats, weight.t(), out=out[lo:hi])
-        ctx.save_for_backward(x, knots, t0, inv_h, base_weight, spline_weight, spline_scaler)
-        ctx.config = order, uniform, dtype
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, knots, t0, inv_h, base_weight, spline_weight, spline_scaler = ctx.saved_tensors
-        order, uniform, dtype = ctx.config
-        rows, n_in = x.shape
-        need_x, need_w = ctx.needs_input_grad[0], any(ctx.needs_input_grad[4:7])
-        g = grad_out.to(dtype).contiguous()  # often an expanded view (from .sum()): materialise once
-        weight = _combined_weight(base_weight, spline_weight, spline_scaler).to(dtype)
-        grad_x = torch.empty_like(x) if need_x else None
-        # Accumulated across blocks in the parameters' precision, not bf16; zero for an empty batch.
-        grad_w = torch.zeros(weight.shape, dtype=base_weight.dtype, device=x.device) if need_w else None
-        for lo, hi in _blocks(rows, weight.shape[1], x.device):
-            xc, gc = x[lo:hi], g[lo:hi]
-            if need_w:
-                feats = _features(xc, knots, t0, inv_h, order, uniform, dtype)
-                if feats.dtype == grad_w.dtype:
-                    grad_w.addmm_(gc.t(), feats)
-                else:
-                    grad_w += (gc.t() @ feats).to(grad_w.dtype)
-                del feats
-            if need_x:
-                grad_feats = (gc @ weight).view(hi - lo, -1, n_in)
-                grad_x[lo:hi] = _grad_input(xc, grad_feats, knots, t0, inv_h, order, uniform)
-        grad_base = grad_spline = grad_scaler = None
-        if need_w:
-            grad_w = grad_w.view(-1, weight.shape[1] // n_in, n_in)
-            grad_base = grad_w[:, 0]
-            grad_comb = grad_w[:, 1:].transpose(1, 2)  # (out, in, G + k)
-            grad_spline = grad_comb * spline_scaler.unsqueeze(-1)
-            grad_scaler = (grad_comb * spline_weight).sum(-1)
-        return grad_x, None, None, None, grad_base, grad_spline, grad_scaler, None, None, None
+# --------------------------------------------------------------------------------------
+# The layer
+# --------------------------------------------------------------------------------------
 
 
 class EdgeFunctions(NamedTuple):
@@ -257,6 +149,10 @@ class KANLinear(nn.Module):
     inputs drift outside ``grid_range``, call ``update_grid(x)`` on representative inputs:
     it moves the knots to the data's quantiles and refits the splines so the layer computes
     the same function on that data.
+
+    ``forward`` runs the fast path (:mod:`kanmix.kan_fast`); ``plain_forward`` the formula as
+    written. Under ``torch.autocast`` both compute the bases in float32 and the GEMMs in the
+    autocast dtype.
     """
 
     def __init__(
@@ -291,9 +187,7 @@ class KANLinear(nn.Module):
         h = (hi - lo) / grid_size
         knots = lo + h * torch.arange(-spline_order, grid_size + spline_order + 1, dtype=torch.float32)
         self.register_buffer("grid", knots.expand(in_features, -1).contiguous())
-        # Uniform knots take the closed-form path; update_grid and state-dict loads re-check.
-        self._uniform = True
-        self.register_load_state_dict_post_hook(lambda module, _: module._refresh_grid_kind())
+        self._grids: dict = {}  # grid_for's cache
         self.base_weight = nn.Parameter(torch.empty(out_features, in_features))
         self.spline_weight = nn.Parameter(torch.empty(out_features, in_features, grid_size + spline_order))
         self.spline_scaler = nn.Parameter(torch.empty(out_features, in_features))
@@ -309,10 +203,33 @@ class KANLinear(nn.Module):
             self.spline_weight.copy_(self._fit(knots, noise.to(self.grid), self.grid))
         nn.init.kaiming_uniform_(self.spline_scaler, a=math.sqrt(5) * self.scale_spline)
 
-    def _refresh_grid_kind(self) -> None:
-        """Re-detect whether the knots are uniform; call after editing ``grid`` by hand."""
-        steps = self.grid.double().diff(dim=1)
-        self._uniform = bool(torch.allclose(steps, steps[:, :1].expand_as(steps), rtol=1e-5, atol=0))
+    # Compiled graphs cannot guard on a version counter: a graph that traced this method would
+    # keep the grid it saw. Run eagerly (a graph break where a model is compiled whole), it sees
+    # every change, and the Grid it returns is guarded like any input.
+    @torch.compiler.disable
+    def grid_for(self, dtype: torch.dtype) -> Grid:
+        """The buffer ``grid`` as a :class:`Grid` in ``dtype``, whether its knots are uniform included.
+
+        Derived from the buffer and cached until it changes: the cache is keyed on the buffer's
+        identity (a new tensor after ``.to()``, ``load_state_dict`` with ``assign=True`` or
+        reassignment) and its version counter (bumped by every in-place write: ``update_grid``,
+        ``load_state_dict``, ``grid[...] = ...``). So nothing has to be refreshed by hand, the
+        state dict holds only ``grid`` (old checkpoints load as they are), and the uniformity
+        test, which reads values back to the host (a sync on CUDA), runs once per change of
+        the grid rather than once per forward. Writes through ``grid.data`` bypass the version
+        counter and are not seen; write to ``grid`` itself.
+        """
+        cache = self._grids
+        if cache.get("source") is not self.grid or cache.get("version") != self.grid._version:
+            steps = self.grid.double().diff(dim=1)
+            uniform = bool(torch.allclose(steps, steps[:, :1].expand_as(steps), rtol=1e-5, atol=0))
+            cache = self._grids = {"source": self.grid, "version": self.grid._version, "uniform": uniform}
+        if dtype not in cache:
+            knots = self.grid.t().to(dtype).contiguous()
+            t0 = knots[0].contiguous()
+            inv_h = (knots.shape[0] - 1) / (knots[-1] - t0)  # the step of a uniform grid
+            cache[dtype] = Grid(knots, t0, inv_h, self.spline_order, cache["uniform"])
+        return cache[dtype]
 
     def _fit(self, x: Tensor, y: Tensor, grid: Tensor) -> Tensor:
         """Least-squares spline coefficients: ``x (rows, in)``, ``y (rows, in, out)`` -> ``(out, in, G + k)``.
@@ -335,39 +252,24 @@ class KANLinear(nn.Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"{what} expects inputs shaped (..., {self.in_features}), got {tuple(x.shape)}")
 
-    def _grid_args(self, dtype: torch.dtype):
-        """Knots ``(K, in)``, first knots ``t0 (in,)`` and inverse steps ``(in,)`` in ``dtype``."""
-        knots = self.grid.t().to(dtype)
-        t0 = self.grid[:, 0].to(dtype).contiguous()
-        inv_h = (knots.shape[0] - 1) / (knots[-1] - t0)  # only used on uniform grids
-        return knots, t0, inv_h
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``(..., in_features) -> (..., out_features)``."""
-        self._check(x, "KANLinear")
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, self.in_features).contiguous()  # row blocks must be contiguous slices
-        device_type = x.device.type
-        if torch.is_autocast_enabled(device_type):
-            # Bases in float32 (polynomials of x lose digits in bf16), GEMMs in the autocast dtype.
-            dtype = torch.get_autocast_dtype(device_type)
-            x2 = x2.float()
-        else:
-            dtype = x.dtype
-        knots, t0, inv_h = self._grid_args(x2.dtype)
-        out = _KANFunction.apply(
-            x2, knots, t0, inv_h, self.base_weight, self.spline_weight, self.spline_scaler,
-            self.spline_order, self._uniform, dtype,
-        )
-        return out.view(*lead, self.out_features)
-
     def bases(self, x: Tensor) -> Tensor:
-        """The B-spline bases the forward pass uses: ``(..., in) -> (..., in, G + k)``."""
+        """The B-spline bases of the layer's knots: ``(..., in) -> (..., in, G + k)``."""
         self._check(x, "KANLinear.bases")
         x2 = x.reshape(-1, self.in_features)
-        knots, t0, inv_h = self._grid_args(x2.dtype)
-        out = _bases(x2, knots, t0, inv_h, self.spline_order, self._uniform, False)
-        return out.transpose(1, 2).reshape(*x.shape, -1)
+        grid = self.grid_for(x2.dtype)
+        return grid.bases(x2).transpose(1, 2).reshape(*x.shape, grid.n_bases)
+
+    def plain_forward(self, x: Tensor) -> Tensor:
+        """``(..., in) -> (..., out)``: the formula as efficient-KAN computes it; the reference of the fast path."""
+        self._check(x, "KANLinear")
+        base = F.linear(F.silu(x), self.base_weight)
+        spline = F.linear(self.bases(x).flatten(-2), self.scaled_spline_weight.flatten(1))
+        return base + spline
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(..., in) -> (..., out)``: ``plain_forward``'s function, computed by :mod:`kanmix.kan_fast`."""
+        self._check(x, "KANLinear")
+        return kan_fast.kan_linear(self, x)
 
     def regularization_loss(self, l1: float = 1.0, entropy: float = 1.0) -> Tensor:
         """efficient-KAN's sparsity penalty: ``l1 * sum_oi mean_j |w_oij| + entropy * H(p)``.
@@ -415,7 +317,6 @@ class KANLinear(nn.Module):
 
         self.spline_weight.copy_(self._fit(x, old_spline, grid))
         self.grid.copy_(grid)
-        self._refresh_grid_kind()
 
     @torch.no_grad()
     def edge_functions(self, n: int = 200, x_range: tuple[float | Tensor, float | Tensor] | None = None) -> EdgeFunctions:
@@ -466,6 +367,12 @@ class KANLinear(nn.Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"grid_size={self.grid_size}, spline_order={self.spline_order}, grid_range={self.grid_range}"
         )
+
+
+class PlainKANLinear(KANLinear):
+    """A :class:`KANLinear` whose ``forward`` is ``plain_forward``: the reference layer of the tests and benchmarks."""
+
+    forward = KANLinear.plain_forward
 
 
 class KAN(nn.Module):

@@ -3,7 +3,7 @@
 import pytest
 
 from kanmix.bench import mixer as bench_mixer
-from kanmix.bench.reference import ReferenceKANLinear
+from kanmix.kan import PlainKANLinear
 
 REFERENCE = "KAN-Mixer (reference layer)"
 SMALL = dict(patch=8, dim=8, depth=1, token_hidden=4, channel_hidden=8)
@@ -26,7 +26,7 @@ def test_bf16_and_fp32_train_on_the_cpu(monkeypatch, capsys):
     monkeypatch.setattr(bench_mixer, "CONTENDERS", {
         "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer", **SMALL),
         "MLP-Mixer": dict(name="mlp_mixer", **SMALL),
-        REFERENCE: dict(name="kan_mixer", layer=ReferenceKANLinear, **SMALL)})
+        REFERENCE: dict(name="kan_mixer", layer=PlainKANLinear, **SMALL)})
     argv = ["--device", "cpu", "--precision", "both", "--batch-size", "4", "--steps", "1", "--repeats", "1"]
     assert bench_mixer.main(argv) == 0
     out = capsys.readouterr().out

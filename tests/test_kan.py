@@ -1,4 +1,5 @@
-"""Correctness of kanmix.kan.KANLinear against independent float64 evaluations (scipy, numpy)."""
+"""Correctness of kanmix.kan.KANLinear: its plain formula against independent float64 evaluations
+(scipy, numpy), and the fast path (kanmix.kan_fast) against the plain formula."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import pytest
 import torch
 from scipy.interpolate import BSpline
 
-import kanmix.kan as kan
-from kanmix.bench.reference import ReferenceKANLinear, cox_de_boor
-from kanmix.kan import KAN, KANLinear, bspline_bases
+import kanmix.kan_fast as kan_fast
+from kanmix.kan import KAN, KANLinear, PlainKANLinear, bspline_bases
 
 
 def scipy_bases(knots: np.ndarray, x: np.ndarray, order: int) -> np.ndarray:
@@ -40,6 +40,11 @@ def data_like(rows: int, n_in: int, seed: int = 0) -> torch.Tensor:
     return 0.6 * torch.randn(rows, n_in, generator=g)
 
 
+def uniform(layer: KANLinear) -> bool:
+    """Whether the layer takes the closed-form uniform-grid path."""
+    return layer.grid_for(torch.float32).uniform
+
+
 def plain_output_float64(layer: KANLinear, x: torch.Tensor) -> np.ndarray:
     """The formula written out in numpy float64 with scipy bases: ``(rows, in) -> (rows, out)``."""
     xs = x.double().numpy()
@@ -56,8 +61,8 @@ def plain_output_float64(layer: KANLinear, x: torch.Tensor) -> np.ndarray:
 def eager_kernels(request, monkeypatch):
     """Run the fused kernels eagerly: same code, no compile wait. One test checks the compiled ones."""
     if "compiled" not in request.node.name:
-        monkeypatch.setattr(kan._features, "compiled", None)
-        monkeypatch.setattr(kan._grad_input, "compiled", None)
+        monkeypatch.setattr(kan_fast._features, "compiled", None)
+        monkeypatch.setattr(kan_fast._grad_input, "compiled", None)
 
 
 @pytest.fixture(params=["uniform", "updated"])
@@ -66,7 +71,7 @@ def layer(request) -> KANLinear:
     layer = KANLinear(4, 3)
     if request.param == "updated":
         layer.update_grid(data_like(256, 4) + torch.tensor([0.0, 0.5, -0.3, 1.0]))
-        assert not layer._uniform
+        assert not uniform(layer)
     return layer
 
 
@@ -76,13 +81,11 @@ def test_bases_match_scipy(layer, dtype):
     x = probe_points(layer)
     ours = layer.bases(x.to(dtype)).double().numpy()  # the path forward() takes
     general = bspline_bases(x, layer.grid.double(), layer.spline_order).numpy()  # Cox-de Boor, float64
-    benchmark = cox_de_boor(x, layer.grid.double(), layer.spline_order).numpy()  # the benchmark's own recursion
     grid = layer.grid.double().numpy()
     for i in range(layer.in_features):
         ref = scipy_bases(grid[i], x[:, i].numpy(), layer.spline_order)
         np.testing.assert_allclose(ours[:, i], ref, atol=1e-6, rtol=0)
         np.testing.assert_allclose(general[:, i], ref, atol=1e-12, rtol=0)
-        np.testing.assert_allclose(benchmark[:, i], ref, atol=1e-12, rtol=0)
 
 
 def test_bases_partition_of_unity(layer):
@@ -101,8 +104,8 @@ def test_spline_is_zero_outside_extended_grid(layer):
 @pytest.mark.parametrize("chunked", [False, True])
 def test_gradcheck_float64(layer, chunked, monkeypatch):
     if chunked:  # several row chunks per call: the accumulation across chunks must be exact too
-        monkeypatch.setitem(kan._CACHE_ELEMENTS, "cpu", 40)
-        monkeypatch.setitem(kan._MIN_ROWS, "cpu", 1)
+        monkeypatch.setitem(kan_fast._CACHE_BYTES, "cpu", 320)  # 40 float64 elements
+        monkeypatch.setitem(kan_fast._MIN_ROWS, "cpu", 1)
     layer = layer.double()
     x = probe_points(layer, n=6, seed=1)[:8].clone().requires_grad_()
     names = ["base_weight", "spline_weight", "spline_scaler"]
@@ -116,23 +119,27 @@ def test_gradcheck_float64(layer, chunked, monkeypatch):
 
 def test_float32_matches_float64_formula(layer):
     x = probe_points(layer, n=200, seed=2).float()
-    ours = layer(x).detach().double().numpy()
     ref = plain_output_float64(layer, x)
-    np.testing.assert_allclose(ours, ref, atol=2e-6 * max(1.0, np.abs(ref).max()), rtol=0)
+    for out in (layer(x), layer.plain_forward(x)):  # the fast path and the formula as written
+        np.testing.assert_allclose(out.detach().double().numpy(), ref, atol=2e-6 * max(1.0, np.abs(ref).max()), rtol=0)
 
 
-def test_matches_reference_forward_and_backward(layer):
-    ref = ReferenceKANLinear(4, 3)
-    ref.load_state_dict(layer.state_dict())
-    x1 = data_like(64, 4, seed=3).requires_grad_()
-    x2 = x1.detach().clone().requires_grad_()
-    y1, y2 = layer(x1), ref(x2)
-    torch.testing.assert_close(y1, y2, atol=1e-5, rtol=1e-5)
-    (y1 * y1).sum().backward()
-    (y2 * y2).sum().backward()
-    torch.testing.assert_close(x1.grad, x2.grad, atol=1e-5, rtol=1e-4)
-    for name in ("base_weight", "spline_weight", "spline_scaler"):
-        torch.testing.assert_close(getattr(layer, name).grad, getattr(ref, name).grad, atol=1e-5, rtol=1e-4)
+def _forward_backward(fn, layer: KANLinear, x: torch.Tensor, grad_out: torch.Tensor) -> list[torch.Tensor]:
+    """``fn(x)`` and the gradients of ``sum(fn(x) * grad_out)`` for x and every parameter, in float32."""
+    layer.zero_grad(set_to_none=True)
+    x = x.detach().clone().requires_grad_()
+    y = fn(x)
+    (y.float() * grad_out).sum().backward()
+    return [y.detach().float(), x.grad, *(p.grad for p in (layer.base_weight, layer.spline_weight, layer.spline_scaler))]
+
+
+def test_fast_path_matches_plain_forward_and_backward(layer):
+    x = data_like(64, 4, seed=3)
+    grad_out = torch.randn(64, 3, generator=torch.Generator().manual_seed(7))
+    fast = _forward_backward(layer, layer, x, grad_out)
+    plain = _forward_backward(layer.plain_forward, layer, x, grad_out)
+    for name, a, b in zip(["output", "x", "base_weight", "spline_weight", "spline_scaler"], fast, plain):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=name)
 
 
 def test_any_leading_shape():
@@ -147,20 +154,67 @@ def test_any_leading_shape():
     layer(empty).sum().backward()  # an empty batch has zero gradients, not an error
     assert empty.grad.shape == (0, 5)
     assert all(p.grad is not None and not p.grad.any() for p in layer.parameters())
-
-
-def test_bf16_autocast_close_to_float32():
-    torch.manual_seed(0)
-    layer = KANLinear(8, 4)
-    x = data_like(32, 8).requires_grad_()
-    ref = layer(x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = layer(x)
-    assert out.dtype == torch.bfloat16
-    torch.testing.assert_close(out.float(), ref, atol=3e-2, rtol=3e-2)
+    layer.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the bf16 weight gradient takes another route
+        out = layer(empty)
     out.float().sum().backward()
-    assert x.grad.dtype == torch.float32 and layer.spline_weight.grad.dtype == torch.float32
-    assert torch.isfinite(x.grad).all()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 and not p.grad.any() for p in layer.parameters())
+
+
+def _bf16_error_bounds(layer: KANLinear, x: torch.Tensor, grad_out: torch.Tensor) -> list[torch.Tensor]:
+    """Worst-case bf16 rounding errors of ``_forward_backward``'s five tensors.
+
+    bf16 keeps 8 significant bits, so one rounding moves a value by at most ``u = 2^-8`` of
+    itself. Every GEMM of the bf16 path rounds both operands (features or their gradient,
+    weight, output gradient) and its output, and accumulates in float32, so each element of a
+    GEMM's result is off by at most ``3u`` times the sum of the magnitudes of the products it
+    adds (the float32 sums and the float32 reference add ~1e-5 of that, negligible); the
+    elementwise float32 steps after the GEMMs carry this bound along. Unlike a tolerance
+    relative to the result, this holds for elements whose terms cancel, and a wrong feature,
+    weight or block moves elements by a good part of that sum, far beyond ``3u``.
+    """
+    grid = layer.grid_for(torch.float64)
+    xd = x.double()
+    bases, dbases = grid.bases(xd, derivative=True)  # (rows, G + k, in)
+    sig = torch.sigmoid(xd)
+    feats = torch.cat([torch.nn.functional.silu(xd).unsqueeze(1), bases], 1).abs()  # (rows, G + k + 1, in)
+    dfeats = torch.cat([(sig * (1 + xd * (1 - sig))).unsqueeze(1), dbases], 1).abs()
+    weight = kan_fast.combined_weight(layer.base_weight, layer.spline_weight, layer.spline_scaler)
+    w = weight.detach().double().abs().view(layer.out_features, -1, layer.in_features)
+    g = grad_out.double().abs()
+    grad_w = torch.einsum("ro,rfi->ofi", g, feats)
+    grad_comb = grad_w[:, 1:].transpose(1, 2)  # (out, in, G + k)
+    sums = [
+        torch.einsum("rfi,ofi->ro", feats, w),  # output
+        torch.einsum("ro,ofi,rfi->ri", g, w, dfeats),  # input gradient
+        grad_w[:, 0],  # base_weight
+        grad_comb * layer.spline_scaler.detach().double().abs().unsqueeze(-1),  # spline_weight
+        (grad_comb * layer.spline_weight.detach().double().abs()).sum(-1),  # spline_scaler
+    ]
+    return [3 * 2.0**-8 * s.float() for s in sums]
+
+
+@pytest.mark.parametrize("path", ["fast", "fast-blocked", "plain"])
+def test_bf16_autocast_agrees_with_float32(layer, path, monkeypatch):
+    if path == "fast-blocked":  # several row blocks, and the weight gradient over several blocks of inputs
+        monkeypatch.setitem(kan_fast._CACHE_BYTES, "cpu", 12000)
+        monkeypatch.setitem(kan_fast._MIN_ROWS, "cpu", 1)
+        monkeypatch.setitem(kan_fast._MIN_INPUTS, "cpu", 1)
+    torch.manual_seed(1)
+    layer = KANLinear(24, 16) if uniform(layer) else layer  # uniform: a wider layer, more terms per sum
+    rows = 300
+    x = data_like(rows, layer.in_features, seed=8) + torch.linspace(-0.5, 0.5, layer.in_features)
+    grad_out = torch.randn(rows, layer.out_features, generator=torch.Generator().manual_seed(9))
+    fn = layer.plain_forward if path == "plain" else layer
+    ref = _forward_backward(fn, layer, x, grad_out)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fn(x[:2]).dtype == torch.bfloat16  # the GEMMs ran in bf16
+        got = _forward_backward(fn, layer, x, grad_out)
+    bounds = _bf16_error_bounds(layer, x, grad_out)
+    for name, a, b, bound in zip(["output", "x", "base_weight", "spline_weight", "spline_scaler"], got, ref, bounds):
+        assert a.dtype == torch.float32, name  # the input's and the parameters' gradients stay float32
+        excess = ((a - b).abs() - bound).max().item()
+        assert excess <= 1e-6, f"{name}: bf16 differs from float32 by {excess:.3g} more than rounding allows"
 
 
 def test_init_matches_efficient_kan():
@@ -224,7 +278,7 @@ def test_update_grid_does_not_scale_twice():
         torch.testing.assert_close(before, 2 * poly.sum(1), atol=1e-4, rtol=1e-4)
         layer.update_grid(x)
         after = layer(x)
-    assert not layer._uniform and torch.all(layer.spline_scaler == 2.0)
+    assert not uniform(layer) and torch.all(layer.spline_scaler == 2.0)
     assert _max_relative_change(before, after) < 1e-4  # applying the scaler twice would double it
 
 
@@ -234,7 +288,7 @@ def test_state_dict_round_trip_keeps_updated_grid():
     a.update_grid(data_like(128, 4) * 2)
     b = KANLinear(4, 3)
     b.load_state_dict(a.state_dict())
-    assert not b._uniform
+    assert not uniform(b)
     x = data_like(16, 4, seed=5)
     torch.testing.assert_close(a(x), b(x))
 
@@ -273,7 +327,7 @@ def test_kan_stack():
     assert net(x).shape == (64, 3)
     before = net(x).detach()
     net.update_grid(x)
-    assert not any(lyr._uniform for lyr in net.layers)
+    assert not any(uniform(lyr) for lyr in net.layers)
     assert _max_relative_change(before, net(x).detach()) < 0.05
 
 
@@ -281,20 +335,70 @@ def test_compiled_and_eager_kernels_agree(monkeypatch):
     # Named 'compiled' so the eager fixture leaves torch.compile on; the env var is set so the
     # comparison holds even where KANMIX_COMPILE=0 disables compiling by default.
     monkeypatch.setenv("KANMIX_COMPILE", "1")
-    features = kan._Fused(kan._features.eager, row_args=(0,))
-    grad_input = kan._Fused(kan._grad_input.eager, row_args=(0, 1))
+    features = kan_fast._Fused(kan_fast._features.eager, row_args=(0,))
+    grad_input = kan_fast._Fused(kan_fast._grad_input.eager, row_args=(0, 1))
+    config = torch._dynamo.config
+    limit = config.recompile_limit
     torch.manual_seed(0)
     layer = KANLinear(8, 2)
     x = data_like(50, 8)
-    grid = layer._grid_args(torch.float32)
+    grid = layer.grid_for(torch.float32)
     # Several row counts, and a slice at an offset as the row blocks are: one kernel serves all.
     for xc in (x, x[:37], x[13:]):
-        args = (xc, *grid, 3, True, torch.float32)
-        torch.testing.assert_close(features(*args), kan._features.eager(*args), atol=1e-6, rtol=1e-6)
+        for dtype in (torch.float32, torch.bfloat16):  # bf16 features come straight out of the kernel
+            got = features(xc, grid, dtype)
+            assert got.dtype == dtype
+            torch.testing.assert_close(got, kan_fast._features.eager(xc, grid, dtype), atol=1e-6, rtol=1e-6)
         gf = torch.randn(xc.shape[0], 9, 8)
-        torch.testing.assert_close(grad_input(xc, gf, *grid, 3, True), kan._grad_input.eager(xc, gf, *grid, 3, True),
+        torch.testing.assert_close(grad_input(xc, gf, grid), kan_fast._grad_input.eager(xc, gf, grid),
                                    atol=1e-5, rtol=1e-5)
+    # A block of inputs, as the bf16 weight gradient builds them: strided rows of x, its knots' columns.
+    cols = grid._replace(knots=grid.knots[:, 2:7], t0=grid.t0[2:7], inv_h=grid.inv_h[2:7])
+    block = features(x[:, 2:7], cols, torch.bfloat16).view(50, 9, 5)
+    torch.testing.assert_close(block, features(x, grid, torch.bfloat16).view(50, 9, 8)[:, :, 2:7], atol=0, rtol=0)
     assert features.compiled is not None and grad_input.compiled is not None  # no silent fall-back to eager
+    assert config.recompile_limit == limit  # raised only while the kernels run
+
+
+def test_grid_kind_follows_the_buffer():
+    """Editing ``grid`` in place switches between the closed form and Cox-de Boor with no refresh call."""
+    torch.manual_seed(0)
+    layer = KANLinear(4, 3)
+    assert uniform(layer)
+
+    def check():
+        x = probe_points(layer, n=40, seed=4).float()
+        ref = plain_output_float64(layer, x)
+        np.testing.assert_allclose(layer(x).detach().double().numpy(), ref, atol=2e-6 * max(1.0, np.abs(ref).max()))
+
+    with torch.no_grad():
+        layer.grid.mul_(1.5)  # uniform, with another step: the cached step must not be reused
+    assert uniform(layer)
+    check()
+    with torch.no_grad():
+        layer.grid[1, 4] += 0.05  # one knot of one input moved
+    assert not uniform(layer)
+    check()
+    # The flag is not state: the state dict holds the grid alone and loads into a fresh layer.
+    assert set(layer.state_dict()) == {"grid", "base_weight", "spline_weight", "spline_scaler"}
+    plain = PlainKANLinear(4, 3)
+    plain.load_state_dict(layer.state_dict())
+    assert not uniform(plain)
+    x = data_like(16, 4, seed=5)
+    torch.testing.assert_close(plain(x), layer(x), atol=1e-5, rtol=1e-5)
+
+
+def test_compiled_model_sees_grid_edits():
+    # A whole model under torch.compile: the grid's uniformity is read outside the graph, so a
+    # graph traced on the uniform grid is not reused once the knots move.
+    torch.manual_seed(0)
+    layer = KANLinear(6, 4)
+    compiled = torch.compile(layer)
+    x = data_like(32, 6)
+    torch.testing.assert_close(compiled(x), layer.plain_forward(x), atol=1e-5, rtol=1e-5)
+    layer.update_grid(x)
+    assert not uniform(layer)
+    torch.testing.assert_close(compiled(x), layer.plain_forward(x), atol=1e-5, rtol=1e-5)
 
 
 def test_bad_input_errors():

@@ -6,15 +6,15 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-import kanmix.kan as kan
+import kanmix.kan_fast as kan_fast
 from kanmix.kan import KANLinear
 from kanmix.viz import plot_edges
 
 
 @pytest.fixture(autouse=True)
 def eager_kernels(monkeypatch):
-    monkeypatch.setattr(kan._features, "compiled", None)
-    monkeypatch.setattr(kan._grad_input, "compiled", None)
+    monkeypatch.setattr(kan_fast._features, "compiled", None)
+    monkeypatch.setattr(kan_fast._grad_input, "compiled", None)
 
 
 def _drawn_axes(fig: Figure):

@@ -5,14 +5,21 @@ load from other processes hits every contender alike), the median of
 ``y = layer(x); y.sum().backward()`` with gradients for the input and every parameter:
 
 - ``kanmix``: :class:`kanmix.kan.KANLinear`;
-- ``reference``: the same layer computed the plain efficient-KAN way (:mod:`kanmix.bench.reference`);
+- ``reference``: the same layer computed by its ``plain_forward``, the efficient-KAN formula
+  (:class:`kanmix.kan.PlainKANLinear`);
 - ``limit``: the dense limit, a precomputed feature matrix ``(rows, in * (G + k + 1))`` times a
   weight, forward and backward with gradients for both: three GEMMs and nothing else;
 - ``linear``: ``nn.Linear(in, out)``;
 - ``flashkan`` / ``inkan``: the PyPI B-spline KAN layers, when installed (``pip install .[bench]``).
 
+``--dtype bfloat16`` times mixed-precision training as a user runs it: float32 parameters and
+input, the forward under ``torch.autocast(dtype=torch.bfloat16)`` (backward outside it), for
+every contender but the limit, whose three GEMMs run on bf16 tensors: the bf16 dense limit.
+``--dtype both`` times the float32 and bf16 contenders interleaved in one run and also prints
+kanmix's bf16 speed-up over float32 at each shape.
+
 ``ref/limit`` is the most any implementation that does the dense GEMMs can gain over the
-reference: kanmix's ``ref/kanmix`` can only exceed it by beating three float32 GEMMs.
+reference: kanmix's ``ref/kanmix`` can only exceed it by beating three GEMMs.
 
 Peak memory is the largest growth of allocated memory during one step above what was
 allocated when it began (inputs and parameters excluded; activations, gradients and scratch
@@ -34,26 +41,42 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from kanmix.bench.reference import ReferenceKANLinear
-from kanmix.kan import KANLinear
-from kanmix.results import atomic_write_json
+from kanmix.kan import KANLinear, PlainKANLinear
+from kanmix.io import atomic_write_json
 
 SHAPES = [(8192, 256, 512), (32768, 64, 128), (4096, 784, 256)]  # channel-mix, token-mix, autoencoder
 GRID_SIZE, SPLINE_ORDER = 5, 3
 NAMES = ["kanmix", "reference", "limit", "linear", "flashkan", "inkan"]
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 class DenseLimit(nn.Module):
-    """Precomputed features times a weight: the GEMM work of a KAN layer, with no basis work."""
+    """Precomputed features times a weight: the GEMM work of a KAN layer, with no basis work.
 
-    def __init__(self, rows: int, in_features: int, out_features: int, device: torch.device) -> None:
+    In ``dtype`` throughout: for bf16 the three GEMMs run on bf16 tensors, with no casts.
+    """
+
+    def __init__(self, rows: int, in_features: int, out_features: int, device: torch.device,
+                 dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         width = in_features * (GRID_SIZE + SPLINE_ORDER + 1)
-        self.features = nn.Parameter(torch.rand(rows, width, device=device))
-        self.weight = nn.Parameter(torch.randn(out_features, width, device=device) / width**0.5)
+        self.features = nn.Parameter(torch.rand(rows, width, device=device).to(dtype))
+        self.weight = nn.Parameter((torch.randn(out_features, width, device=device) / width**0.5).to(dtype))
 
     def forward(self, _x: torch.Tensor) -> torch.Tensor:
         return self.features @ self.weight.t()
+
+
+class Autocast(nn.Module):
+    """``module`` with its forward under ``torch.autocast(dtype)``, as a mixed-precision training step runs it."""
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.module, self.dtype = module, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, dtype=self.dtype):
+            return self.module(x)
 
 
 def _peer(name: str, in_features: int, out_features: int) -> nn.Module | None:
@@ -64,16 +87,21 @@ def _peer(name: str, in_features: int, out_features: int) -> nn.Module | None:
     return module.KANLayer(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER)
 
 
-def contenders(rows: int, in_features: int, out_features: int, device: torch.device) -> dict[str, nn.Module]:
+def contenders(rows: int, in_features: int, out_features: int, device: torch.device,
+               dtype: str = "float32") -> dict[str, nn.Module]:
+    """The installed contenders for ``dtype`` (``float32`` or ``bfloat16``; see the module docstring)."""
+    kan = dict(grid_size=GRID_SIZE, spline_order=SPLINE_ORDER)
     layers = {
-        "kanmix": KANLinear(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER),
-        "reference": ReferenceKANLinear(in_features, out_features, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER),
-        "limit": DenseLimit(rows, in_features, out_features, device),
+        "kanmix": KANLinear(in_features, out_features, **kan),
+        "reference": PlainKANLinear(in_features, out_features, **kan),
         "linear": nn.Linear(in_features, out_features),
         "flashkan": _peer("flashkan", in_features, out_features),
         "inkan": _peer("inkan", in_features, out_features),
     }
-    return {name: layer.to(device) for name, layer in layers.items() if layer is not None}
+    if dtype != "float32":
+        layers = {name: Autocast(layer, DTYPES[dtype]) for name, layer in layers.items() if layer is not None}
+    layers["limit"] = DenseLimit(rows, in_features, out_features, device, DTYPES[dtype])
+    return {name: layers[name].to(device) for name in NAMES if layers.get(name) is not None}
 
 
 def _sync(device: torch.device) -> None:
@@ -122,10 +150,21 @@ def peak_bytes(layer: nn.Module, x: torch.Tensor) -> int | None:
 
 
 def bench_shape(
-    rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int, warmup_s: float = 0.0
+    rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int, warmup_s: float = 0.0,
+    dtype: str = "float32",
 ) -> dict:
+    """One shape's record in ``dtype``: median ms per contender, ``peak_bytes``, ``shape`` and ``dtype``."""
+    return bench_dtypes(rows, n_in, n_out, device, repeats, warmup, warmup_s, [dtype])[0]
+
+
+def bench_dtypes(rows: int, n_in: int, n_out: int, device: torch.device, repeats: int, warmup: int,
+                 warmup_s: float, dtypes: list[str]) -> list[dict]:
+    """One record per dtype, every contender of every dtype timed in one interleaved round-robin."""
+    layers = {}
+    for dtype in dtypes:
+        torch.manual_seed(0)
+        layers.update({(dtype, name): layer for name, layer in contenders(rows, n_in, n_out, device, dtype).items()})
     torch.manual_seed(0)
-    layers = contenders(rows, n_in, n_out, device)
     x = (torch.rand(rows, n_in, device=device) * 2 - 1).requires_grad_()
     for layer in layers.values():
         # First calls compile (kanmix, flashkan, inkan); the next few are still slow while the
@@ -134,36 +173,43 @@ def bench_shape(
         while steps < warmup or (time.perf_counter() - start < warmup_s and steps < 20):
             _step(layer, x)
             steps += 1
-    times: dict[str, list[float]] = {name: [] for name in layers}
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in layers}
     for _ in range(repeats):
-        for name, layer in layers.items():  # round-robin: slow drifts in machine load hit all alike
+        for key, layer in layers.items():  # round-robin: slow drifts in machine load hit all alike
             _sync(device)
             start = time.perf_counter()
             _step(layer, x)
             _sync(device)
-            times[name].append((time.perf_counter() - start) * 1e3)
-    record = {"shape": [rows, n_in, n_out]}
-    record.update({name: statistics.median(times[name]) if name in times else None for name in NAMES})
-    record["peak_bytes"] = {name: peak_bytes(layer, x) for name, layer in layers.items()}
-    return record
+            times[key].append((time.perf_counter() - start) * 1e3)
+    records = []
+    for dtype in dtypes:
+        record = {"dtype": dtype, "shape": [rows, n_in, n_out]}
+        record.update({n: statistics.median(times[dtype, n]) if (dtype, n) in times else None for n in NAMES})
+        record["peak_bytes"] = {n: peak_bytes(layers[dtype, n], x) for n in NAMES if (dtype, n) in layers}
+        records.append(record)
+    return records
 
 
 def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _shape(record: dict) -> str:
+    rows, n_in, n_out = record["shape"]
+    return f"{rows}, {n_in}->{n_out}"
+
+
 def table(records: list[dict]) -> str:
     head = (
-        f"{'rows, in->out':>18} | " + " ".join(f"{n:>9}" for n in NAMES)
+        f"{'rows, in->out':>18} {'dtype':>8} | " + " ".join(f"{n:>9}" for n in NAMES)
         + " | kanmix/limit  ref/kanmix  ref/limit  flash/kanmix  inkan/kanmix | KiB/row kanmix  ref  flash  inkan"
     )
     lines = [head, "-" * len(head)]
     for r in records:
-        rows, n_in, n_out = r["shape"]
         ratio = lambda a, b: None if r[a] is None or r[b] is None else r[a] / r[b]  # noqa: E731
-        kib = lambda n: None if r["peak_bytes"].get(n) is None else r["peak_bytes"][n] / rows / 1024  # noqa: E731
+        kib = lambda n: None if r["peak_bytes"].get(n) is None else r["peak_bytes"][n] / r["shape"][0] / 1024  # noqa: E731
         lines.append(
-            f"{f'{rows}, {n_in}->{n_out}':>18} | " + " ".join(f"{_fmt(r[n], '9.1f'):>9}" for n in NAMES)
+            f"{_shape(r):>18} {r['dtype']:>8} | " + " ".join(f"{_fmt(r[n], '9.1f'):>9}" for n in NAMES)
             + f" | {_fmt(ratio('kanmix', 'limit'), '12.2f')} {_fmt(ratio('reference', 'kanmix'), '11.1f')}"
             + f" {_fmt(ratio('reference', 'limit'), '10.1f')}"
             + f" {_fmt(ratio('flashkan', 'kanmix'), '13.2f')} {_fmt(ratio('inkan', 'kanmix'), '13.2f')}"
@@ -172,9 +218,21 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def speedups(records: list[dict]) -> str:
+    """kanmix's bf16 speed-up over float32 per shape (float32 ms / bfloat16 ms), from records of both dtypes."""
+    by = {(_shape(r), r["dtype"]): r["kanmix"] for r in records}
+    shapes = list(dict.fromkeys(_shape(r) for r in records))
+    lines = ["kanmix bfloat16 speed-up over float32 (float32 ms / bfloat16 ms):"]
+    lines += [f"{s:>18}  {by[s, 'float32'] / by[s, 'bfloat16']:5.2f}x" for s in shapes]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanmix.bench kan", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--dtype", choices=[*DTYPES, "both"], default="float32",
+                        help="float32, bfloat16 (forward under autocast; the limit on bf16 tensors) or both, "
+                             "interleaved in one run (default: float32)")
     parser.add_argument("--json", type=Path, help="also write one record per shape to this JSON file")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per contender and shape (default: 5)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first, at least (default: 2)")
@@ -196,15 +254,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--shapes must look like 8192x256x512[,ROWSxINxOUT...], got {args.shapes!r}")
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
+    dtypes = list(DTYPES) if args.dtype == "both" else [args.dtype]
     missing = [n for n in ("flashkan", "inkan") if _peer(n, 1, 1) is None]
-    print(f"kanmix.bench kan: device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
-          f"repeats={args.repeats} (median fwd+bwd ms)" + (f"; not installed: {', '.join(missing)}" if missing else ""),
-          flush=True)
+    print(f"kanmix.bench kan: device={device} dtype={args.dtype} threads={torch.get_num_threads()} "
+          f"torch={torch.__version__} repeats={args.repeats} (median fwd+bwd ms)"
+          + (f"; not installed: {', '.join(missing)}" if missing else ""), flush=True)
     records = []
     for rows, n_in, n_out in shapes:
-        records.append(bench_shape(rows, n_in, n_out, device, args.repeats, args.warmup, args.warmup_seconds))
+        records += bench_dtypes(rows, n_in, n_out, device, args.repeats, args.warmup, args.warmup_seconds, dtypes)
         print(f"  done {rows}, {n_in}->{n_out}", file=sys.stderr, flush=True)
     print(table(records))
+    if len(dtypes) > 1:
+        print(speedups(records))
     if args.json:
         atomic_write_json(args.json, records)
     return 0

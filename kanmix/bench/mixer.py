@@ -5,7 +5,7 @@
 All three are :class:`kanmix.models.Mixer` in the paper configuration (32x32x3 images,
 patch 4, dim 256, depth 8, token/channel hidden 128/256); they differ only in the mixing
 layers: kanmix's :class:`~kanmix.kan.KANLinear`, GELU MLPs, or
-:class:`~kanmix.bench.reference.ReferenceKANLinear` (the plain efficient-KAN computation).
+:class:`~kanmix.kan.PlainKANLinear` (the plain efficient-KAN computation).
 Each is timed through :func:`kanmix.train.fit` itself (AdamW, cross-entropy, at the chosen
 precision: ``auto`` is bf16 autocast on CUDA and on CPUs with fast bf16 matmul, ``both`` times
 fp32 and bf16 side by side), so the numbers are those of the real training loop on random
@@ -26,8 +26,8 @@ import time
 
 import torch
 
-from kanmix.bench.reference import ReferenceKANLinear
 from kanmix.cli._args import Parser
+from kanmix.kan import PlainKANLinear
 from kanmix.models import build_model, count_parameters
 from kanmix.runtime import PRECISIONS, resolve_device, resolve_precision, seed_everything
 from kanmix.train import TrainConfig, fit
@@ -36,7 +36,7 @@ IN_SHAPE = (3, 32, 32)
 CONTENDERS = {
     "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer"),
     "MLP-Mixer": dict(name="mlp_mixer"),
-    "KAN-Mixer (reference layer)": dict(name="kan_mixer", layer=ReferenceKANLinear),
+    "KAN-Mixer (reference layer)": dict(name="kan_mixer", layer=PlainKANLinear),
 }
 
 
