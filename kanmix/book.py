@@ -205,8 +205,12 @@ def parse_cli_value(text: str) -> Any:
         return text
 
 
-def _coerce(value: Any, default: Any, *, raw: str | None) -> Any:
-    """``value`` converted to the type of ``default``; raises TypeError when it does not fit."""
+def _coerce(value: Any, default: Any, *, raw: str | None, none_ok: bool = False) -> Any:
+    """``value`` converted to the type of ``default``; raises TypeError when it does not fit.
+
+    ``none_ok``: a list's elements may also be ``None`` (an annotation such as
+    ``sizes: list[int | None] = [100]`` names None).
+    """
     kind = _kind(default)
     if kind == "any":
         return list(value) if isinstance(value, tuple) else value
@@ -228,7 +232,7 @@ def _coerce(value: Any, default: Any, *, raw: str | None) -> Any:
         if isinstance(value, (list, tuple)):
             value = list(value)
             if default:  # elements follow the type of the default's first element
-                return [_coerce(v, default[0], raw=None) for v in value]
+                return [None if v is None and none_ok else _coerce(v, default[0], raw=None) for v in value]
             return value
     elif kind == "dict":
         if isinstance(value, dict):
@@ -256,7 +260,7 @@ def check_parameters(chapter: str, declared: dict[str, Param], given: dict[str, 
         exemplars = [param.default] + [_EXEMPLARS[k] for k in param.also if k in _EXEMPLARS and k != param.kind]
         for exemplar in exemplars:
             try:
-                out[name] = _coerce(value, exemplar, raw=raw)
+                out[name] = _coerce(value, exemplar, raw=raw, none_ok="None" in param.also)
                 break
             except TypeError:
                 continue

@@ -61,6 +61,17 @@ def library_versions() -> dict:
     return versions
 
 
+def _threads() -> int | None:
+    """The CPU threads torch computes with: the numbers of a CPU run can depend on it (the order
+    of a GEMM's sums does), and its times always do."""
+    try:
+        import torch
+
+        return torch.get_num_threads()
+    except Exception:  # provenance must never break a run
+        return None
+
+
 def provenance(wall_time_s: float) -> dict:
     """The provenance block of a record made in ``wall_time_s`` seconds, now."""
     return {
@@ -68,6 +79,7 @@ def provenance(wall_time_s: float) -> dict:
         "git": git_state(),
         "versions": library_versions(),
         "host": platform.node(),
+        "threads": _threads(),
         "wall_time_s": round(float(wall_time_s), 3),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

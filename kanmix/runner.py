@@ -23,13 +23,13 @@ checkpoint (``results_dir()/.checkpoints/<hash>``), deleted once the record is w
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 from torch import nn
 
-from kanmix import results
+from kanmix import checks, results
 from kanmix.runtime import seed_everything
 from kanmix.splits import KEYS as SPLIT_KEYS
 from kanmix.splits import Split, load_split
@@ -186,3 +186,53 @@ def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
     model = build(cfg)
     model.load_state_dict(state)
     return model.to(device or "cpu").eval()
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
+             keep_weights: bool | Sequence[bool] = False) -> list[dict]:
+    """The records of ``cfgs``, in order, training the missing runs ``workers`` at a time.
+
+    With ``workers > 1`` the runs that are not stored yet go to that many worker processes
+    (spawned, each with an equal share of this process's CPU threads), then every record is
+    read back here. On a CPU this uses the cores better than one run with all the threads: a
+    small model's many short kernels spend much of their time waiting for each other's threads.
+    Every run is seeded on its own, so which worker trains it changes nothing but the order of
+    float sums inside a CPU GEMM, which can follow the thread count; each record's provenance
+    notes its threads. ``keep_weights`` is one flag for all runs or one per run.
+    """
+    checks.integer("workers", workers)
+    keep = [keep_weights] * len(cfgs) if isinstance(keep_weights, bool) else list(keep_weights)
+    if len(keep) != len(cfgs):
+        raise ValueError(f"keep_weights has {len(keep)} flags for {len(cfgs)} runs")
+    hashes = [results.run_hash(cfg.to_dict()) for cfg in cfgs]
+    todo, seen = [], set()
+    for cfg, k, h in zip(cfgs, keep, hashes):
+        key = cfg.to_dict()
+        missing = force or not results.record_path(key).exists() or (k and not results.has_weights(key))
+        if missing and h not in seen:
+            seen.add(h)
+            todo.append((cfg, k))
+    done = set()  # forced runs already retrained: read, not trained again
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        import torch
+
+        threads = max(1, torch.get_num_threads() // workers)
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_init, initargs=(threads,)) as pool:
+            for future in [pool.submit(run, cfg, force=force, keep_weights=k) for cfg, k in todo]:
+                future.result()  # a worker's error is raised here
+        done = seen
+    out = []
+    for cfg, k, h in zip(cfgs, keep, hashes):
+        out.append(run(cfg, force=force and h not in done, keep_weights=k))
+        done.add(h)
+    return out

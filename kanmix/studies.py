@@ -115,7 +115,7 @@ def efficiency_epochs(epochs: int, subset: int | None, full: int) -> int:
 
 def grid_ablation(*, dataset: str, model_kwargs: Mapping[str, dict], folds: int, train: dict,
                   variants: Mapping[str, dict], size: int | None = 32, subset: int | None = None, seed: int = 0,
-                  force: bool = False) -> list[tuple[str, dict]]:
+                  force: bool = False, workers: int = 1) -> list[tuple[str, dict]]:
     """The KAN-Mixer with each grid handling of ``variants`` (label -> overrides of its ``model_kwargs``
     and ``train``), on fold 0 of ``folds`` of ``dataset``: ``[(label, record), ...]``.
 
@@ -125,7 +125,7 @@ def grid_ablation(*, dataset: str, model_kwargs: Mapping[str, dict], folds: int,
     base = {"model": "kan_mixer", "model_kwargs": dict(model_kwargs["kan_mixer"])}
     specs = {label: with_overrides(base, v) for label, v in variants.items()}
     return cv.run_folds(specs, dataset, force=force, first_folds=1, folds=folds, size=size, subset=subset, seed=seed,
-                        train=dict(train))
+                        train=dict(train), workers=workers)
 
 
 def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapping[str, dict], folds: int,
@@ -133,7 +133,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
            param_matched_to: str | None = None, time_matched_epochs: int | None = None,
            headline_repeats: int = 1, efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
            grid_variants: Mapping[str, dict] | None = None, grid_handling: str | None = None,
-           force: bool = False) -> MixerStudy:
+           force: bool = False, workers: int = 1) -> MixerStudy:
     """Chapter 3's runs, in the order a reader needs them (see :class:`MixerStudy`).
 
     ``train`` holds the training options every model shares (epochs, lr, precision, augment,
@@ -144,7 +144,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     with ``headline_repeats > 1`` both get that many repeats of the k-fold split (repeat 0 is
     the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
     which the KAN-Mixer and MLP-Mixer run the first ``efficiency_folds`` folds, with
-    :func:`efficiency_epochs`.
+    :func:`efficiency_epochs`. ``workers`` trains that many runs at a time (:func:`kanmix.runner.run_many`).
     """
     grid_variants = dict(grid_variants or {})
     if grid_handling is not None and grid_handling not in grid_variants:
@@ -153,7 +153,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     study = MixerStudy(folds=pd.DataFrame(), curves=pd.DataFrame(), labelled={})
     if grid_variants:
         labelled = grid_ablation(dataset=datasets[0], model_kwargs=model_kwargs, variants=grid_variants,
-                                 force=force, **shared)
+                                 force=force, workers=workers, **shared)
         study.ablation, study.ablation_curves = cv.table(labelled), _curves(labelled)
         study.records += [rec for _, rec in labelled]
     kan_overrides = grid_variants.get(grid_handling) if grid_handling is not None else None
@@ -162,7 +162,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
                 for d in datasets}
     tables, curves = [], []
     for dataset in datasets:
-        labelled = cv.run_folds(specs_of[dataset], dataset, force=force, **shared)
+        labelled = cv.run_folds(specs_of[dataset], dataset, force=force, workers=workers, **shared)
         study.labelled[dataset] = labelled
         tables.append(cv.table(labelled))
         curves.append(_curves(labelled).assign(dataset=dataset))
@@ -178,17 +178,19 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
             best = max(mlp_variants, key=lambda label: means[label])
             study.headline_pair = (kan, best)
             pair = {label: specs[label] for label in study.headline_pair}
-            labelled = cv.run_folds(pair, first, force=force, **{**shared, "repeats": headline_repeats})
+            labelled = cv.run_folds(pair, first, force=force, workers=workers, **{**shared, "repeats": headline_repeats})
             study.headline = cv.table(labelled)
             study.records += [rec for _, rec in labelled]
     if efficiency_sizes:
         full = data.info(first).train_size
         pair = {label: specs[label] for label in (kan, MIXER_LABELS["mlp_mixer"]) if label in specs}
+        plans = {n: cv.plan(pair, first, force=force, first_folds=efficiency_folds, **{
+            **shared, "subset": n, "train": {**train, "epochs": efficiency_epochs(train.get("epochs", 10), n, full)}})
+            for n in efficiency_sizes}
+        runner.run_many([cfg for runs in plans.values() for _, cfg in runs], workers=workers, force=force)
         rows = []
-        for n in efficiency_sizes:
-            epochs = efficiency_epochs(train.get("epochs", 10), n, full)
-            labelled = cv.run_folds(pair, first, force=force, first_folds=efficiency_folds,
-                                    **{**shared, "subset": n, "train": {**train, "epochs": epochs}})
+        for n, runs in plans.items():
+            labelled = cv.run_plan(runs)  # reads the records just made
             rows.append(cv.table(labelled).assign(subset=n or full))
             study.records += [rec for _, rec in labelled]
         study.efficiency = pd.concat(rows, ignore_index=True)
@@ -197,7 +199,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
 
 def precision_parity(*, dataset: str, models: Mapping[str, dict], folds: int, train: dict, size: int | None = 32,
                      subset: int | None = None, seed: int = 0, precisions: Sequence[str] = ("fp32", "bf16"),
-                     force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+                     force: bool = False, workers: int = 1) -> tuple[pd.DataFrame, list[dict]]:
     """The same k-fold CV at each precision: one row per (model, precision, fold), and the records.
 
     ``models`` maps a label to ``{"model": name, "model_kwargs": {...}}``. Everything but the
@@ -206,7 +208,7 @@ def precision_parity(*, dataset: str, models: Mapping[str, dict], folds: int, tr
     rows, records = [], []
     for precision in precisions:
         labelled = cv.run_folds(models, dataset, force=force, folds=folds, size=size, subset=subset, seed=seed,
-                                train={**train, "precision": precision})
+                                train={**train, "precision": precision}, workers=workers)
         rows.append(cv.table(labelled).assign(precision=precision))
         records += [rec for _, rec in labelled]
     return pd.concat(rows, ignore_index=True), records
@@ -232,7 +234,7 @@ class AutoencoderStudy:
 def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks: Mapping[str, Sequence[int]],
                  hidden: Mapping[str, int], train: dict, seed: int = 0, subset: int | None = None,
                  test_subset: int | str | None = None, keep_weights: Sequence[tuple[str, str, int]] = (),
-                 require_beat_mean: bool = False, force: bool = False) -> AutoencoderStudy:
+                 require_beat_mean: bool = False, force: bool = False, workers: int = 1) -> AutoencoderStudy:
     """Chapter 4's runs: every (dataset, model, bottleneck), the linear baselines, in one call.
 
     ``bottlenecks[dataset]`` are the widths asked for; the CNN autoencoder gets the nearest its
@@ -243,34 +245,40 @@ def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks:
     a trained model that does not beat the mean-image predictor is an error, not a row: such a
     model is broken, and its numbers must not be shown as a result.
     """
-    rows, records, curves, base_rows = [], [], [], []
+    planned, base_rows, records = [], [], []
+    mean_mse = {}
     for dataset in datasets:
         split = Split(dataset=dataset, subset=subset, test_subset=test_subset)
         widths = list(bottlenecks[dataset])
         baselines = ae.linear_baselines(split, [0, *widths])
         records += baselines
-        mean_mse = baselines[0]["metrics"]["test_mse"]
+        mean_mse[dataset] = baselines[0]["metrics"]["test_mse"]
         base_rows += [{"dataset": dataset, "method": r["config"]["method"], "components": r["config"]["components"],
                        **{k: r["metrics"][k] for k in ("test_mse", "psnr", "knn_accuracy")}, "hash": r["hash"]}
                       for r in baselines]
         for model in models:
             done = set()
             for requested in widths:
-                width = ae.cnn_bottleneck(split, requested) if ae.model_name(model) == "cnn_ae" else requested
+                cnn = ae.model_name(model) == "cnn_ae"
+                width = ae.cnn_bottleneck(split, requested) if cnn else requested
                 if width in done:
                     continue
                 done.add(width)
-                kwargs = {"hidden": hidden[dataset]} if ae.model_name(model) != "cnn_ae" else {}
                 cfg = ae.ae_config(model, dataset, width, seed=seed, subset=subset, test_subset=test_subset,
-                                   model_kwargs=kwargs, **train)
-                rec = runner.run(cfg, force=force, keep_weights=(model, dataset, requested) in keep_weights)
-                records.append(rec)
-                row = {**ae.row(rec), "requested": requested, "beats_mean": rec["metrics"]["test_mse"] < mean_mse}
-                if require_beat_mean and not row["beats_mean"]:
-                    raise ValueError(f"the {model} autoencoder on {dataset} at bottleneck {width} has test MSE "
-                                     f"{rec['metrics']['test_mse']:.4f}, no better than predicting the mean image "
-                                     f"({mean_mse:.4f}): a broken model, not a result (record {rec['hash']})")
-                rows.append(row)
-                curves.append(rec)
+                                   model_kwargs={} if cnn else {"hidden": hidden[dataset]}, **train)
+                planned.append((requested, cfg, (model, dataset, requested) in keep_weights))
+    ae_records = runner.run_many([cfg for _, cfg, _ in planned], workers=workers, force=force,
+                                 keep_weights=[k for _, _, k in planned])
+    rows = []
+    for (requested, cfg, _), rec in zip(planned, ae_records):
+        row = {**ae.row(rec), "requested": requested,
+               "beats_mean": rec["metrics"]["test_mse"] < mean_mse[cfg.split.dataset]}
+        if require_beat_mean and not row["beats_mean"]:
+            raise ValueError(f"the {row['model']} autoencoder on {cfg.split.dataset} at bottleneck {cfg.bottleneck} has "
+                             f"test MSE {rec['metrics']['test_mse']:.4f}, no better than predicting the mean image "
+                             f"({mean_mse[cfg.split.dataset]:.4f}): a broken model, not a result (record {rec['hash']})")
+        rows.append(row)
+    records += ae_records
+    curves = ae_records
     return AutoencoderStudy(table=pd.DataFrame(rows, columns=[*ae.COLUMNS, "requested", "beats_mean"]),
                             curves=ae.curves(curves), baselines=pd.DataFrame(base_rows), records=records)

@@ -50,7 +50,7 @@ model_kwargs = {
 param_matched = True  # add an MLP-Mixer with as many parameters as the KAN-Mixer
 time_matched_epochs: int | None = 3  # add an MLP-Mixer trained this many epochs (its time ~ the KAN-Mixer's)
 headline_repeats = 2  # repeats of the k-fold split for the KAN-Mixer and the best MLP-Mixer
-efficiency_sizes = [100]  # training-set sizes (before the k-fold split) for the data-efficiency curve
+efficiency_sizes: list[int | None] = [100]  # training-set sizes (before the k-fold split; None: all) for the data-efficiency curve
 efficiency_folds = 1
 # Grid handling of the KAN-Mixer: the variants compared, and the one every KAN-Mixer uses.
 grid_variants = {
@@ -61,6 +61,7 @@ grid_variants = {
 grid_handling = "[-1, 1] (efficient-KAN)"
 paper_epochs = 10  # what the paper trained; shown beside ours
 seed = 0
+workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %%
 import matplotlib.pyplot as plt
@@ -141,7 +142,7 @@ study = studies.mixers(datasets=datasets, models=models, model_kwargs=model_kwar
                        subset=subset, seed=seed, param_matched_to="kan_mixer" if param_matched else None,
                        time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
                        efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds,
-                       grid_variants=grid_variants, grid_handling=grid_handling)
+                       grid_variants=grid_variants, grid_handling=grid_handling, workers=workers)
 summary = {d: cv.overview(study.folds[study.folds.dataset == d]) for d in datasets}
 n_train = int(study.folds.n_train.iloc[0])
 precision_used = study.records[0]["config"]["train"]["precision"]

@@ -41,9 +41,10 @@ epochs = 1  # the paper trained for 10
 precision = "auto"  # fp32, bf16 (autocast) or auto
 subset: int | None = 500  # training images per dataset, stratified; None for the whole split
 test_subset: int | str | None = 500  # test images scored; None for the proportional default, "all" for 10 000
-keep_weights = [["kan", "mnist", 16]]  # (model, dataset, bottleneck) runs whose weights chapter 5 loads
+keep_weights = {"mnist": {"kan": 16}}  # dataset -> model -> bottleneck: the runs whose weights chapter 5 loads
 require_beat_mean = False  # a model no better than the mean image stops the chapter (on in the cpu profile)
 seed = 0
+workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %%
 import matplotlib.pyplot as plt
@@ -79,8 +80,9 @@ LABELS = {"kan": "KAN AE", "mlp": "MLP AE", "cnn": "CNN AE"}
 # %%
 study = studies.autoencoders(datasets=datasets, models=[m for m in models], bottlenecks=bottlenecks, hidden=hidden,
                              train={"epochs": epochs, "precision": precision}, seed=seed, subset=subset,
-                             test_subset=test_subset, keep_weights=[tuple(k) for k in keep_weights],
-                             require_beat_mean=require_beat_mean)
+                             test_subset=test_subset,
+                             keep_weights=[(m, d, b) for d, chosen in keep_weights.items() for m, b in chosen.items()],
+                             require_beat_mean=require_beat_mean, workers=workers)
 table = study.table.assign(model=study.table.model.map(LABELS))
 table["knn_per_minute"] = table["knn_accuracy"] / (table["train_seconds"] / 60)
 records = [r for r in study.records if r["kind"] == "ae"]

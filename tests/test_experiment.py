@@ -121,3 +121,18 @@ def test_config_hashes_are_stable():
     other = {"dataset": "cifar10", "model": "kan", "size": 16, "test_subset": "all", "subset_seed": 3,
              "train": {"precision": "bf16"}}
     assert results.config_hash(ClassificationRun.from_dict(other).to_dict()) == "a9775d4f6449f275"
+
+
+def test_run_many_trains_missing_runs_in_worker_processes_then_reads_them_in_order(store):
+    from dataclasses import replace
+
+    cfgs = [replace(RUN, train=replace(RUN.train, seed=s)) for s in (0, 1, 2)]
+    first = runner.run(cfgs[0])  # stored already: no worker trains it again
+    records = runner.run_many([cfgs[2], cfgs[0], cfgs[1], cfgs[2]], workers=2)
+    assert [r["config"]["seed"] for r in records] == [2, 0, 1, 2] and records[0] == records[3]
+    assert records[1] == first
+    # The two new runs were trained by the workers, each with its share of the threads.
+    assert records[0]["provenance"]["threads"] == records[2]["provenance"]["threads"] >= 1
+    assert len(list((store / "classification").glob("*.json"))) == 3
+    with pytest.raises(ValueError, match="2 flags for 3 runs"):
+        runner.run_many(cfgs, keep_weights=[True, False])

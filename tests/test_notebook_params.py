@@ -186,3 +186,12 @@ def test_vendor_mathjax_failure_names_the_fix_and_leaves_nothing_half_written(tm
     with pytest.raises(book.BookError, match="npm.*not installed.*MathJax"):
         book.vendor_mathjax(tmp_path / "root", cache=tmp_path / "cache")
     assert not (tmp_path / "root").exists() and not list(tmp_path.rglob("tex-chtml.js"))
+
+
+def test_list_elements_may_be_none_only_when_the_annotation_says_so():
+    declared = book.parameters(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "sizes: list[int | None] = [100]\nwidths = [8]", metadata={"tags": ["parameters"]})]))
+    ok = book.check_parameters("ch", declared, {"sizes": ([1250, None], None, "test")})
+    assert ok == {"sizes": [1250, None]}
+    with pytest.raises(book.BookError, match="'widths'.*must be list"):
+        book.check_parameters("ch", declared, {"widths": ([8, None], None, "test")})
