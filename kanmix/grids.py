@@ -81,3 +81,17 @@ def update_grids(model: nn.Module, x: torch.Tensor) -> None:
     layers, device = kan_layers(model), next(model.parameters()).device
     for name, inputs in layer_inputs(model, x).items():
         layers[name].update_grid(inputs.to(device))
+
+
+def knot_occupancy(layer: KANLinear, x: torch.Tensor, *, min_share: float = 0.01) -> float:
+    """Fraction of the knot intervals inside the grid range that hold at least ``min_share`` of their input's values.
+
+    ``x (rows, in)``. Each input has ``G`` intervals between its inner knots; an interval few
+    inputs fall into has coefficients that barely train. Inputs can stay inside the grid and
+    still crowd into a part of it, which :func:`outside_grid` does not see.
+    """
+    k = layer.spline_order
+    knots = layer.grid[:, k:-k].to(x)  # (in, G + 1)
+    xt = x.t().unsqueeze(-1)  # (in, rows, 1)
+    inside = (xt >= knots[:, None, :-1]) & (xt < knots[:, None, 1:])  # (in, rows, G)
+    return float((inside.float().mean(1) >= min_share).float().mean())

@@ -69,3 +69,12 @@ def test_fit_records_outside_grid_and_updates_grids_after_the_named_epochs(synth
     assert torch.equal(g1, grid0) and not torch.equal(g2, grid0) and torch.equal(g3, g2)
     with pytest.raises(ValueError, match="grid_updates"):
         fit(model, images, labels, {**cfg, "grid_updates": (3,)})  # after the last epoch: pointless
+
+
+def test_knot_occupancy_counts_intervals_the_data_uses():
+    layer = KANLinear(1, 1, grid_size=4, grid_range=(-1, 1))  # intervals [-1,-.5), [-.5,0), [0,.5), [.5,1)
+    crowded = torch.full((100, 1), 0.25)
+    assert grids.knot_occupancy(layer, crowded) == 0.25  # one of four intervals holds the data
+    spread = torch.linspace(-0.99, 0.99, 400).unsqueeze(1)
+    assert grids.knot_occupancy(layer, spread) == 1.0
+    assert grids.outside_grid(layer, crowded) == 0.0  # inside the grid, yet crowded

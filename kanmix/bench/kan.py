@@ -31,7 +31,9 @@ private scratch); ``-`` where it cannot be measured.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import statistics
 import sys
 import time
@@ -115,6 +117,21 @@ def _step(layer: nn.Module, x: torch.Tensor) -> None:
     layer(x).sum().backward()
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence file descriptor 2 for a block: the torch profiler logs two native lines per
+    measurement, which would otherwise fill the terminal (and a chapter that measures)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _cpu_peak_bytes(fn: Callable[[], None]) -> int | None:
     """Peak of PyTorch's CPU allocations during ``fn`` above their level at its start.
 
@@ -125,7 +142,8 @@ def _cpu_peak_bytes(fn: Callable[[], None]) -> int | None:
         from torch.profiler import ProfilerActivity, profile
         from torch.profiler._memory_profiler import MemoryProfileTimeline
 
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof:
+        with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True,
+                                             record_shapes=True, with_stack=True) as prof:
             fn()
         _, sizes = MemoryProfileTimeline(prof._memory_profile())._coalesce_timeline(torch.device("cpu"))
         totals = [sum(s) for s in sizes]
