@@ -62,14 +62,14 @@ from kanmix.grids import kan_layers, layer_inputs
 from kanmix.kan import KANLinear
 
 __all__ = [
-    "EdgeSample", "sample_edges", "data_range", "spline_share", "silu_deviation", "shape_stats", "edge_table",
-    "LIBRARY", "library", "symbolic_fits", "edge_importances", "token_maps", "locality", "top_share",
-    "rank_agreement", "keep_masks", "mask_edges", "prune_run", "Comparison", "compare", "Evidence",
-    "per_seed", "findings", "conclude_interpretability", "conclude_cost",
+    "EdgeSample", "sample_edges", "probe_images", "data_range", "spline_share", "silu_deviation", "shape_stats",
+    "edge_table", "LIBRARY", "library", "symbolic_fits", "symbolic_top", "edge_importances", "token_maps",
+    "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_run", "Comparison", "compare",
+    "Evidence", "evidence", "findings", "conclude_interpretability", "conclude_cost",
 ]
 
-#: Points per edge where the edge functions are sampled.
-POINTS = 128
+#: Points per edge where the edge functions are sampled (curvature comes from their second differences).
+POINTS = 64
 #: The central share of each input's real values that an edge is looked at over.
 COVERAGE = 0.99
 #: A reversal smaller than this fraction of an edge's range is ripple, not an extremum.
@@ -113,7 +113,7 @@ def data_range(x: torch.Tensor, coverage: float = COVERAGE) -> tuple[torch.Tenso
 
 
 def sample_edges(layer: KANLinear, x: torch.Tensor, *, n: int = POINTS, coverage: float = COVERAGE) -> EdgeSample:
-    """Every edge of ``layer`` sampled on ``n`` points over its real inputs ``x (rows, in)`` (see :class:`EdgeSample`)."""
+    """Every edge of ``layer`` sampled on ``n`` points over its real inputs ``x (rows, in)``: an :class:`EdgeSample`."""
     if not isinstance(layer, KANLinear):
         raise TypeError(f"sample_edges needs a kanmix.kan.KANLinear, got {type(layer).__name__}")
     x = x.detach().reshape(-1, layer.in_features).to(layer.grid)
@@ -152,7 +152,7 @@ def _r2(y: torch.Tensor, g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 
 def spline_share(s: EdgeSample) -> torch.Tensor:
-    """``(out, in)``: ``S / (S + B)``, the data-weighted mean ``|spline|`` over ``|spline| + |base|`` (NaN for a zero edge)."""
+    """``(out, in)``: ``S / (S + B)``, data-weighted mean ``|spline|`` over ``|spline| + |base|`` (NaN: a zero edge)."""
     sp, b = _wmean(s.spline.abs(), s.weight), _wmean(s.base.abs(), s.weight)
     total = sp + b
     return torch.where(total > 0, sp / total.clamp_min(1e-300), torch.full_like(total, math.nan))
@@ -307,6 +307,28 @@ def symbolic_fits(s: EdgeSample, edges: Sequence[tuple[int, int]] | None = None,
     return pd.DataFrame(rows, columns=["out", "in", *(f"r2_{f}" for f in LIBRARY), "best", "r2"])
 
 
+def symbolic_top(model: nn.Module, images: torch.Tensor, edges: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Symbolic fits of each KAN layer's ``n`` most important edges and its ``n`` least SiLU-like ones.
+
+    ``edges`` is :func:`edge_table` of ``model`` on the same float ``images``. The least
+    SiLU-like edges (largest ``deviation``) are taken among the more important half of the
+    layer, so that near-zero edges, whose shape is noise, are not what the table shows. One row
+    per chosen edge: ``layer``, ``why`` ("important" or "non-SiLU"), the edge's measures and
+    :func:`symbolic_fits`' columns.
+    """
+    layers = kan_layers(model)
+    frames = []
+    for name, x in layer_inputs(model, images).items():
+        table = edges[edges.layer == name]
+        important = table.nlargest(n, "importance").assign(why="important")
+        upper = table[table.importance >= table.importance.median()]
+        odd = upper.dropna(subset=["deviation"]).nlargest(n, "deviation").assign(why="non-SiLU")
+        chosen = pd.concat([important, odd[~odd.index.isin(important.index)]])
+        fits = symbolic_fits(sample_edges(layers[name], x), list(zip(chosen["out"], chosen["in"])))
+        frames.append(chosen.reset_index(drop=True).join(fits.drop(columns=["out", "in"])))
+    return pd.concat(frames, ignore_index=True)
+
+
 # ----------------------------------------------------------------------------- maps over the image
 
 
@@ -338,7 +360,7 @@ def token_maps(model: nn.Module, images: torch.Tensor, *, block: int = 0) -> tor
     paths = b.double() @ a.double()  # (T_out, T_in)
     paths = paths / paths.sum(1, keepdim=True).clamp_min(1e-300)
     h, w = images.shape[-2] // model.patch, images.shape[-1] // model.patch
-    return paths.view(-1, h, w).float()
+    return paths.view(-1, h, w).float().cpu()
 
 
 def locality(maps: torch.Tensor) -> torch.Tensor:
@@ -353,9 +375,16 @@ def locality(maps: torch.Tensor) -> torch.Tensor:
     return ((m * dist).sum(1) / dist.mean(1).clamp_min(1e-300)).float()
 
 
+def _flat64(values) -> torch.Tensor:
+    """A tensor, array or sequence as a flat float64 tensor (a copy for arrays: they may be read-only)."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().flatten()
+    return torch.from_numpy(np.array(values, dtype=np.float64).ravel())
+
+
 def top_share(values: torch.Tensor | np.ndarray, fraction: float = 0.1) -> float:
     """The share of the total held by the largest ``fraction`` of the entries (``fraction`` for a uniform spread)."""
-    v = torch.as_tensor(np.asarray(values, dtype=np.float64)).flatten()
+    v = _flat64(values)
     v = v[torch.isfinite(v)]
     k = max(1, round(fraction * v.numel()))
     total = float(v.sum())
@@ -371,7 +400,7 @@ def rank_agreement(maps: Sequence[torch.Tensor | np.ndarray]) -> list[float]:
     """
     from scipy.stats import spearmanr
 
-    flat = [np.asarray(m, dtype=np.float64).ravel() for m in maps]
+    flat = [_flat64(m).numpy() for m in maps]
     if len({f.shape for f in flat}) > 1:
         raise ValueError(f"rank_agreement needs maps of one shape, got {[f.shape for f in flat]}")
     return [float(spearmanr(flat[a], flat[b]).statistic) for a in range(len(flat)) for b in range(a + 1, len(flat))]
@@ -426,6 +455,18 @@ def _pick(total: int, n: int, seed: int) -> torch.Tensor:
     return perm[torch.arange(n) % total]
 
 
+def probe_images(split, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` training images of ``split`` (a :class:`kanmix.splits.Split`), floats ``(n, C, H, W)``, drawn by ``seed``.
+
+    The images that define importance and every per-edge measure: training images, so that
+    test images stay untouched for scoring (:func:`prune_run` uses the same draw).
+    """
+    from kanmix.splits import load_split
+
+    train_x = load_split(split)[0][0]
+    return data.to_float(train_x[_pick(train_x.shape[0], min(n, train_x.shape[0]), seed)])
+
+
 def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, precision: str) -> float:
     from kanmix.train import predict
 
@@ -471,15 +512,17 @@ def prune_run(base: runner.Run, keep: float, *, n_importance: int, n_eval: int, 
         test_x, test_y = test_x[pick], test_y[pick]
         precision = base.train.precision
         before = _accuracy(model, test_x, test_y, precision)
-        probe = data.to_float(train_x[_pick(train_x.shape[0], n_importance, base.seed)])
+        probe = data.to_float(train_x[_pick(train_x.shape[0], min(n_importance, train_x.shape[0]), base.seed)])
         masks = keep_masks(edge_importances(model, probe), keep)
         mask_edges(model, masks)
         pruned = _accuracy(model, test_x, test_y, precision)
         tune = _pick(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
         fitted = fit(model, train_x[tune], train_y[tune], train_cfg, task="classify")
         tuned = _accuracy(model, test_x, test_y, precision)
-        after = edge_importances(model, probe)  # a removed edge must still be exactly zero on data
-        nonzero = sum(int((after[name][~m.to(after[name].device)] != 0).sum()) for name, m in masks.items())
+        # phi = base_weight * SiLU + spline_scaler * spline: a removed edge is zero iff both factors are.
+        layers = kan_layers(model)
+        nonzero = sum(int(((layers[name].base_weight != 0) | (layers[name].spline_scaler != 0))[~m.to(
+            layers[name].base_weight.device)].sum()) for name, m in masks.items())
         return {"accuracy_unpruned": before, "accuracy_pruned": pruned, "accuracy_finetuned": tuned,
                 "edges": sum(int(m.numel()) for m in masks.values()),
                 "edges_kept": sum(int(m.sum()) for m in masks.values()), "masked_nonzero": nonzero,
@@ -511,39 +554,57 @@ class Comparison:
         return 0 if abs(self.diff) <= self.half_width else int(math.copysign(1, self.diff))
 
 
-def compare(a: Sequence[float], b: Sequence[float], *, n: int | None = None) -> Comparison:
+def compare(a: Sequence[float], b: Sequence[float], *, n: int | None = None, paired: bool = False) -> Comparison:
     """Compare per-seed values ``a`` and ``b`` (e.g. accuracies, or a median per seed).
 
-    The band is a 95% interval half-width of the difference of the means: the seed variance
-    (pooled over the sides that have two or more values, a t quantile on its degrees of
-    freedom) plus, for accuracies measured on ``n`` images, the binomial variance ``p (1 - p) / n``
-    of each mean. Unpaired, so for paired values it errs on the side of claiming less. With
-    neither a seed variance nor ``n`` there is no band (``half_width=None``).
+    The band is the half-width of a 95% interval of the difference of the means. Unpaired: the
+    seed variance pooled over the sides that have two or more values, with a t quantile on its
+    degrees of freedom. ``paired`` (``a[k]`` and ``b[k]`` from the same seed, e.g. a model before
+    and after pruning): the variance of the per-seed differences instead, which removes the
+    seeds' own spread. For accuracies measured on ``n`` images, the binomial variance
+    ``p (1 - p) / n`` of each side is added (for paired values this ignores their correlation,
+    so it errs on the side of claiming less). With neither a seed variance nor ``n`` there is no
+    band (``half_width=None``) and no difference is claimed.
     """
     from scipy.stats import t as student
 
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.size == 0 or b.size == 0:
         raise ValueError("compare needs at least one value on each side")
+    if paired and a.size != b.size:
+        raise ValueError(f"paired values need one value per seed on each side, got {a.size} and {b.size}")
     ma, mb = float(a.mean()), float(b.mean())
-    groups = [g for g in (a, b) if g.size >= 2]
-    dof = sum(g.size - 1 for g in groups)
-    var = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / dof if dof else 0.0
-    if n is not None:
-        p = (ma + mb) / 2
-        var += p * (1 - p) / n
+    if paired:
+        d = a - b
+        dof = d.size - 1
+        seed_var = float(d.var(ddof=1)) / d.size if dof else 0.0
+    else:
+        groups = [g for g in (a, b) if g.size >= 2]
+        dof = sum(g.size - 1 for g in groups)
+        pooled = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / dof if dof else 0.0
+        seed_var = pooled * (1 / a.size + 1 / b.size)
     if not dof and n is None:
         return Comparison(ma, mb, ma - mb, None)
+    p = (ma + mb) / 2
+    eval_var = p * (1 - p) / n * (1 / a.size + 1 / b.size) if n is not None else 0.0
     quantile = float(student.ppf(0.975, dof)) if dof else 1.96
-    return Comparison(ma, mb, ma - mb, quantile * math.sqrt(var * (1 / a.size + 1 / b.size)))
+    return Comparison(ma, mb, ma - mb, quantile * math.sqrt(seed_var + eval_var))
 
 
 def _pct(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{100 * v:.0f}%"
+    """A fraction as a percentage: three significant digits from 10% up, two below (0.31%)."""
+    if v is None or not math.isfinite(v):
+        return "–"
+    return f"{100 * v:.3g}%" if abs(v) >= 0.1 else f"{100 * v:.2g}%"
 
 
 def _num(v: float) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.3g}"
+
+
+def _times(ratio: float) -> str:
+    """A cost ratio: ``5.4×``, ``110×``."""
+    return f"{ratio:.2g}×" if ratio < 10 else f"{ratio:,.0f}×"
 
 
 def _versus(c: Comparison, higher: str, lower: str, same: str, fmt=_num) -> str:
@@ -552,13 +613,8 @@ def _versus(c: Comparison, higher: str, lower: str, same: str, fmt=_num) -> str:
         return (f"{fmt(c.a)} against {fmt(c.b)}, with no noise estimate (one value each side), "
                 "so no difference is claimed")
     words = {1: higher, -1: lower, 0: same}[c.sign]
-    sign = "+" if c.diff >= 0 else "−"
+    sign = "" if fmt(abs(c.diff)) == fmt(0.0) else "+" if c.diff > 0 else "−"
     return f"{words} ({fmt(c.a)} against {fmt(c.b)}; difference {sign}{fmt(abs(c.diff))} ± {fmt(c.half_width)})"
-
-
-def per_seed(edges: pd.DataFrame, column: str, stat: str = "median", by: str = "seed") -> list[float]:
-    """One number per ``by`` group of an edge table: the ``stat`` (``median``, ``mean``) of ``column`` over its edges."""
-    return [float(v) for v in edges.groupby(by)[column].agg(stat).tolist()]
 
 
 @dataclass
@@ -573,7 +629,10 @@ class Evidence:
     - ``stability``: the pairwise :func:`rank_agreement` of the token maps across seeds;
     - ``symbolic``: :func:`symbolic_fits` rows of the top edges (``"trained"``, ``"init"``);
     - ``pruning``: one row per prune run: ``seed``, ``keep``, ``accuracy_unpruned``,
-      ``accuracy_pruned``, ``accuracy_finetuned``, ``n_eval``; ``steps``: its fine-tuning steps.
+      ``accuracy_pruned``, ``accuracy_finetuned``, ``n_eval``; ``steps``: its fine-tuning steps;
+      ``chance``: the accuracy of guessing (a model no better than it is not worth pruning).
+
+    Measures a model family lacks (no token maps, no pruning) are left empty and left out.
     """
 
     spline_share: dict[str, list[float]]
@@ -586,6 +645,41 @@ class Evidence:
     symbolic: dict[str, pd.DataFrame] = field(default_factory=dict)
     pruning: pd.DataFrame | None = None
     steps: int = 0
+    chance: float | None = None
+
+
+def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | None = None, *,
+             symbolic: Mapping[str, pd.DataFrame] | None = None, pruning: pd.DataFrame | None = None,
+             steps: int = 0, chance: float | None = None) -> Evidence:
+    """The :class:`Evidence` of one model family from its measures.
+
+    ``edges``: :func:`edge_table` rows of every model, with a ``state`` column (``"trained"``,
+    ``"init"``) and a ``seed`` column; ``maps``: :func:`token_maps` per seed for ``"trained"``,
+    ``"init"`` and optionally ``"mlp"``. Per seed, the spline share and deviation are medians over
+    all the model's edges; ``concentration`` is the mean over layers of each layer's
+    :func:`top_share`, since importances of different layers have different scales.
+    """
+    def by_state(fn) -> dict[str, list[float]]:
+        return {state: [fn(part) for _, part in edges[edges.state == state].groupby("seed")]
+                for state in ("trained", "init")}
+
+    def concentration(part: pd.DataFrame) -> float:
+        return float(np.mean([top_share(layer.importance.to_numpy()) for _, layer in part.groupby("layer")]))
+
+    maps = maps or {}
+    return Evidence(
+        spline_share=by_state(lambda p: float(p.spline_share.median())),
+        deviation=by_state(lambda p: float(p.deviation.median())),
+        silu_like=by_state(lambda p: float((p.deviation.dropna() < SILU_LIKE).mean())),
+        monotone=by_state(lambda p: float(p.monotone.mean())),
+        concentration=by_state(concentration),
+        locality={k: [float(locality(m).mean()) for m in v] for k, v in maps.items()},
+        stability={k: rank_agreement(maps[k]) for k in ("trained", "init") if len(maps.get(k, ())) > 1},
+        symbolic=dict(symbolic or {}), pruning=pruning, steps=steps, chance=chance)
+
+
+def _both(values: Mapping[str, list[float]]) -> bool:
+    return bool(values.get("trained")) and bool(values.get("init"))
 
 
 def _trained_vs_init(ev: Evidence, name: str) -> Comparison:
@@ -594,39 +688,54 @@ def _trained_vs_init(ev: Evidence, name: str) -> Comparison:
 
 
 def _symbolic_counts(df: pd.DataFrame) -> tuple[int, int, int, str]:
-    """Edges with a form, of them fitted to R^2 >= GOOD_FIT, of those ``x`` or ``silu``, and the forms seen."""
+    """Edges with a form; of them, fitted to R^2 >= GOOD_FIT; of those, fitted as well by ``x`` or ``silu``
+    (whatever form was named best: the simplest within TIE may be ``x^2`` for a SiLU over a short range);
+    and the forms named."""
     fitted = df.dropna(subset=["best"])
     good = fitted[fitted.r2 >= GOOD_FIT]
-    mlp = int(good.best.isin(["x", "silu"]).sum())
+    mlp = int((good[["r2_x", "r2_silu"]].max(axis=1) >= GOOD_FIT).sum())
     forms = ", ".join(f"{form} ({count})" for form, count in good.best.value_counts().items()) or "none"
     return len(fitted), len(good), mlp, forms
 
 
-def _pruning_lines(ev: Evidence) -> tuple[str, float | None]:
-    """The pruning sentence and the smallest kept fraction that costs no accuracy beyond noise (or None)."""
+def _pruning_lines(ev: Evidence) -> tuple[str | None, float | None]:
+    """The pruning sentence (None without runs) and the smallest kept fraction down to which no fine-tuned
+    model lost accuracy beyond noise (None if none, or if the unpruned model is no better than chance)."""
     df = ev.pruning
     if df is None or df.empty:
-        return "No pruning runs were made.", None
+        return None, None
     n = int(df.n_eval.min())
     full = df.groupby("seed").accuracy_unpruned.first()
-    safe, parts = None, []
+    lead = f"Pruned by importance on training images and scored on {n} test images, with {ev.steps} fine-tuning steps: "
+    if ev.chance is not None:
+        above = compare(full.tolist(), [ev.chance] * len(full), n=n, paired=True)
+        if above.sign != 1:
+            return (lead + f"the unpruned model is no better than chance (accuracy {_num(above.a)} against "
+                    f"{_num(ev.chance)}), so pruning it shows nothing."), None
+    safe, failed, parts = None, False, []
     for keep in sorted(df.keep.unique(), reverse=True):
         rows = df[df.keep == keep].set_index("seed")
-        tuned = compare(rows.accuracy_finetuned.tolist(), full.loc[rows.index].tolist(), n=n)
+        unpruned = full.loc[rows.index].tolist()
+        tuned = compare(rows.accuracy_finetuned.tolist(), unpruned, n=n, paired=True)
         if keep < 1:
-            raw = compare(rows.accuracy_pruned.tolist(), full.loc[rows.index].tolist(), n=n)
+            raw = compare(rows.accuracy_pruned.tolist(), unpruned, n=n, paired=True)
             parts.append(f"keeping {_pct(keep)} of the edges, accuracy is "
                          + _versus(raw, "higher than unpruned", "lower than unpruned", "no different from unpruned")
                          + " right after pruning, and after fine-tuning "
                          + _versus(tuned, "higher", "lower", "no different"))
-            if tuned.sign is not None and tuned.sign >= 0:
-                safe = keep if safe is None else min(safe, keep)
+            failed = failed or tuned.sign is None or tuned.sign < 0
+            if not failed:
+                safe = keep
         else:
             parts.append("fine-tuning alone (all edges kept) leaves accuracy "
                          + _versus(tuned, "higher", "lower", "no different"))
-    lead = (f"Pruned by importance on training images and scored on {n} test images, with {ev.steps} "
-            f"fine-tuning steps: " + "; ".join(parts) + ".")
-    return lead, safe
+    return lead + "; ".join(parts) + ".", safe
+
+
+def _per_state(ev: Evidence) -> dict[str, Comparison]:
+    """Trained against init for every per-seed measure the evidence holds."""
+    names = ("spline_share", "silu_like", "deviation", "monotone", "concentration", "locality")
+    return {name: _trained_vs_init(ev, name) for name in names if _both(getattr(ev, name))}
 
 
 def findings(ev: Evidence) -> list[str]:
@@ -634,31 +743,51 @@ def findings(ev: Evidence) -> list[str]:
 
     Empty when nothing does. Read by both conclusions, so they cannot disagree.
     """
+    c = _per_state(ev)
+
+    def sign(name: str) -> int | None:
+        return c[name].sign if name in c else None
+
+    def both(name: str, fmt=_num) -> str:
+        return f"{fmt(c[name].a)} against {fmt(c[name].b)}"
+
     held = []
-    if _trained_vs_init(ev, "spline_share").sign == 1:
-        held.append("training moves the splines beyond their initial share")
-    if _trained_vs_init(ev, "silu_like").sign == -1 or _trained_vs_init(ev, "deviation").sign == 1:
-        held.append("trained edges depart from the SiLU shape more than at initialisation")
-    if _trained_vs_init(ev, "concentration").sign == 1:
-        held.append("importance concentrates on fewer edges than at initialisation")
-    if _trained_vs_init(ev, "locality").sign == -1:
-        held.append("token maps become more local than at initialisation")
-    if ev.stability.get("trained") and compare(ev.stability["trained"], ev.stability["init"]).sign == 1:
-        held.append("the token maps recur across seeds more than untrained ones do")
+    if sign("spline_share") == 1:
+        held.append(f"training moves the splines beyond their initial share (median {both('spline_share')})")
+    if sign("silu_like") == -1 or sign("deviation") == 1:
+        held.append("trained edges depart from the SiLU shape more than at initialisation (SiLU-like edges "
+                    f"{both('silu_like', _pct)}; median deviation {both('deviation')})")
+    if sign("monotone") is not None and sign("monotone") != 0:
+        held.append(f"training makes {'more' if sign('monotone') == 1 else 'fewer'} edges monotone "
+                    f"({both('monotone', _pct)})")
+    if sign("concentration") == 1:
+        held.append(f"importance concentrates on fewer edges than at initialisation (top 10% of edges hold "
+                    f"{both('concentration', _pct)})")
+    if sign("locality") == -1:
+        held.append(f"token maps become more local than at initialisation (locality {both('locality')})")
+    if _both(ev.stability):
+        stab = compare(ev.stability["trained"], ev.stability["init"])
+        if stab.sign == 1:
+            held.append(f"the token maps recur across seeds more than untrained ones do (rank correlation "
+                        f"{_num(stab.a)} against {_num(stab.b)})")
     _, safe = _pruning_lines(ev)
     if safe is not None:
-        held.append(f"{_pct(1 - safe)} of the edges can be pruned, with fine-tuning, at no accuracy cost beyond noise")
+        held.append(f"the network can be read from {_pct(safe)} of its edges: the rest can be pruned, with "
+                    "fine-tuning, at no accuracy cost beyond noise")
     return held
 
 
-def conclude_interpretability(ev: Evidence) -> str:
-    """Markdown answering "what does the interpretability of a KAN vision model amount to, measurably?".
+def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models") -> str:
+    """Markdown answering "what does the interpretability of ``name`` amount to, measurably?".
 
-    A summary of :func:`findings`, then one bullet per measure. Every statement compares the
-    trained models with the same architecture at initialisation (the token maps also with the
-    MLP-Mixer's), and calls a difference one only beyond the noise band of :func:`compare`.
+    A summary of :func:`findings`, then one bullet per measure the evidence holds. Every
+    statement compares the trained models with the same architecture at initialisation (the
+    token maps also with the MLP-Mixer's), and calls a difference one only beyond the noise band
+    of :func:`compare`; with a single seed there is no band, and the summary says so instead of
+    calling the measures equal.
     """
-    share = _trained_vs_init(ev, "spline_share")
+    c = _per_state(ev)
+    share = c["spline_share"]
     mostly = "the spline" if share.a > 0.5 else "the SiLU base"
     lines = [
         "- **Do the splines get used?** The median edge's spline share is "
@@ -666,18 +795,18 @@ def conclude_interpretability(ev: Evidence) -> str:
                   "no different after training from initialisation")
         + f"; in the median trained edge, {mostly} carries most of the magnitude.",
         f"- **How far from an MLP?** The share of edges that are `a + b·SiLU(x)` to within {_pct(SILU_LIKE)} of their "
-        "variance is " + _versus(_trained_vs_init(ev, "silu_like"), "larger after training than at initialisation",
+        "variance is " + _versus(c["silu_like"], "larger after training than at initialisation",
                                  "smaller after training than at initialisation", "no different from initialisation",
                                  fmt=_pct)
         + "; the median deviation from that shape is "
-        + _versus(_trained_vs_init(ev, "deviation"), "larger than at initialisation", "smaller than at initialisation",
+        + _versus(c["deviation"], "larger than at initialisation", "smaller than at initialisation",
                   "no different from initialisation")
         + ". Where every edge of a layer is `a + b·SiLU(x)`, the layer computes `Linear(SiLU(x))`: an MLP layer.",
         "- **Shapes.** The share of edges monotone over their real inputs is "
-        + _versus(_trained_vs_init(ev, "monotone"), "larger after training than at initialisation",
+        + _versus(c["monotone"], "larger after training than at initialisation",
                   "smaller after training than at initialisation", "no different from initialisation", fmt=_pct) + ".",
         "- **Is importance concentrated?** The top 10% of edges hold "
-        + _versus(_trained_vs_init(ev, "concentration"), "more of the total importance than at initialisation",
+        + _versus(c["concentration"], "more of the total importance than at initialisation",
                   "less of the total importance than at initialisation", "the same share as at initialisation",
                   fmt=_pct) + " (a uniform spread would give 10%).",
     ]
@@ -688,31 +817,36 @@ def conclude_interpretability(ev: Evidence) -> str:
             i_fit, i_good, _, _ = _symbolic_counts(ev.symbolic["init"])
             init = f" (at initialisation: {i_good} of {i_fit})"
         lines.append(f"- **Symbolic forms.** {n_good} of the {n_fit} top trained edges fit a library form with "
-                     f"R² ≥ {GOOD_FIT}{init}; forms: {forms}. Of these, {n_mlp} are `x` or `silu`, shapes an "
-                     "MLP edge already has.")
-    words = [_versus(_trained_vs_init(ev, "locality"), "less local than at initialisation",
-                     "more local than at initialisation", "as local as at initialisation")]
-    if ev.locality.get("mlp"):
-        words.append(_versus(compare(ev.locality["trained"], ev.locality["mlp"]), "less local than the MLP-Mixer's",
-                             "more local than the MLP-Mixer's", "as local as the MLP-Mixer's"))
-    lines.append("- **Token maps.** Mean distance read, relative to a uniform map (below 1: local): the trained "
-                 "KAN-Mixer's maps are " + "; and ".join(words) + ".")
-    if ev.stability.get("trained"):
+                     f"R² ≥ {GOOD_FIT}{init}; forms named: {forms}. Of these, {n_mlp} are fitted as well (R² ≥ "
+                     f"{GOOD_FIT}) by `a + b·SiLU(x)` or a straight line: shapes an MLP edge already has.")
+    if "locality" in c:
+        words = [_versus(c["locality"], "less local than at initialisation", "more local than at initialisation",
+                         "as local as at initialisation")]
+        if ev.locality.get("mlp"):
+            words.append(_versus(compare(ev.locality["trained"], ev.locality["mlp"]), "less local than the MLP-Mixer's",
+                                 "more local than the MLP-Mixer's", "as local as the MLP-Mixer's"))
+        lines.append("- **Token maps.** Mean distance read, relative to a uniform map (below 1: local): the trained "
+                     "maps are " + "; and ".join(words) + ".")
+    if _both(ev.stability):
         lines.append("- **Across seeds.** The rank correlation of the token maps between trained seeds is "
                      + _versus(compare(ev.stability["trained"], ev.stability["init"]),
                                "higher than between untrained ones", "lower than between untrained ones",
                                "no different from that between untrained ones")
                      + ". Hidden units are not aligned across seeds, so only input-side maps are compared.")
-    lines.append(f"- **Pruning.** {_pruning_lines(ev)[0]}")
+    prune, _ = _pruning_lines(ev)
+    if prune is not None:
+        lines.append(f"- **Pruning.** {prune}")
     held = findings(ev)
     if held:
-        summary = ("**Measurably, the interpretability of these KAN vision models amounts to this:** "
-                   + "; ".join(held) + ". Every other measure below is what the untrained network already shows, "
-                   "or within noise of it.")
+        summary = (f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
+                   + ". Every other measure below is what the untrained network already shows, or within noise of it.")
+    elif all(v.sign is None for v in c.values()):
+        summary = (f"**With one seed there is no noise estimate for {name}:** the measures below are set against "
+                   "initialisation, and no difference is claimed either way.")
     else:
-        summary = ("**Measurably, the interpretability of these KAN vision models amounts to nothing the untrained "
-                   "network does not already show:** no measure below differs from initialisation beyond noise"
-                   + (", and no pruned model kept its accuracy." if ev.pruning is not None and len(ev.pruning) else "."))
+        summary = (f"**Measurably, the interpretability of {name} amounts to nothing the untrained network does "
+                   "not already show:** no measure below differs from initialisation beyond noise"
+                   + (", and no pruned model kept its accuracy." if prune is not None else "."))
     return "\n".join([summary, "", *lines])
 
 
@@ -728,9 +862,10 @@ def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None 
                   n=min(int(r["n_test"]) for r in [*kan, *mlp]))
     params = np.mean([r["parameters"] for r in kan]) / np.mean([r["parameters"] for r in mlp])
     seconds = np.mean([r["train_seconds"] for r in kan]) / np.mean([r["train_seconds"] for r in mlp])
-    cost = f"{params:.2g}× the parameters and {seconds:.2g}× the training time"
-    head = ("The KAN-Mixer's test accuracy is " + _versus(acc, "higher than the MLP-Mixer's",
-                                                           "lower than the MLP-Mixer's", "no different from the MLP-Mixer's")
+    cost = f"{_times(params)} the parameters and {_times(seconds)} the training time"
+    head = ("The KAN-Mixer's test accuracy is "
+            + _versus(acc, "higher than the MLP-Mixer's", "lower than the MLP-Mixer's",
+                      "no different from the MLP-Mixer's")
             + f", at {cost} of the MLP-Mixer of the same widths.")
     if params <= 1 and seconds <= 1:
         return f"{head} **The KAN-Mixer costs no more here, so there is no extra cost to justify.**"

@@ -1,4 +1,4 @@
-"""kanmix.interpret: every measure on layers and curves whose answer is known, and conclusions that follow the numbers."""
+"""kanmix.interpret: every measure on layers and curves whose answer is known; conclusions that follow the numbers."""
 
 from __future__ import annotations
 
@@ -222,6 +222,10 @@ def test_compare_claims_a_difference_only_beyond_noise():
     # With an evaluation-set size, binomial noise: 0.5 vs 0.6 differs on 10,000 images, not on 20.
     assert interpret.compare([0.5], [0.6], n=10_000).sign == -1
     assert interpret.compare([0.5], [0.6], n=20).sign == 0
+    # Paired per-seed values: a consistent drop is a drop even when the seeds themselves differ a lot.
+    before, after = [0.70, 0.90, 0.80], [0.68, 0.881, 0.779]
+    assert interpret.compare(after, before, paired=True).sign == -1
+    assert interpret.compare(after, before).sign == 0
 
 
 def _evidence(trained_higher: bool = True, noisy: bool = False, pruning_ok: bool = True) -> interpret.Evidence:
@@ -235,7 +239,8 @@ def _evidence(trained_higher: bool = True, noisy: bool = False, pruning_ok: bool
     pruning = pd.DataFrame([{"seed": s, "keep": k, "accuracy_unpruned": full[s], "accuracy_pruned": 0.5,
                              "accuracy_finetuned": tuned[s] if k < 1 else full[s], "n_eval": 10_000}
                             for s in range(3) for k in (1.0, 0.25)])
-    symbolic = pd.DataFrame({"best": ["silu", "x^2", "sin"], "r2": [0.999, 0.995, 0.5]})
+    symbolic = pd.DataFrame({"best": ["silu", "x^2", "x^2", "sin"], "r2": [0.999, 0.995, 0.999, 0.5],
+                             "r2_x": [0.9, 0.2, 0.9, 0.1], "r2_silu": [0.999, 0.3, 0.998, 0.2]})
     return interpret.Evidence(
         spline_share={"trained": up, "init": down}, deviation={"trained": up, "init": down},
         silu_like={"trained": down, "init": up}, monotone={"trained": up, "init": down},
@@ -249,23 +254,46 @@ def test_interpretability_conclusion_follows_the_measures():
     assert "amounts to this:" in text
     assert "training moves the splines beyond their initial share" in text
     assert "higher after training than at initialisation" in text and "more local than at initialisation" in text
-    assert "75% of the edges can be pruned" in text
-    assert "2 of the 3 top trained edges" in text and "(at initialisation: 0 of 3)" in text
-    assert "1 are `x` or `silu`" in text
+    assert "read from 25% of its edges" in text
+    assert "training makes more edges monotone" in text
+    assert "3 of the 4 top trained edges" in text and "(at initialisation: 0 of 4)" in text
+    assert "forms named: x^2 (2), silu (1)" in text
+    assert "2 are fitted as well (R² ≥ 0.99) by `a + b·SiLU(x)`" in text  # an x^2 that is also a SiLU counts
     assert "Linear(SiLU(x))" in text and "dense layer" not in text
 
 
 def test_interpretability_conclusion_reverses_with_reversed_measures():
     text = interpret.conclude_interpretability(_evidence(trained_higher=False, pruning_ok=False))
     assert "lower after training than at initialisation" in text and "less local than at initialisation" in text
-    assert "training moves the splines" not in text and "can be pruned" not in text
-    assert "amounts to nothing the untrained network does not already show" in text
-    assert "no pruned model kept its accuracy" in text
+    assert "training moves the splines" not in text and "read from" not in text
+    assert "amounts to this:** training makes fewer edges monotone (10% against 30%)." in text  # the one left
+    assert "after fine-tuning lower" in text
+
+
+def test_pruning_a_model_at_chance_shows_nothing():
+    ev = _evidence()
+    ev.chance = 0.9  # the synthetic models' accuracy is about chance here
+    text = interpret.conclude_interpretability(ev)
+    assert "no better than chance" in text and "read from" not in text
+    ev.chance = 0.1
+    assert "read from 25% of its edges" in interpret.conclude_interpretability(ev)
+
+
+def test_one_seed_claims_no_difference_and_says_why():
+    one = {"trained": [0.3], "init": [0.1]}
+    ev = interpret.Evidence(spline_share=one, deviation=one, silu_like=one, monotone=one, concentration=one,
+                            locality={}, stability={})
+    text = interpret.conclude_interpretability(ev, "the KAN autoencoder")
+    assert text.startswith("**With one seed there is no noise estimate for the KAN autoencoder")
+    assert "no difference is claimed" in text and "higher" not in text and "Token maps" not in text
+    assert interpret.findings(ev) == []
 
 
 def test_a_difference_within_noise_is_not_called_a_difference():
     ev = _evidence(noisy=True, pruning_ok=False)
     text = interpret.conclude_interpretability(ev)
+    assert "amounts to nothing the untrained network does not already show" in text
+    assert "no pruned model kept its accuracy" in text
     assert "no different after training from initialisation" in text
     assert "higher after training" not in text and "lower after training" not in text
     assert interpret.findings(ev) == []
@@ -291,3 +319,26 @@ def test_cost_conclusion_follows_accuracy_and_cost():
     assert "What it buys instead: training moves the splines" in bought
     cheap = interpret.conclude_cost(_records([0.85], 500, 10), _records([0.85], 1_000, 20))
     assert "no extra cost to justify" in cheap
+
+
+def test_symbolic_top_and_evidence_from_real_tables():
+    torch.manual_seed(0)
+    kw = dict(in_shape=(1, 16, 16), patch=4, dim=4, depth=1, token_hidden=5, channel_hidden=3)
+    images = torch.rand(6, 1, 16, 16) * 2 - 1
+    models = {s: build_model("kan_mixer", **kw) for s in range(2)}
+    tables = {s: interpret.edge_table(m, images) for s, m in models.items()}
+    top = interpret.symbolic_top(models[0], images, tables[0], 2)
+    per_layer = top.groupby("layer").size()
+    assert len(per_layer) == 4 and per_layer.between(2, 4).all()
+    assert set(top.why) <= {"important", "non-SiLU"} and top.best.notna().all()
+    first = top[top.layer == "blocks.0.token_mix.0"]
+    imp = tables[0][tables[0].layer == "blocks.0.token_mix.0"].importance
+    assert sorted(first[first.why == "important"].importance) == sorted(imp.nlargest(2))
+    edges = pd.concat([t.assign(state=state, seed=s) for s, t in tables.items() for state in ("trained", "init")])
+    maps = {"trained": [interpret.token_maps(m, images) for m in models.values()]}
+    maps["init"] = maps["trained"]
+    ev = interpret.evidence(edges, maps)
+    assert ev.spline_share["trained"] == ev.spline_share["init"] and len(ev.spline_share["trained"]) == 2
+    assert ev.stability["trained"] == pytest.approx([interpret.rank_agreement(maps["trained"])[0]])
+    assert all(0 < v < 1 for v in ev.concentration["trained"])
+    assert "amounts to nothing" in interpret.conclude_interpretability(ev)  # identical sides: no difference
