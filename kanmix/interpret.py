@@ -33,7 +33,7 @@ control), :func:`locality` and :func:`top_share` of such maps and importances, a
 :func:`rank_agreement` across seeds (only for quantities aligned across seeds: input tokens
 and pixels are, hidden units and embedding channels are not).
 
-**Pruning** (:func:`prune_run`): mask the least important edges of a trained KAN-Mixer
+**Pruning** (:func:`prune_runs`): mask the least important edges of a trained KAN-Mixer
 (importance on training images), so that they stay exactly zero (:func:`mask_edges`) during a
 short fine-tuning, and score on test images; each run is a results-store record.
 
@@ -64,7 +64,7 @@ from kanmix.kan import KANLinear
 __all__ = [
     "EdgeSample", "sample_edges", "probe_images", "data_range", "spline_share", "silu_deviation", "shape_stats",
     "edge_table", "LIBRARY", "library", "symbolic_fits", "symbolic_top", "edge_importances", "token_maps",
-    "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_run", "Comparison", "compare",
+    "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_runs", "Comparison", "compare",
     "Evidence", "evidence", "findings", "conclude_interpretability", "conclude_cost",
 ]
 
@@ -170,25 +170,27 @@ def _extrema(y: torch.Tensor, tol: float) -> torch.Tensor:
     """Reversals of each row of ``y (E, n)`` larger than ``tol`` of its range (a zigzag count): ``(E,)``.
 
     A point is an extremum when the curve moves by more than the threshold into it and out of it;
-    the first significant move from the left end sets the direction.
+    the first significant move from the left end sets the direction. The walk along the ``n``
+    points is sequential, so it runs in NumPy: a few thousand small operations, which in torch
+    would each pay the thread pool's synchronisation.
     """
-    h = tol * (y.max(-1).values - y.min(-1).values)
-    direction = torch.zeros_like(h)
-    ext, start = y[:, 0].clone(), y[:, 0]
-    count = torch.zeros_like(h)
-    for t in range(1, y.shape[1]):
-        v = y[:, t]
-        unset = direction == 0
-        begin = unset & ((v - start).abs() > h)
-        direction = torch.where(begin, torch.sign(v - start), direction)
-        ext = torch.where(begin, v, ext)
+    v = y.detach().cpu().double().numpy()
+    h = tol * (v.max(1) - v.min(1))
+    start = v[:, 0]
+    direction = np.zeros_like(h)
+    ext, count = start.copy(), np.zeros_like(h)
+    for t in range(1, v.shape[1]):
+        x = v[:, t]
+        begin = (direction == 0) & (np.abs(x - start) > h)
+        direction = np.where(begin, np.sign(x - start), direction)
+        ext = np.where(begin, x, ext)
         up, down = (direction > 0) & ~begin, (direction < 0) & ~begin
-        ext = torch.where(up, torch.maximum(ext, v), torch.where(down, torch.minimum(ext, v), ext))
-        turn = (up & (ext - v > h)) | (down & (v - ext > h))
+        ext = np.where(up, np.maximum(ext, x), np.where(down, np.minimum(ext, x), ext))
+        turn = (up & (ext - x > h)) | (down & (x - ext > h))
         count += turn
-        direction = torch.where(turn, -direction, direction)
-        ext = torch.where(turn, v, ext)
-    return count
+        direction = np.where(turn, -direction, direction)
+        ext = np.where(turn, x, ext)
+    return torch.from_numpy(count).to(y.device)
 
 
 def shape_stats(s: EdgeSample, *, tol: float = TOL) -> dict[str, torch.Tensor]:
@@ -455,15 +457,22 @@ def _pick(total: int, n: int, seed: int) -> torch.Tensor:
     return perm[torch.arange(n) % total]
 
 
-def probe_images(split, n: int, seed: int = 0) -> torch.Tensor:
+#: The draw of the training images that define importance: one for every seed, so all are measured on the same images.
+PROBE_SEED = 0
+
+
+def probe_images(split, n: int, seed: int = PROBE_SEED) -> torch.Tensor:
     """``n`` training images of ``split`` (a :class:`kanmix.splits.Split`), floats ``(n, C, H, W)``, drawn by ``seed``.
 
     The images that define importance and every per-edge measure: training images, so that
-    test images stay untouched for scoring (:func:`prune_run` uses the same draw).
+    test images stay untouched for scoring (:func:`prune_runs` uses the same draw).
     """
     from kanmix.splits import load_split
 
-    train_x = load_split(split)[0][0]
+    return _probe(load_split(split)[0][0], n, seed)
+
+
+def _probe(train_x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return data.to_float(train_x[_pick(train_x.shape[0], min(n, train_x.shape[0]), seed)])
 
 
@@ -476,59 +485,70 @@ def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, prec
 PRUNE_KIND = "prune_finetune"
 
 
-def prune_run(base: runner.Run, keep: float, *, n_importance: int, n_eval: int, steps: int,
-              finetune: Mapping | None = None, force: bool = False) -> dict:
-    """Prune ``base``'s trained KAN-Mixer to the ``keep`` fraction of each KAN layer's edges, fine-tune it, score it.
+def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n_eval: int, steps: int,
+               finetune: Mapping | None = None, force: bool = False) -> list[dict]:
+    """Prune ``base``'s trained KAN-Mixer to each ``keep`` fraction of every KAN layer's edges, fine-tune, score.
 
-    A results-store record (``kind="prune_finetune"``) whose config names the base run's
-    hash. Importance is :meth:`KANLinear.edge_importance` on ``n_importance`` training images
-    of the base's split; the masked model (:func:`mask_edges`) is fine-tuned for ``steps``
-    steps (one pass of :func:`kanmix.train.fit` over ``steps * batch_size`` training images,
-    the base's precision, no augmentation; ``finetune`` overrides the other
-    :class:`kanmix.train.TrainConfig` options, by default lr 3e-4, no warm-up, cosine to 0);
-    accuracy is measured on ``n_eval`` test images (disjoint from every training image) before
-    pruning, after pruning and after fine-tuning. ``keep=1`` is the control: fine-tuning alone.
-    The record also counts the masked edges that are not exactly zero after fine-tuning
-    (``masked_nonzero``, 0 by construction).
+    One results-store record per kept fraction (``kind="prune_finetune"``), whose config names
+    the base run's hash. Importance is :meth:`KANLinear.edge_importance` on ``n_importance``
+    training images of the base's split (:func:`probe_images`' default draw, the same for
+    every seed); the masked model
+    (:func:`mask_edges`) is fine-tuned for ``steps`` steps (one pass of
+    :func:`kanmix.train.fit` over ``steps * batch_size`` training images, the base's precision,
+    no augmentation; ``finetune`` overrides the other :class:`kanmix.train.TrainConfig`
+    options, by default lr 3e-4, no warm-up, cosine to 0); accuracy is measured on ``n_eval``
+    test images (disjoint from every training image) before pruning, after pruning and after
+    fine-tuning. ``keep=1`` is the control: fine-tuning alone. Each record also counts the
+    removed edges that are not exactly zero after fine-tuning (``masked_nonzero``, 0 by
+    construction). The importances and the unpruned accuracy are computed once, and only if
+    some record is missing.
     """
+    from kanmix.splits import load_split
     from kanmix.train import TrainConfig, fit
 
-    base_key = base.to_dict()
     options = {"lr": 3e-4, "warmup": 0.0, "batch_size": 128, **(finetune or {})}
     train_cfg = TrainConfig.from_dict({**options, "epochs": 1, "precision": base.train.precision,
                                        "augment": None, "grid_updates": (), "seed": base.seed})
-    cfg = {"kind": PRUNE_KIND, "base": results.run_hash(base_key), "keep": float(keep), "n_importance": n_importance,
-           "n_eval": n_eval, "steps": steps, "train": train_cfg.numbers_only()}
+    base_hash = results.run_hash(base.to_dict())
+    shared: dict = {}
 
-    def compute() -> dict:
-        from kanmix.splits import load_split
+    def prepared() -> dict:
+        """The base's training and test images, importances and unpruned accuracy (computed on first use)."""
+        if not shared:
+            model = runner.load_trained(base)
+            if model is None:
+                raise ValueError(f"prune_runs: the base run {base_hash} kept no weights; run it with keep_weights=True")
+            (train_x, train_y), _, _ = load_split(base.split)
+            test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
+            pick = _pick(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
+            shared.update(train=(train_x, train_y), test=(test_x[pick], test_y[pick]),
+                          importance=edge_importances(model, _probe(train_x, n_importance, PROBE_SEED)))
+            shared["before"] = _accuracy(model, *shared["test"], base.train.precision)
+        return shared
 
+    def compute(keep: float) -> dict:
+        p = prepared()
         model = runner.load_trained(base)
-        if model is None:
-            raise ValueError(f"prune_run: the base run {cfg['base']} kept no weights; run it with keep_weights=True")
-        (train_x, train_y), _, _ = load_split(base.split)
-        test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
-        pick = _pick(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
-        test_x, test_y = test_x[pick], test_y[pick]
-        precision = base.train.precision
-        before = _accuracy(model, test_x, test_y, precision)
-        probe = data.to_float(train_x[_pick(train_x.shape[0], min(n_importance, train_x.shape[0]), base.seed)])
-        masks = keep_masks(edge_importances(model, probe), keep)
+        masks = keep_masks(p["importance"], keep)
         mask_edges(model, masks)
-        pruned = _accuracy(model, test_x, test_y, precision)
+        pruned = _accuracy(model, *p["test"], base.train.precision)
+        train_x, train_y = p["train"]
         tune = _pick(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
         fitted = fit(model, train_x[tune], train_y[tune], train_cfg, task="classify")
-        tuned = _accuracy(model, test_x, test_y, precision)
+        tuned = _accuracy(model, *p["test"], base.train.precision)
         # phi = base_weight * SiLU + spline_scaler * spline: a removed edge is zero iff both factors are.
         layers = kan_layers(model)
         nonzero = sum(int(((layers[name].base_weight != 0) | (layers[name].spline_scaler != 0))[~m.to(
             layers[name].base_weight.device)].sum()) for name, m in masks.items())
-        return {"accuracy_unpruned": before, "accuracy_pruned": pruned, "accuracy_finetuned": tuned,
+        return {"accuracy_unpruned": p["before"], "accuracy_pruned": pruned, "accuracy_finetuned": tuned,
                 "edges": sum(int(m.numel()) for m in masks.values()),
                 "edges_kept": sum(int(m.sum()) for m in masks.values()), "masked_nonzero": nonzero,
-                "finetune_seconds": fitted["train_seconds"], "n_eval": int(test_x.shape[0]), "seed": base.seed}
+                "finetune_seconds": fitted["train_seconds"], "n_eval": int(p["test"][0].shape[0]), "seed": base.seed}
 
-    return results.cached_run(cfg, compute, force=force)
+    return [results.cached_run({"kind": PRUNE_KIND, "base": base_hash, "keep": float(keep),
+                                "n_importance": n_importance, "n_eval": n_eval, "steps": steps,
+                                "train": train_cfg.numbers_only()}, lambda keep=keep: compute(keep), force=force)
+            for keep in keeps]
 
 
 # ----------------------------------------------------------------------------- noise and conclusions

@@ -62,13 +62,14 @@ n_eval = 500  # test images scored before and after pruning
 keep_fractions = [0.25]  # fractions of each KAN layer's edges kept when pruning
 finetune_steps = 3  # fine-tuning steps after pruning
 finetune_lr = 3e-4
-n_panels = 24  # edges drawn per layer, most important first
+n_panels = 16  # edges drawn per layer, most important first
 n_top = 4  # edges per layer in the symbolic-fit table: this many most important, this many least SiLU-like
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 
 from kanmix import ae, book, data, grids, interpret, report, runner, viz
@@ -356,8 +357,9 @@ display(book.table(locality_table, "Table 5.6 — token maps: locality (mean dis
 
 # %% tags=["hide-input"]
 shape = ae_cfg.split.in_shape
-pixel_maps = {label: interpret.edge_importances(m, ae_probe)[ae_layer].sum(0).view(shape).mean(0)
-              for label, m in (("trained", ae_trained), ("init", ae_untrained))}
+ae_first = edges[(edges.model == "KAN AE") & (edges.layer == ae_layer)]
+pixel_maps = {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy()).view(shape).mean(0)
+              for state, part in ae_first.groupby("state", sort=False)}
 top = max(float(m.max()) for m in pixel_maps.values())
 fig, axes = plt.subplots(1, 2, figsize=(6, 2.8))
 for ax, (label, m) in zip(axes, pixel_maps.items()):
@@ -392,7 +394,7 @@ display(book.table(stability.set_index(["state", "pair"]), "Table 5.7 — Spearm
 # %% [markdown]
 # ## Pruning that means something
 #
-# For each seed and each kept fraction, `interpret.prune_run` ranks every KAN layer's edges by
+# For each seed and each kept fraction, `interpret.prune_runs` ranks every KAN layer's edges by
 # importance on the training images above, keeps that fraction of each layer, and removes the
 # rest through a parametrisation that multiplies their SiLU weight and spline scale by zero,
 # so they stay exactly zero while the model is fine-tuned for a short, fixed number of steps.
@@ -401,9 +403,9 @@ display(book.table(stability.set_index(["state", "pair"]), "Table 5.7 — Spearm
 # Each of these runs is a results-store record naming its base run.
 
 # %%
-pruning_records = [interpret.prune_run(c, keep, n_importance=n_importance, n_eval=n_eval, steps=finetune_steps,
-                                       finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})
-                   for c in kan_cfgs for keep in [1.0, *keep_fractions]]
+pruning_records = [rec for c in kan_cfgs for rec in interpret.prune_runs(
+    c, [1.0, *keep_fractions], n_importance=n_importance, n_eval=n_eval, steps=finetune_steps,
+    finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})]
 pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
                          **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned",
                                               "n_eval", "masked_nonzero")}} for r in pruning_records])

@@ -190,7 +190,7 @@ def test_masked_edges_stay_exactly_zero_through_fine_tuning(synthetic):
         assert (after[name][keep] > 0).all(), name
 
 
-def test_prune_run_is_a_record_naming_its_base_and_keeps_masked_edges_zero(store, training_calls):
+def test_prune_runs_are_records_naming_their_base_and_keep_masked_edges_zero(store, training_calls, monkeypatch):
     from kanmix import results
 
     cfg = ClassificationRun.from_dict({"dataset": "fashion_mnist", "size": 32, "subset": 200, "model": "kan_mixer",
@@ -199,18 +199,25 @@ def test_prune_run_is_a_record_naming_its_base_and_keeps_masked_edges_zero(store
                                        "train": {"epochs": 1, "batch_size": 50, "precision": "fp32",
                                                  "progress": False}})
     runner.run(cfg, keep_weights=True)
-    rec = interpret.prune_run(cfg, 0.25, n_importance=64, n_eval=200, steps=3, finetune={"batch_size": 32})
-    assert rec["config"]["base"] == results.run_hash(cfg.to_dict()) and rec["config"]["keep"] == 0.25
-    assert rec["config"]["steps"] == 3 and rec["config"]["train"]["batch_size"] == 32
-    assert rec["masked_nonzero"] == 0 and rec["n_eval"] == 200
-    assert rec["edges_kept"] == pytest.approx(0.25 * rec["edges"], abs=4)
-    assert all(0 <= rec[k] <= 1 for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"))
+    kw = dict(n_importance=64, n_eval=200, steps=3, finetune={"batch_size": 32})
+    importance_calls = []
+    real = interpret.edge_importances
+    monkeypatch.setattr(interpret, "edge_importances", lambda *a: importance_calls.append(1) or real(*a))
+    full, quarter = interpret.prune_runs(cfg, [1.0, 0.25], **kw)
+    assert len(importance_calls) == 1  # importance is computed once for all kept fractions
+    assert quarter["config"]["base"] == results.run_hash(cfg.to_dict()) and quarter["config"]["keep"] == 0.25
+    assert quarter["config"]["steps"] == 3 and quarter["config"]["train"]["batch_size"] == 32
+    assert quarter["masked_nonzero"] == 0 and quarter["n_eval"] == 200
+    assert quarter["edges_kept"] == pytest.approx(0.25 * quarter["edges"], abs=4)
+    assert full["edges_kept"] == full["edges"] and full["accuracy_pruned"] == full["accuracy_unpruned"]
+    assert quarter["accuracy_unpruned"] == full["accuracy_unpruned"]
+    assert all(0 <= quarter[k] <= 1 for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"))
     trained = len(training_calls)
-    assert interpret.prune_run(cfg, 0.25, n_importance=64, n_eval=200, steps=3, finetune={"batch_size": 32}) == rec
-    assert len(training_calls) == trained
+    assert interpret.prune_runs(cfg, [0.25], **kw) == [quarter]  # read back: nothing trains or is measured
+    assert len(training_calls) == trained and len(importance_calls) == 1
     unknown = ClassificationRun.from_dict({**cfg.to_dict(), "seed": 5})
     with pytest.raises(ValueError, match="kept no weights"):
-        interpret.prune_run(unknown, 0.5, n_importance=8, n_eval=20, steps=1)
+        interpret.prune_runs(unknown, [0.5], n_importance=8, n_eval=20, steps=1)
 
 
 def test_compare_claims_a_difference_only_beyond_noise():
