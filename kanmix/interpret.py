@@ -65,7 +65,7 @@ __all__ = [
     "EdgeSample", "sample_edges", "probe_images", "data_range", "spline_share", "silu_deviation", "shape_stats",
     "edge_table", "LIBRARY", "library", "symbolic_fits", "symbolic_top", "edge_importances", "token_maps",
     "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_runs", "Comparison", "compare",
-    "Evidence", "evidence", "findings", "conclude_interpretability", "conclude_cost",
+    "Evidence", "summarize", "evidence", "findings", "conclude_interpretability", "conclude_cost",
 ]
 
 #: Points per edge where the edge functions are sampled (curvature comes from their second differences).
@@ -668,6 +668,24 @@ class Evidence:
     chance: float | None = None
 
 
+def summarize(edges: pd.DataFrame) -> pd.Series:
+    """One summary of :func:`edge_table` rows (of one model, or pooled): what the tables and conclusions show.
+
+    ``spline_share``, ``deviation``, ``extrema``, ``curvature``: medians over the edges;
+    ``silu_like``: the fraction with deviation below :data:`SILU_LIKE`; ``monotone``: the
+    fraction monotone; ``concentration``: :func:`top_share` of the importances, taken within each
+    layer (and ``seed``, when there is that column), whose scales differ, then averaged. NaN
+    measures (constant edges) are left out.
+    """
+    groups = [c for c in ("layer", "seed") if c in edges]
+    return pd.Series({
+        "spline_share": edges.spline_share.median(), "deviation": edges.deviation.median(),
+        "silu_like": float((edges.deviation.dropna() < SILU_LIKE).mean()), "monotone": edges.monotone.mean(),
+        "extrema": edges.extrema.median(), "curvature": edges.curvature.median(),
+        "concentration": float(np.mean([top_share(g.importance.to_numpy()) for _, g in edges.groupby(groups)]))
+        if groups else top_share(edges.importance.to_numpy())})
+
+
 def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | None = None, *,
              symbolic: Mapping[str, pd.DataFrame] | None = None, pruning: pd.DataFrame | None = None,
              steps: int = 0, chance: float | None = None) -> Evidence:
@@ -676,23 +694,18 @@ def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | N
     ``edges``: :func:`edge_table` rows of every model, with a ``state`` column (``"trained"``,
     ``"init"``) and a ``seed`` column; ``maps``: :func:`token_maps` per seed for ``"trained"``,
     ``"init"`` and optionally ``"mlp"``. Per seed, the spline share and deviation are medians over
-    all the model's edges; ``concentration`` is the mean over layers of each layer's
-    :func:`top_share`, since importances of different layers have different scales.
+    all the model's edges (:func:`summarize`).
     """
-    def by_state(fn) -> dict[str, list[float]]:
-        return {state: [fn(part) for _, part in edges[edges.state == state].groupby("seed")]
+    per_seed = {state: [summarize(part) for _, part in edges[edges.state == state].groupby("seed")]
                 for state in ("trained", "init")}
 
-    def concentration(part: pd.DataFrame) -> float:
-        return float(np.mean([top_share(layer.importance.to_numpy()) for _, layer in part.groupby("layer")]))
+    def by_state(name: str) -> dict[str, list[float]]:
+        return {state: [float(row[name]) for row in rows] for state, rows in per_seed.items()}
 
     maps = maps or {}
     return Evidence(
-        spline_share=by_state(lambda p: float(p.spline_share.median())),
-        deviation=by_state(lambda p: float(p.deviation.median())),
-        silu_like=by_state(lambda p: float((p.deviation.dropna() < SILU_LIKE).mean())),
-        monotone=by_state(lambda p: float(p.monotone.mean())),
-        concentration=by_state(concentration),
+        spline_share=by_state("spline_share"), deviation=by_state("deviation"), silu_like=by_state("silu_like"),
+        monotone=by_state("monotone"), concentration=by_state("concentration"),
         locality={k: [float(locality(m).mean()) for m in v] for k, v in maps.items()},
         stability={k: rank_agreement(maps[k]) for k in ("trained", "init") if len(maps.get(k, ())) > 1},
         symbolic=dict(symbolic or {}), pruning=pruning, steps=steps, chance=chance)

@@ -116,7 +116,7 @@ models_table = pd.DataFrame(
         "parameters": mlp_record["parameters"], "train seconds": mlp_record["train_seconds"],
         "training images": mlp_record["n_train"]}]).set_index(["model", "seed"])
 display(book.table(models_table, f"Table 5.1 — the classifiers interpreted in this chapter ({dataset}, "
-                   f"{train.get('epochs', 10)} epoch(s))", [*kan_records, mlp_record], profile))
+                   f"{kan_records[0]['config']['train']['epochs']} epoch(s))", [*kan_records, mlp_record], profile))
 ae_metrics = ae_record["metrics"]
 display(book.table(pd.DataFrame([{"test MSE": ae_metrics["test_mse"], "PSNR (dB)": ae_metrics["psnr"],
                                   "parameters": ae_metrics["params"], "train seconds": ae_metrics["train_seconds"]}],
@@ -155,29 +155,15 @@ edges = pd.concat(
        for state, m in (("trained", ae_trained), ("init", ae_untrained))], ignore_index=True)
 
 # %% tags=["hide-input"]
-def layer_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per model, layer and state: medians and fractions over the layer's edges (all seeds pooled)."""
-    def agg(part: pd.DataFrame) -> pd.Series:
-        return pd.Series({
-            "edges": len(part) // part.seed.nunique(),
-            "spline share": part.spline_share.median(),
-            "deviation": part.deviation.median(),
-            "SiLU-like": (part.deviation.dropna() < interpret.SILU_LIKE).mean(),
-            "monotone": part.monotone.mean(),
-            "extrema": part.extrema.median(),
-            "curvature": part.curvature.median(),
-            "top 10% importance": np.mean([interpret.top_share(p.importance.to_numpy())
-                                           for _, p in part.groupby("seed")]),
-        })
-    return df.groupby(["model", "layer", "state"], sort=False).apply(agg, include_groups=False)
-
-
-summary = layer_summary(edges)
+by_layer = edges.groupby(["model", "layer", "state"], sort=False)
+summary = by_layer.apply(interpret.summarize, include_groups=False)
+summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
 display(book.table(summary, "Table 5.3 — per layer, trained against untrained (init): median spline share and "
                    f"deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
                    "monotone, median extrema and curvature, and the share of the layer's importance held by its top "
                    f"10% of edges; mixer values pool the seeds {seeds}", [*kan_records, ae_record], profile,
-                   precision=3))
+                   precision=3, names={"spline_share": "spline share", "silu_like": "SiLU-like",
+                                       "concentration": "top 10% importance"}))
 
 # %% [markdown]
 # The distributions behind the medians, per layer: the untrained control is dashed. Where the
@@ -414,6 +400,7 @@ assert (pruning.masked_nonzero == 0).all(), "a removed edge came back during fin
 # %% tags=["hide-input"]
 mean_pruning = pruning.groupby("keep", sort=False)[
     ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
+mean_pruning.index = pd.Index([f"{k:g}" for k in mean_pruning.index], name="fraction kept")
 display(book.table(mean_pruning, f"Table 5.8 — pruning by importance: mean over seeds {seeds} of the test accuracy "
                    f"({n_eval} test images) unpruned, pruned, and pruned then fine-tuned for {finetune_steps} steps",
                    pruning_records, profile, precision=4,

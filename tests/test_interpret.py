@@ -349,3 +349,12 @@ def test_symbolic_top_and_evidence_from_real_tables():
     assert ev.stability["trained"] == pytest.approx([interpret.rank_agreement(maps["trained"])[0]])
     assert all(0 < v < 1 for v in ev.concentration["trained"])
     assert "amounts to nothing" in interpret.conclude_interpretability(ev)  # identical sides: no difference
+
+
+def test_summarize_takes_concentration_within_each_layer():
+    rows = pd.DataFrame({"layer": ["a"] * 10 + ["b"] * 10, "importance": [1.0] * 10 + [0.0] * 9 + [1000.0],
+                         "spline_share": 0.5, "deviation": [0.001] * 15 + [0.5] * 4 + [math.nan],
+                         "monotone": [1.0] * 19 + [math.nan], "extrema": 0.0, "curvature": 1.0})
+    got = interpret.summarize(rows)
+    assert got.concentration == pytest.approx((0.1 + 1.0) / 2)  # not dominated by layer b's scale
+    assert got.silu_like == pytest.approx(15 / 19) and got.monotone == 1.0 and got.spline_share == 0.5
