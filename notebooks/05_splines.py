@@ -12,219 +12,462 @@
 # ---
 
 # %% [markdown]
-# # Looking inside: spline activations
+# # Looking inside: what trained KANs learn
 #
-# Both papers argue that KANs are interpretable because every edge function can be plotted, and
-# neither plots one for a trained vision model. This chapter does: it trains a KAN-Mixer and a
-# KAN autoencoder, draws their learned edge functions pykan-style (one small panel per edge,
-# faded by importance), maps which edges matter, measures how far each learned function is from
-# a straight line or a scaled SiLU, and asks how many edges a threshold could prune and what
-# that costs in accuracy.
+# Both papers name interpretability as a reason to prefer KANs, and neither shows what a trained
+# vision KAN has learned. Every edge of a KAN layer is a function one can plot, so the promise is
+# concrete: after training, the plots should show something an MLP does not have. This chapter
+# tests that promise with measurements instead of pictures alone, and compares each one with a
+# control that has no learning in it: **the same architecture at initialisation**. A property
+# that the untrained network already has is not something training taught it.
+#
+# The questions, in the order the chapter answers them:
+#
+# 1. **Are the splines used?** Each edge is $\phi(x) = w_b\,\mathrm{SiLU}(x) + \mathrm{spline}(x)$.
+#    If after training the spline term is as small, relative to the SiLU term, as it was at
+#    initialisation, the plots show scaled SiLU curves and nothing was learned in the splines.
+# 2. **How far is each edge from an MLP edge?** If every edge of a layer is
+#    $a + b\,\mathrm{SiLU}(x)$, the constants add up to a bias and the layer computes
+#    $\mathrm{Linear}(\mathrm{SiLU}(x))$: an MLP layer with a SiLU activation (not a "dense
+#    layer": the nonlinearity is still there). The fraction of an edge's variance that the best
+#    such fit leaves unexplained measures how much the edge does beyond that.
+# 3. **What shapes are they?** Monotone or not, how many turns, how curved, and which simple
+#    closed form (if any) each important edge is close to, as pykan's `suggest_symbolic` does.
+# 4. **Where in the image does a token read from?** The token-mixing layer's inputs are patch
+#    positions, so its importances map back onto the image. The MLP-Mixer's weights, mapped the
+#    same way, are the control, and three seeds say whether the maps are a property of the data
+#    or of one run.
+# 5. **How many edges matter?** Prune the least important edges, fine-tune briefly, and see what
+#    accuracy survives on test images that played no part in choosing the edges.
+#
+# Everything is measured on the inputs each edge actually receives (computed with
+# `kanmix.grids.layer_inputs` on training images), not on an arbitrary interval, and the
+# measures are functions of `kanmix.interpret`, tested on layers whose answers are known.
 
 # %% tags=["parameters"]
 profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
 dataset = "fashion_mnist"
-subset: int | None = 600  # training images, stratified; None for the whole split
-epochs = 1
-mixer_kwargs = {"patch": 8, "dim": 32, "depth": 1, "token_hidden": 16, "channel_hidden": 32}
+subset: int | None = 500  # training images of the mixers, stratified; None: the full training split
+mixer_kwargs = {"patch": 8, "dim": 32, "depth": 1, "token_hidden": 16, "channel_hidden": 32}  # the KAN-Mixer
+mlp_kwargs = {"patch": 8, "dim": 32, "depth": 1, "token_hidden": 16, "channel_hidden": 32}  # the MLP-Mixer, same widths
+train = {"epochs": 1, "batch_size": 64}  # kanmix.train.TrainConfig options of both mixers (chapter 3's)
+seeds = [0, 1, 2]  # KAN-Mixer seeds; the first is the one drawn, and the MLP-Mixer's
 ae_dataset = "mnist"
+ae_subset: int | None = 300  # training images of the autoencoder; None: the full training split
 ae_bottleneck = 16
-ae_hidden = 32
-n_probe = 256  # test images whose activations define importance and the fitted ranges
-n_panels = 24  # edges drawn per layer, most important first
-thresholds = [0.01, 0.03, 0.1, 0.3]  # pruning thresholds, relative to the layer's largest importance
-n_eval: int | None = 1000  # test images scored before and after pruning; None for the whole split
-seed = 0
+ae_hidden = 16
+ae_train = {"epochs": 1, "batch_size": 64}  # TrainConfig options over kanmix.ae's paper recipe
+n_importance = 128  # training images on which importance and every edge measure are computed
+n_eval = 500  # test images scored before and after pruning
+keep_fractions = [0.25]  # fractions of each KAN layer's edges kept when pruning
+finetune_steps = 3  # fine-tuning steps after pruning
+finetune_lr = 3e-4
+n_panels = 16  # edges drawn per layer, most important first
+n_top = 4  # edges per layer in the symbolic-fit table: this many most important, this many least SiLU-like
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from kanmix import ae, book, data, metrics, report, runner, train, viz
+from kanmix import ae, book, data, grids, interpret, report, runner, viz
 from kanmix.experiment import ClassificationRun
-from kanmix.kan import KANLinear
 
 report.setup()  # widget warning off, inline figures, the book's figure style
 
 # %% [markdown]
-# ## Two trained models
+# ## The models
 #
-# Both are results-store runs with their weights kept beside the record, so a rerun of this
-# chapter loads them instead of training again: the KAN-Mixer through
-# `runner.run(keep_weights=True)`, the KAN autoencoder (KAN layers on the
-# pixel side of encoder and decoder, the KAN-autoencoder paper's recipe) through
-# the same `runner.run(keep_weights=True)`.
+# The KAN-Mixer has chapter 3's configuration and trains on the training split, all of it
+# unless the profile names a subset (Table 5.1 gives the count), with no fold held out: this
+# chapter selects nothing on validation data. It is trained once per seed; the MLP-Mixer of
+# the same widths once, with the first seed. The KAN autoencoder is chapter 4's (on MNIST
+# unless the profile says otherwise). Every run is a results-store record with its weights
+# kept beside it, so a rerun loads the models instead of training them. The untrained controls
+# are the same configurations built from the same seeds, before any training step.
 
 # %%
-cfg = ClassificationRun.from_dict({"dataset": dataset, "size": 32, "model": "kan_mixer", "model_kwargs": mixer_kwargs,
-                                   "subset": subset, "seed": seed, "train": {"epochs": epochs}})
-record = runner.run(cfg, keep_weights=True)
-mixer = runner.load_trained(cfg)
-test_x, test_y = data.load(dataset, "test", size=32)
-probe_x = test_x[:n_probe]
+def mixer_config(model: str, kwargs: dict, seed: int) -> ClassificationRun:
+    return ClassificationRun.from_dict({"dataset": dataset, "size": 32, "subset": subset, "model": model,
+                                        "model_kwargs": kwargs, "seed": seed, "train": train})
 
-ae_cfg = ae.ae_config("kan", ae_dataset, ae_bottleneck, epochs=epochs, seed=seed, subset=subset,
-                      model_kwargs={"hidden": ae_hidden})
+
+kan_cfgs = [mixer_config("kan_mixer", mixer_kwargs, s) for s in seeds]
+mlp_cfg = mixer_config("mlp_mixer", mlp_kwargs, seeds[0])
+kan_records = [runner.run(c, keep_weights=True) for c in kan_cfgs]
+mlp_record = runner.run(mlp_cfg, keep_weights=True)
+trained = [runner.load_trained(c) for c in kan_cfgs]
+untrained = [runner.build(c).eval() for c in kan_cfgs]
+mlp = runner.load_trained(mlp_cfg)
+
+ae_cfg = ae.ae_config("kan", ae_dataset, ae_bottleneck, seed=seeds[0], subset=ae_subset,
+                      model_kwargs={"hidden": ae_hidden}, **ae_train)
 ae_record = runner.run(ae_cfg, keep_weights=True)
-autoencoder = runner.load_trained(ae_cfg)
-print(f"KAN-Mixer test accuracy {record['metrics']['test']['accuracy']:.4f} ({record['parameters']:,} parameters); "
-      f"KAN AE test MSE {ae_record['metrics']['test_mse']:.4f} ({ae_record['metrics']['params']:,} parameters)")
+ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
 
-
-# %%
-def layer_inputs(model: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The real inputs reaching every KANLinear of `model` on `images`: name -> (rows, in)."""
-    seen, hooks = {}, []
-    for name, module in model.named_modules():
-        if isinstance(module, KANLinear):
-            hooks.append(module.register_forward_pre_hook(
-                lambda mod, args, name=name: seen.__setitem__(name, args[0].detach().reshape(-1, mod.in_features))))
-    try:
-        train.predict(model, images, batch_size=len(images), device="cpu")
-    finally:
-        for h in hooks:
-            h.remove()
-    return seen
-
-
-mixer_inputs = layer_inputs(mixer, probe_x)
-ae_inputs = layer_inputs(autoencoder, data.load(ae_dataset, "test")[0][:n_probe])
-kan_layers = {**{f"mixer.{n}": m for n, m in mixer.named_modules() if isinstance(m, KANLinear)},
-              **{f"ae.{n}": m for n, m in autoencoder.named_modules() if isinstance(m, KANLinear)}}
-inputs = {**{f"mixer.{n}": x for n, x in mixer_inputs.items()}, **{f"ae.{n}": x for n, x in ae_inputs.items()}}
-importance = {n: kan_layers[n].edge_importance(inputs[n]) for n in kan_layers}
-print("KAN layers:", ", ".join(f"{n} ({kan_layers[n].in_features}→{kan_layers[n].out_features})" for n in kan_layers))
-
+# %% tags=["hide-input"]
+models_table = pd.DataFrame(
+    [{"model": "KAN-Mixer", "seed": r["seed"], "test accuracy": r["metrics"]["test"]["accuracy"],
+      "parameters": r["parameters"], "train seconds": r["train_seconds"], "training images": r["n_train"]}
+     for r in kan_records]
+    + [{"model": "MLP-Mixer", "seed": mlp_record["seed"], "test accuracy": mlp_record["metrics"]["test"]["accuracy"],
+        "parameters": mlp_record["parameters"], "train seconds": mlp_record["train_seconds"],
+        "training images": mlp_record["n_train"]}]).set_index(["model", "seed"])
+display(book.table(models_table, f"Table 5.1 — the classifiers interpreted in this chapter ({dataset}, "
+                   f"{kan_records[0]['config']['train']['epochs']} epoch(s))", [*kan_records, mlp_record], profile))
+ae_metrics = ae_record["metrics"]
+display(book.table(pd.DataFrame([{"test MSE": ae_metrics["test_mse"], "PSNR (dB)": ae_metrics["psnr"],
+                                  "parameters": ae_metrics["params"], "train seconds": ae_metrics["train_seconds"]}],
+                                index=pd.Index([f"KAN AE, bottleneck {ae_bottleneck}"], name="model")),
+                   f"Table 5.2 — the KAN autoencoder ({ae_dataset})", [ae_record], profile))
 
 # %% [markdown]
-# ## The learned edge functions
+# ## Every edge, measured on its own inputs
 #
-# Each panel is one edge $\phi_{oi}$, drawn over the range its real inputs cover (1st to 99th
-# percentile). Panels are sorted by importance — the mean $|\phi_{oi}(x_i)|$ over real inputs —
-# and faded in proportion to it, as pykan draws networks.
+# An edge $o \leftarrow i$ only ever sees the values of input $i$. `interpret.sample_edges`
+# samples each edge over the central 99% of those values and weights each sample point by the
+# share of real inputs near it; every measure below is an average over the data in that sense.
+# `interpret.edge_table` gives one row per edge of every KAN layer with:
+#
+# - **importance**, the mean $|\phi(x)|$ over the real inputs (pykan's pruning score);
+# - **spline share** $S / (S + B)$, with $S$ and $B$ the mean $|\mathrm{spline}|$ and
+#   $|w_b\,\mathrm{SiLU}|$ over the inputs: 0 is a pure SiLU edge, 1 a pure spline;
+# - **deviation**, $1 - R^2$ of the best $a + b\,\mathrm{SiLU}(x)$ fit: 0 is an MLP edge;
+# - **extrema**, turns of the curve larger than 5% of its range (smaller wiggles are spline
+#   ripple), **monotone** when there is none, and **curvature**, the mean $|\phi''|$ with both
+#   axes rescaled to $[0, 1]$ (0 for a line, 8 for a parabola centred in its range).
+#
+# SiLU itself is not monotone: it has a minimum at $x \approx -1.28$, so a pure SiLU edge whose
+# inputs reach well below that counts one extremum. The untrained control has the same SiLU,
+# which is why the comparison with it, not the raw count, carries the information. Inputs that
+# are constant over the data, such as MNIST's always-black border pixels, give constant edges;
+# their shape measures are undefined and left out.
 
 # %%
-def data_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each input's 1st to 99th percentile over real activations ``x (rows, in)``."""
-    return torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0) + 1e-6
+probe = interpret.probe_images(kan_cfgs[0].split, n_importance)
+ae_probe = interpret.probe_images(ae_cfg.split, n_importance)
+edges = pd.concat(
+    [interpret.edge_table(m, probe).assign(model="KAN-Mixer", state=state, seed=s)
+     for state, family in (("trained", trained), ("init", untrained)) for s, m in zip(seeds, family)]
+    + [interpret.edge_table(m, ae_probe).assign(model="KAN AE", state=state, seed=seeds[0])
+       for state, m in (("trained", ae_trained), ("init", ae_untrained))], ignore_index=True)
+
+# %% tags=["hide-input"]
+by_layer = edges.groupby(["model", "layer", "state"], sort=False)
+summary = by_layer.apply(interpret.summarize, include_groups=False)
+summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
+display(book.table(summary, "Table 5.3 — per layer, trained against untrained (init): median spline share and "
+                   f"deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
+                   "monotone, median extrema and curvature, and the share of the layer's importance held by its top "
+                   f"10% of edges; mixer values pool the seeds {seeds}", [*kan_records, ae_record], profile,
+                   precision=3, names={"spline_share": "spline share", "silu_like": "SiLU-like",
+                                       "concentration": "top 10% importance"}))
+
+# %% [markdown]
+# The distributions behind the medians, per layer: the untrained control is dashed. Where the
+# two curves lie on top of each other, training left that property of the edges where the
+# initialisation put it.
+
+# %% tags=["hide-input"]
+LOG_FLOOR = 1e-6  # log axes: values at or below this are drawn at it
 
 
-def plot_edges(name: str):
-    layer, x = kan_layers[name], inputs[name]
-    fig = viz.plot_edges(layer, x, top_k=n_panels, cols=8, n=120, x_range=data_range(x), color="tab:purple")
-    edges = layer.in_features * layer.out_features
-    fig.suptitle(f"{name}: the {min(n_panels, edges)} most important of {edges} edges", fontsize=9)
+def ecdf(ax, values, **style):
+    v = np.sort(np.clip(values[np.isfinite(values)], LOG_FLOOR, None))
+    ax.step(v, np.arange(1, len(v) + 1) / max(len(v), 1), where="post", **style)
+
+
+layer_keys = list(dict.fromkeys(zip(edges.model, edges.layer)))
+fig, axes = plt.subplots(2, len(layer_keys), figsize=(2.6 * len(layer_keys), 5), squeeze=False)
+for col, (model, layer) in enumerate(layer_keys):
+    part = edges[(edges.model == model) & (edges.layer == layer)]
+    for row, column in enumerate(("spline_share", "deviation")):
+        ax = axes[row, col]
+        for state, style in (("trained", {"color": "tab:purple"}), ("init", {"color": "0.4", "ls": "--"})):
+            ecdf(ax, part[part.state == state][column].to_numpy(), label=state, **style)
+        ax.set_xscale("log")
+        ax.set_xlabel(column.replace("_", " "), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if row == 0:
+            ax.set_title(f"{model}\n{layer}", fontsize=7)
+axes[0, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
+axes[1, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
+axes[0, 0].legend(frameon=False, fontsize=7)
+fig.tight_layout()
+plt.show()
+display(book.caption("Figure 5.1 — distribution over each layer's edges of the spline share (top) and of the "
+                     "deviation from a + b·SiLU (bottom), trained (solid) against the same models at "
+                     "initialisation (dashed)", [*kan_records, ae_record], profile))
+
+# %% [markdown]
+# ## The edges themselves
+#
+# The panels show the most important edges of the first seed's first token-mixing and
+# channel-mixing layers and of the autoencoder's pixel-side encoder layer, each over the range
+# its real inputs cover, faded by importance as pykan draws networks. The dashed curves are the
+# two parts of each edge: the SiLU term (blue) and the spline (orange). Under each trained
+# layer is its untrained twin, drawn the same way.
+
+# %%
+def draw_layer(model, images, name: str, title: str, color: str):
+    """The most important edges of one KAN layer of ``model``, over its inputs on ``images``."""
+    x = grids.layer_inputs(model, images)[name]
+    layer = grids.kan_layers(model)[name]
+    fig = viz.plot_edges(layer, x, top_k=n_panels, cols=8, n=120, x_range=interpret.data_range(x), parts=True,
+                         color=color)
+    fig.suptitle(f"{title}: {name}, the {min(n_panels, layer.in_features * layer.out_features)} most important of "
+                 f"{layer.in_features * layer.out_features} edges", fontsize=9)
     return fig
 
 
-# %% tags=["spline-figure"]
-token_layer = next(n for n in kan_layers if n.startswith("mixer.") and "token" in n)
-channel_layer = next(n for n in kan_layers if n.startswith("mixer.") and "channel" in n)
-for name in (token_layer, channel_layer):
-    display(plot_edges(name))
-display(book.caption("Figure 5.1 — learned edge functions of the KAN-Mixer's first token-mixing and "
-                     "channel-mixing KAN layers, sorted and faded by importance", [record], profile))
+mixer_layers = list(grids.kan_layers(trained[0]))
+token_layer = next(n for n in mixer_layers if "token_mix" in n)
+channel_layer = next(n for n in mixer_layers if "channel_mix" in n)
+ae_layer = next(iter(grids.kan_layers(ae_trained)))
 
-# %% tags=["spline-figure"]
-ae_layer = next(n for n in kan_layers if n.startswith("ae."))
-display(plot_edges(ae_layer))
-display(book.caption(f"Figure 5.2 — learned edge functions of the KAN autoencoder's first KAN layer "
-                     f"({ae_dataset}, bottleneck {ae_bottleneck})", [ae_record], profile))
+# %% tags=["hide-input"]
+for number, (name, models, images, records) in enumerate(
+        ((token_layer, (trained[0], untrained[0]), probe, [kan_records[0]]),
+         (channel_layer, (trained[0], untrained[0]), probe, [kan_records[0]]),
+         (ae_layer, (ae_trained, ae_untrained), ae_probe, [ae_record])), start=2):
+    for model, state, color in zip(models, ("trained", "untrained (init)"), ("tab:purple", "0.35")):
+        display(draw_layer(model, images, name, state, color))
+    display(book.caption(f"Figure 5.{number} — the most important edges of {name}, trained (first panel "
+                         "block) and at initialisation (second): total (solid), SiLU term (blue, dashed) and "
+                         "spline (orange, dashed)", records, profile))
 
 # %% [markdown]
-# ## Which edges matter
+# ## Symbolic fits
+#
+# For each layer of the first seed we take the most important edges and, among the more
+# important half, the edges least like $a + b\,\mathrm{SiLU}(x)$, and fit each against a small
+# library by least squares, as pykan's `suggest_symbolic` does: $a + b f(c u + d)$ with $u$ the
+# edge's input rescaled to $[-1, 1]$, $f$ one of $x, x^2, x^3, |x|, \sin, \tanh, \exp,
+# \mathrm{SiLU}$ and a Gaussian, the outer $a, b$ fitted exactly and the inner $c, d$ taken from
+# a fixed grid (`interpret.library` documents it), plus each $f$ of the raw input. The table
+# names the simplest form within 0.001 of the best $R^2$, in the library's order. Over a short
+# input range a SiLU is close to a parabola or a line, so an edge that is exactly
+# $a + b\,\mathrm{SiLU}(x)$ may be named $x^2$ or $x$ there: the columns with the $R^2$ of a
+# straight line and of $a + b\,\mathrm{SiLU}(x)$ say whether the named form is anything an MLP
+# edge does not already have. The untrained twin's top edges are fitted the same way.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for ax, name in zip(axes, (token_layer, channel_layer, ae_layer)):
-    imp = importance[name].numpy()
-    im = ax.imshow(imp, aspect="auto", cmap="magma", interpolation="nearest")
-    ax.set_title(name, fontsize=8)
-    ax.set_xlabel("input")
-    ax.set_ylabel("output")
-    fig.colorbar(im, ax=ax, fraction=0.04)
+symbolic = {
+    state: pd.concat([interpret.symbolic_top(m, images, edges[(edges.model == label) & (edges.state == state)
+                                                                & (edges.seed == seeds[0])], n_top).assign(model=label)
+                      for label, m, images in models], ignore_index=True)
+    for state, models in (("trained", (("KAN-Mixer", trained[0], probe), ("KAN AE", ae_trained, ae_probe))),
+                          ("init", (("KAN-Mixer", untrained[0], probe), ("KAN AE", ae_untrained, ae_probe))))}
+
+# %% tags=["hide-input"]
+shown = symbolic["trained"].set_index(["model", "layer", "out", "in"])[
+    ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
+display(book.table(shown, "Table 5.4 — symbolic fits of the top edges of the trained models (first seed): the best "
+                   "library form and its R², next to the R² of a straight line and of a + b·SiLU(x)",
+                   [kan_records[0], ae_record], profile, precision=3,
+                   names={"spline_share": "spline share", "r2": "R² (best)", "r2_x": "R² (x)",
+                          "r2_silu": "R² (SiLU)"}))
+forms = pd.DataFrame({state: df.best.where(df.r2 >= interpret.GOOD_FIT, "no fit").value_counts()
+                      for state, df in symbolic.items()}).fillna(0).astype(int)
+forms.index.name = "best form"
+display(book.table(forms, f"Table 5.5 — best forms of the top edges with R² ≥ {interpret.GOOD_FIT} "
+                   "(\"no fit\" below it), trained against untrained", [kan_records[0], ae_record], profile))
+
+# %% [markdown]
+# ## Where a token reads from
+#
+# In the first mixer block, the token-mixing network maps the $T$ patch positions to $T$
+# patch positions through a hidden layer. `interpret.token_maps` composes the two layers'
+# importances into one map per output token, $|\text{second}|\,|\text{first}|$ summed over the
+# hidden units (pykan's path importance), normalised to sum to one, and lays it out on the
+# patch grid. For the MLP-Mixer the same product uses the absolute weights of its two Linear
+# layers: its token-mixing inputs are LayerNorm outputs, of about unit scale for every token,
+# so its weights alone are comparable across tokens. `interpret.locality` summarises a map as
+# the mean distance it reads from, relative to a uniform map: below 1, a token reads near its
+# own patch.
+
+# %%
+maps = {"trained": [interpret.token_maps(m, probe) for m in trained],
+        "init": [interpret.token_maps(m, probe) for m in untrained],
+        "mlp": [interpret.token_maps(mlp, probe)]}
+side = maps["mlp"][0].shape[-1]
+shown_tokens = sorted({0, side - 1, (side // 2) * side + side // 2, side * side - 1})
+
+# %% tags=["hide-input"]
+rows = (("KAN-Mixer, trained", maps["trained"][0]), ("KAN-Mixer, init", maps["init"][0]),
+        ("MLP-Mixer, trained", maps["mlp"][0]))
+top = max(float(m.max()) for _, m in rows)  # one colour scale for every panel, so a flat map looks flat
+fig, axes = plt.subplots(len(rows), len(shown_tokens) + 1, figsize=(1.9 * (len(shown_tokens) + 1) + 0.6,
+                                                                    1.9 * len(rows)), squeeze=False)
+for r, (label, m) in enumerate(rows):
+    panels = [(m[t], f"output token {t}") for t in shown_tokens] + [(m.mean(0), "mean over outputs")]
+    for c, (image, title) in enumerate(panels):
+        ax = axes[r, c]
+        shown_image = ax.imshow(image.numpy(), cmap="magma", vmin=0, vmax=top, interpolation="nearest")
+        if c < len(shown_tokens):  # mark the output token's own patch
+            ax.plot(shown_tokens[c] % side, shown_tokens[c] // side, "c+", ms=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title if r == 0 else "", fontsize=7)
+    axes[r, 0].set_ylabel(label, fontsize=7)
+fig.colorbar(shown_image, ax=axes, fraction=0.02, label="share of the map")
+plt.show()
+display(book.caption("Figure 5.5 — token-mixing importance over the patch grid (first block, first seed): for a "
+                     "few output tokens (their own patch marked +) and averaged over all outputs; trained "
+                     f"KAN-Mixer, the same at initialisation, and the MLP-Mixer's weights. A uniform map is "
+                     f"1/{side * side} everywhere",
+                     [kan_records[0], mlp_record], profile))
+
+# %% [markdown]
+# One caveat when reading the MLP-Mixer's row: built from the same seed, its first token-mixing
+# Linear layer starts with exactly the weights of the KAN-Mixer's SiLU terms (both are the same
+# Kaiming-uniform draw from the same random stream), so a resemblance between the two can be
+# inherited from initialisation. The untrained KAN-Mixer's row shows what that start looks like.
+
+# %% tags=["hide-input"]
+locality_table = pd.DataFrame(
+    [{"model": label, "seed": s, "locality": float(interpret.locality(m).mean()),
+      "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
+     for label, key, ss in (("KAN-Mixer, trained", "trained", seeds), ("KAN-Mixer, init", "init", seeds),
+                            ("MLP-Mixer, trained", "mlp", seeds[:1]))
+     for s, m in zip(ss, maps[key])]).set_index(["model", "seed"])
+display(book.table(locality_table, "Table 5.6 — token maps: locality (mean distance read, relative to a uniform "
+                   "map; below 1 is local) and the share of each map held by its top 10% of input tokens "
+                   "(uniform: 0.1), averaged over output tokens", [*kan_records, mlp_record], profile, precision=3))
+
+# %% [markdown]
+# The autoencoder's first KAN layer reads pixels, so its importances map onto the image too:
+# per pixel, the summed importance of its edges, trained and at initialisation.
+
+# %% tags=["hide-input"]
+shape = ae_cfg.split.in_shape
+ae_first = edges[(edges.model == "KAN AE") & (edges.layer == ae_layer)]
+pixel_maps = {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy()).view(shape).mean(0)
+              for state, part in ae_first.groupby("state", sort=False)}
+top = max(float(m.max()) for m in pixel_maps.values())
+fig, axes = plt.subplots(1, 2, figsize=(6, 2.8))
+for ax, (label, m) in zip(axes, pixel_maps.items()):
+    shown_image = ax.imshow(m.numpy(), cmap="magma", vmin=0, vmax=top)
+    ax.set_title(f"KAN AE, {label}", fontsize=8)
+    ax.axis("off")
+fig.colorbar(shown_image, ax=axes, fraction=0.03, label="summed importance")
+plt.show()
+display(book.caption(f"Figure 5.6 — per-pixel importance of the KAN autoencoder's {ae_layer} (summed over its "
+                     "outputs), trained and at initialisation", [ae_record], profile))
+
+# %% [markdown]
+# ## The same maps across seeds
+#
+# A hidden unit of one seed has no counterpart in another (any permutation of the hidden units
+# computes the same function), so per-edge importances of hidden layers cannot be compared
+# across seeds. Input tokens and output tokens are patch positions, the same in every seed, so
+# the token maps can. `interpret.rank_agreement` gives Spearman's rank correlation between
+# every pair of seeds, for the trained models and for their untrained twins; the untrained
+# pairs show how much agreement the data alone produces.
+
+# %% tags=["hide-input"]
+pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
+stability = pd.DataFrame(
+    [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
+     for state in ("trained", "init")
+     for (a, b), rho_map, rho_mean in zip(pairs, interpret.rank_agreement(maps[state]),
+                                          interpret.rank_agreement([m.mean(0) for m in maps[state]]))])
+display(book.table(stability.set_index(["state", "pair"]), "Table 5.7 — Spearman rank correlation of the token "
+                   "maps between seeds, trained and untrained", kan_records, profile, precision=3))
+
+# %% [markdown]
+# ## Pruning that means something
+#
+# For each seed and each kept fraction, `interpret.prune_runs` ranks every KAN layer's edges by
+# importance on the training images above, keeps that fraction of each layer, and removes the
+# rest through a parametrisation that multiplies their SiLU weight and spline scale by zero,
+# so they stay exactly zero while the model is fine-tuned for a short, fixed number of steps.
+# Accuracy is measured on test images before pruning, right after, and after fine-tuning.
+# Keeping every edge and fine-tuning anyway is the control for what fine-tuning alone does.
+# Each of these runs is a results-store record naming its base run.
+
+# %%
+pruning_records = [rec for c in kan_cfgs for rec in interpret.prune_runs(
+    c, [1.0, *keep_fractions], n_importance=n_importance, n_eval=n_eval, steps=finetune_steps,
+    finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})]
+pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
+                         **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned",
+                                              "n_eval", "masked_nonzero")}} for r in pruning_records])
+assert (pruning.masked_nonzero == 0).all(), "a removed edge came back during fine-tuning"
+
+# %% tags=["hide-input"]
+mean_pruning = pruning.groupby("keep", sort=False)[
+    ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
+mean_pruning.index = pd.Index([f"{k:g}" for k in mean_pruning.index], name="fraction kept")
+display(book.table(mean_pruning, f"Table 5.8 — pruning by importance: mean over seeds {seeds} of the test accuracy "
+                   f"({n_eval} test images) unpruned, pruned, and pruned then fine-tuned for {finetune_steps} steps",
+                   pruning_records, profile, precision=4,
+                   names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
+                          "accuracy_finetuned": "pruned + fine-tuned"}))
+fig, ax = plt.subplots(figsize=(5, 3.2))
+for column, label, style in (("accuracy_pruned", "pruned", "o--"), ("accuracy_finetuned", "pruned + fine-tuned", "o-")):
+    for s, part in pruning.groupby("seed"):
+        ax.plot(part.keep, part[column], style, color="tab:purple" if "fine" in label else "0.5", alpha=0.7,
+                label=label if s == seeds[0] else None)
+ax.axhline(pruning.accuracy_unpruned.mean(), color="k", lw=0.8, label="unpruned (mean)")
+ax.set_xscale("log")
+ax.set_xticks(sorted(pruning.keep.unique()), [f"{k:g}" for k in sorted(pruning.keep.unique())])
+ax.minorticks_off()
+ax.set_xlabel("fraction of edges kept")
+ax.set_ylabel("test accuracy")
+ax.legend(frameon=False, fontsize=8)
 fig.tight_layout()
 plt.show()
-display(book.caption("Figure 5.3 — edge importance (mean |φ| over real inputs) of three KAN layers",
-                     [record, ae_record], profile))
+display(book.caption("Figure 5.7 — test accuracy against the fraction of edges kept, one line per seed",
+                     pruning_records, profile))
 
 # %% [markdown]
-# ## How far from linear, how far from SiLU
+# ## The price
 #
-# If a learned edge function were a straight line, the KAN would be a linear layer there; if it
-# were a scaled SiLU, it would be an MLP neuron. For each edge we sample $\phi_{oi}$ over its
-# real input range and take the $R^2$ of the best fit $a + b\,x$ and of the best fit
-# $a + b\,\mathrm{SiLU}(x)$. An $R^2$ near one means the spline adds nothing a dense layer could
-# not do.
+# The KAN-Mixer against the MLP-Mixer of the same widths, from the records above: test
+# accuracy, parameters and training time.
 
-# %%
-def fit_r2(name: str) -> pd.DataFrame:
-    """R² of the best a + b·x and a + b·SiLU(x) fit of every edge of one layer."""
-    edges = kan_layers[name].edge_functions(n=100, x_range=data_range(inputs[name]))
-    xs, phi = edges.x.double(), edges.total.double()  # (in, n), (out, in, n)
-    ss_tot = ((phi - phi.mean(-1, keepdim=True)) ** 2).sum(-1).clamp_min(1e-18)
-    rows = []
-    for label, feat in (("affine", xs), ("SiLU", torch.nn.functional.silu(xs))):
-        design = torch.stack([torch.ones_like(feat), feat], -1)  # (in, n, 2)
-        coef = torch.linalg.lstsq(design.unsqueeze(0).expand(phi.shape[0], -1, -1, -1), phi.unsqueeze(-1)).solution
-        ss_res = ((design @ coef - phi.unsqueeze(-1)) ** 2).sum((-1, -2))
-        rows.append(pd.DataFrame({"layer": name, "fit": label, "r2": (1 - ss_res / ss_tot).flatten().numpy()}))
-    return pd.concat(rows)
-
-
-r2 = pd.concat([fit_r2(n) for n in (token_layer, channel_layer, ae_layer)])
-summary = r2.groupby(["layer", "fit"])["r2"].describe(percentiles=[0.1, 0.5])[["count", "10%", "50%", "mean"]]
-summary["share with R² > 0.99"] = r2.assign(hi=r2.r2 > 0.99).groupby(["layer", "fit"])["hi"].mean()
-display(book.table(summary, "Table 5.1 — R² of the best affine and best a + b·SiLU fit of every edge function "
-                   "over its real input range", [record, ae_record], profile, precision=3))
-
-# %% [markdown]
-# ## Pruning by importance
-#
-# An edge whose importance is a small fraction of its layer's largest can be removed by zeroing
-# its base weight and spline scale. The table gives, for each threshold, the fraction of the
-# KAN-Mixer's edges (over all its KAN layers) that fall below it and the test accuracy of the
-# pruned model on the same test images as the unpruned one.
-
-# %%
-mixer_imp = {n: importance[f"mixer.{n}"] for n, m in mixer.named_modules() if isinstance(m, KANLinear)}
-n_classes = data.info(dataset).num_classes
-eval_x, eval_y = test_x[:n_eval], test_y[:n_eval]
-
-
-def accuracy(model) -> float:
-    pred = train.predict(model, eval_x, batch_size=500, device="cpu").argmax(1)
-    return metrics.classification_metrics(eval_y, pred, n_classes)["accuracy"]
-
-
-rows = [{"threshold": 0.0, "edges pruned": 0.0, "test accuracy": accuracy(mixer)}]
-for t in thresholds:
-    pruned = runner.load_trained(cfg)
-    removed = total = 0
-    with torch.no_grad():
-        for n, m in pruned.named_modules():
-            if isinstance(m, KANLinear):
-                mask = mixer_imp[n] < t * mixer_imp[n].max()
-                m.base_weight[mask] = 0
-                m.spline_scaler[mask] = 0
-                removed += int(mask.sum())
-                total += mask.numel()
-    rows.append({"threshold": t, "edges pruned": removed / total, "test accuracy": accuracy(pruned)})
-pruning = pd.DataFrame(rows).set_index("threshold")
-display(book.table(pruning, f"Table 5.2 — KAN-Mixer edges pruned by a relative-importance threshold and "
-                   f"test accuracy after pruning ({len(eval_x)} test images)", [record], profile, precision=4))
+# %% tags=["hide-input"]
+cost = pd.DataFrame([
+    {"model": "KAN-Mixer", "seeds": len(kan_records),
+     "test accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in kan_records]),
+     "parameters": int(np.mean([r["parameters"] for r in kan_records])),
+     "train seconds": np.mean([r["train_seconds"] for r in kan_records]),
+     "images / s": np.mean([r["images_per_second"] for r in kan_records])},
+    {"model": "MLP-Mixer", "seeds": 1, "test accuracy": mlp_record["metrics"]["test"]["accuracy"],
+     "parameters": mlp_record["parameters"], "train seconds": mlp_record["train_seconds"],
+     "images / s": mlp_record["images_per_second"]}]).set_index("model")
+display(book.table(cost, "Table 5.9 — cost: mean over the KAN-Mixer's seeds against the MLP-Mixer",
+                   [*kan_records, mlp_record], profile))
 
 # %% [markdown]
 # ## What the numbers say
 #
-# - **Shapes.** The plotted edges are smooth, mostly monotone curves over the range the data
-#   actually covers; Table 5.1 says how many are, to within $R^2 > 0.99$, just a line or a scaled
-#   SiLU. The larger that share, the less a KAN layer is doing that a dense layer could not.
-# - **Importance is concentrated.** The heatmaps show a few inputs and outputs carrying most of
-#   the signal, and Table 5.2 shows how many edges a threshold removes before accuracy drops.
-# - **Against the papers.** Both papers cite interpretability as a reason to prefer KANs and give
-#   no plots of learned functions for their vision models. These figures are that evidence, with
-#   the caveat both papers' setups share: with hundreds of edges per layer, a per-edge picture is
-#   readable only after sorting and pruning, not by looking at the raw network.
+# The two answers below are computed from the measures above by `interpret.conclude_interpretability`
+# and `interpret.conclude_cost`: every comparison is trained against untrained (or KAN against
+# MLP), and a difference is called one only when it exceeds a 95% noise band built from the
+# spread over seeds (and, for accuracies, the number of test images).
+#
+# ### What does the interpretability of these KAN vision models amount to?
+
+# %%
+ev = interpret.evidence(edges[edges.model == "KAN-Mixer"], maps,
+                        symbolic={state: df[df.model == "KAN-Mixer"] for state, df in symbolic.items()},
+                        pruning=pruning, steps=finetune_steps, chance=1 / data.info(dataset).num_classes)
+display(Markdown(interpret.conclude_interpretability(ev, "the KAN-Mixer")))
+
+# %% [markdown]
+# The autoencoder was trained with one seed, so its measures come without a noise band:
+
+# %%
+ae_ev = interpret.evidence(edges[edges.model == "KAN AE"],
+                           symbolic={state: df[df.model == "KAN AE"] for state, df in symbolic.items()})
+display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder")))
+
+# %% [markdown]
+# ### Is the added cost justified, compared with the MLP-Mixer?
+
+# %%
+display(Markdown(interpret.conclude_cost(kan_records, [mlp_record], ev)))

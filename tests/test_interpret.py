@@ -1,0 +1,360 @@
+"""kanmix.interpret: every measure on layers and curves whose answer is known; conclusions that follow the numbers."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from kanmix import interpret, runner
+from kanmix.experiment import ClassificationRun
+from kanmix.kan import KANLinear, bspline_bases
+from kanmix.models import build_model
+
+
+def _spline_layer(fn, n_in: int = 3, n_out: int = 2) -> KANLinear:
+    """A KANLinear whose every edge is ``fn`` on ``[-1, 1]``: no base, splines least-squares fitted to it."""
+    layer = KANLinear(n_in, n_out)
+    xs = torch.linspace(-1, 1, 400, dtype=torch.float64)
+    bases = bspline_bases(xs.unsqueeze(1), layer.grid.double()[:1], layer.spline_order)[:, 0]  # (400, G + k)
+    coef = torch.linalg.lstsq(bases, fn(xs).unsqueeze(1)).solution.squeeze(1).float()
+    with torch.no_grad():
+        layer.base_weight.zero_()
+        layer.spline_scaler.fill_(1.0)
+        layer.spline_weight.copy_(coef.expand(n_out, n_in, -1))
+    return layer
+
+
+def _curves(ys: list[torch.Tensor], n: int = 200) -> interpret.EdgeSample:
+    """An EdgeSample of one input on ``[-1, 1]`` with the given edge functions ``(n,)`` as outputs, uniform weights."""
+    x = torch.linspace(-1, 1, n, dtype=torch.float64).unsqueeze(0)
+    total = torch.stack([y(x[0]) for y in ys]).unsqueeze(1)  # (out, 1, n)
+    return interpret.EdgeSample(x, torch.full_like(x, 1 / n), total, torch.zeros_like(total), total,
+                                torch.zeros(1, dtype=torch.bool))
+
+
+def test_an_x_squared_layer_is_fitted_as_x_squared():
+    layer = _spline_layer(lambda v: v * v)
+    s = interpret.sample_edges(layer, torch.rand(5000, 3) * 2 - 1)
+    fits = interpret.symbolic_fits(s)
+    assert (fits.best == "x^2").all() and (fits.r2 > 0.9999).all()
+    assert (fits.r2_x < 0.01).all()  # a parabola centred in its range has no straight-line part
+    assert torch.allclose(interpret.spline_share(s), torch.ones(2, 3, dtype=torch.float64))
+    assert (interpret.silu_deviation(s) > 0.5).all()  # far from any a + b SiLU(x)
+    shape = interpret.shape_stats(s)
+    assert (shape["extrema"] == 1).all() and (shape["monotone"] == 0).all()
+    assert torch.allclose(shape["curvature"], torch.full((2, 3), 8.0, dtype=torch.float64), atol=0.1)
+
+
+def test_a_pure_silu_layer_has_no_spline_share_and_no_deviation():
+    torch.manual_seed(0)
+    layer = KANLinear(4, 3)
+    with torch.no_grad():
+        layer.spline_scaler.zero_()
+    s = interpret.sample_edges(layer, torch.randn(3000, 4))
+    assert torch.equal(interpret.spline_share(s), torch.zeros(3, 4, dtype=torch.float64))
+    assert interpret.silu_deviation(s).abs().max() < 1e-9
+    fits = interpret.symbolic_fits(s)
+    assert (fits.best == "silu").all() and (fits.r2 > 1 - 1e-9).all()
+
+
+def test_a_spline_only_layer_is_all_spline_and_an_init_layer_mostly_silu():
+    s = interpret.sample_edges(_spline_layer(torch.sin), torch.rand(1000, 3) * 2 - 1)
+    assert torch.allclose(interpret.spline_share(s), torch.ones(2, 3, dtype=torch.float64))
+    torch.manual_seed(0)
+    init = interpret.sample_edges(KANLinear(8, 8), torch.randn(2000, 8))
+    assert interpret.spline_share(init).median() < 0.2  # efficient-KAN's init: small spline noise on a SiLU
+
+
+@pytest.mark.parametrize("fn, extrema", [
+    (lambda x: x, 0),
+    (lambda x: -x ** 3, 0),
+    (lambda x: x + 0.01 * torch.sin(40 * x), 0),  # ripple below TOL of the range is not an extremum
+    (lambda x: torch.sin(2 * math.pi * x), 4),  # two periods: extrema at -3/4, -1/4, 1/4, 3/4
+    (lambda x: torch.cos(3 * math.pi * x), 5),  # at -2/3, -1/3, 0, 1/3, 2/3
+    (lambda x: x * x, 1),
+])
+def test_extrema_and_monotone_count_significant_reversals(fn, extrema):
+    shape = interpret.shape_stats(_curves([fn]))
+    assert shape["extrema"].item() == extrema
+    assert shape["monotone"].item() == float(extrema == 0)
+
+
+def test_curvature_is_zero_for_a_line_and_scale_free():
+    shape = interpret.shape_stats(_curves([lambda x: 3 * x - 1, lambda x: x * x, lambda x: 100 * x * x + 7]))
+    c = shape["curvature"].flatten()
+    assert c[0].abs() < 1e-9 and torch.allclose(c[1], c[2]) and abs(c[1].item() - 8) < 0.1
+
+
+@pytest.mark.parametrize("fn, form", [
+    (lambda u: 2 * torch.sin(2 * math.pi * u + math.pi / 4) + 1, "sin"),
+    (lambda u: torch.tanh(8 * (u + 0.25)), "tanh"),
+    (lambda u: torch.exp(-(4 * (u - 0.5)) ** 2), "gaussian"),
+    (lambda u: (u - 0.5).abs(), "|x|"),
+    (lambda u: (u + 0.25) ** 3, "x^3"),
+    (lambda u: torch.exp(-2 * u), "exp"),
+    (lambda u: 5 - 2 * u, "x"),
+])
+def test_symbolic_fits_find_the_form_of_the_library(fn, form):
+    fits = interpret.symbolic_fits(_curves([fn]))
+    assert fits.best.iloc[0] == form and fits.r2.iloc[0] > 0.9999, fits.iloc[0].to_dict()
+
+
+def test_measures_are_weighted_by_the_data_and_constant_inputs_drop_out():
+    layer = KANLinear(2, 1)
+    x = torch.stack([torch.cat([torch.rand(900) * 0.1, torch.rand(100) * 0.9 + 0.1]), torch.full((1000,), 0.3)], 1)
+    s = interpret.sample_edges(layer, x, coverage=1.0)
+    assert torch.allclose(s.weight.sum(1), torch.ones(2, dtype=torch.float64))
+    assert s.x[0].min() >= 0 and s.x[0].max() <= 1
+    low = s.x[0] <= 0.1 + 1 / 127
+    assert abs(s.weight[0][low].sum().item() - 0.9) < 0.02  # nine tenths of the inputs lie in [0, 0.1]
+    assert s.constant.tolist() == [False, True]
+    assert math.isnan(interpret.silu_deviation(s)[0, 1]) and math.isnan(interpret.shape_stats(s)["extrema"][0, 1])
+    fits = interpret.symbolic_fits(s)
+    assert pd.isna(fits.best.iloc[1]) and math.isnan(fits.r2.iloc[1])
+
+
+def test_edge_table_has_one_row_per_edge_of_every_kan_layer():
+    torch.manual_seed(0)
+    model = build_model("kan_mixer", in_shape=(1, 16, 16), patch=8, dim=4, depth=1, token_hidden=3, channel_hidden=5)
+    table = interpret.edge_table(model, torch.rand(6, 1, 16, 16) * 2 - 1)
+    sizes = table.groupby("layer", sort=False).size()
+    assert sizes.to_dict() == {"blocks.0.token_mix.0": 12, "blocks.0.token_mix.1": 12,
+                               "blocks.0.channel_mix.0": 20, "blocks.0.channel_mix.1": 20}
+    assert table.spline_share.between(0, 1).all() and (table.importance >= 0).all()
+
+
+def _diagonal_token_mixer(kind: str, side: int = 4, patch: int = 4):
+    """A mixer whose token mixing maps token j to hidden unit j to token j, and nothing else."""
+    model = build_model(kind, in_shape=(1, side * patch, side * patch), patch=patch, dim=6, depth=1,
+                        token_hidden=side * side, channel_hidden=4)
+    eye = torch.eye(side * side)
+    with torch.no_grad():
+        for layer in (model.blocks[0].token_mix[0], model.blocks[0].token_mix[-1]):
+            if kind == "kan_mixer":
+                layer.base_weight.copy_(eye)
+                layer.spline_scaler.copy_(eye)
+            else:
+                layer.weight.copy_(eye * torch.randn(side * side).abs().add(0.5))
+    return model
+
+
+@pytest.mark.parametrize("kind", ["kan_mixer", "mlp_mixer"])
+def test_token_maps_of_a_diagonal_token_mixer_read_only_their_own_patch(kind):
+    torch.manual_seed(0)
+    model = _diagonal_token_mixer(kind)
+    maps = interpret.token_maps(model, torch.rand(8, 1, 16, 16) * 2 - 1)
+    assert maps.shape == (16, 4, 4)
+    assert torch.allclose(maps.flatten(1), torch.eye(16), atol=1e-6)
+    assert torch.allclose(interpret.locality(maps), torch.zeros(16))
+    assert interpret.top_share(maps, 1 / 16) == pytest.approx(1.0)
+
+
+def test_locality_top_share_and_rank_agreement_on_known_maps():
+    uniform = torch.full((9, 3, 3), 1 / 9)
+    assert torch.allclose(interpret.locality(uniform), torch.ones(9))
+    assert interpret.top_share(torch.ones(100), 0.1) == pytest.approx(0.1)
+    a = torch.arange(12.0)
+    assert interpret.rank_agreement([a, a * 3 + 1, -a]) == pytest.approx([1.0, -1.0, -1.0])
+    with pytest.raises(ValueError, match="one shape"):
+        interpret.rank_agreement([a, a[:5]])
+
+
+def test_keep_masks_keep_the_most_important_fraction_of_each_layer():
+    imp = {"a": torch.tensor([[0.1, 0.9], [0.5, 0.3]]), "b": torch.arange(10.0).view(2, 5)}
+    masks = interpret.keep_masks(imp, 0.5)
+    assert masks["a"].tolist() == [[False, True], [True, False]]
+    assert masks["b"].sum() == 5 and masks["b"][1].all()
+    assert interpret.keep_masks(imp, 0.01)["a"].sum() == 1  # never a layer without edges
+    with pytest.raises(ValueError, match="keep"):
+        interpret.keep_masks(imp, 0.0)
+
+
+def test_masked_edges_stay_exactly_zero_through_fine_tuning(synthetic):
+    from kanmix.train import fit
+
+    torch.manual_seed(0)
+    model = build_model("kan_mixer", in_shape=(1, 16, 16), patch=8, dim=8, depth=1, token_hidden=4, channel_hidden=8)
+    images, labels = synthetic(64, (1, 16, 16))
+    probe = images.float() / 127.5 - 1
+    masks = interpret.keep_masks(interpret.edge_importances(model, probe), 0.3)
+    interpret.mask_edges(model, masks)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    fit(model, images, labels, {"epochs": 2, "batch_size": 16, "lr": 1e-2, "precision": "fp32", "progress": False})
+    assert any(not torch.equal(before[n], p) for n, p in model.named_parameters())  # it did train
+    after = interpret.edge_importances(model, probe)
+    for name, keep in masks.items():
+        assert (after[name][~keep] == 0).all(), name
+        assert (after[name][keep] > 0).all(), name
+
+
+def test_prune_runs_are_records_naming_their_base_and_keep_masked_edges_zero(store, training_calls, monkeypatch):
+    from kanmix import results
+
+    cfg = ClassificationRun.from_dict({"dataset": "fashion_mnist", "size": 32, "subset": 200, "model": "kan_mixer",
+                                       "model_kwargs": {"patch": 8, "dim": 8, "depth": 1, "token_hidden": 4,
+                                                        "channel_hidden": 8},
+                                       "train": {"epochs": 1, "batch_size": 50, "precision": "fp32",
+                                                 "progress": False}})
+    runner.run(cfg, keep_weights=True)
+    kw = dict(n_importance=64, n_eval=200, steps=3, finetune={"batch_size": 32})
+    importance_calls = []
+    real = interpret.edge_importances
+    monkeypatch.setattr(interpret, "edge_importances", lambda *a: importance_calls.append(1) or real(*a))
+    full, quarter = interpret.prune_runs(cfg, [1.0, 0.25], **kw)
+    assert len(importance_calls) == 1  # importance is computed once for all kept fractions
+    assert quarter["config"]["base"] == results.run_hash(cfg.to_dict()) and quarter["config"]["keep"] == 0.25
+    assert quarter["config"]["steps"] == 3 and quarter["config"]["train"]["batch_size"] == 32
+    assert quarter["masked_nonzero"] == 0 and quarter["n_eval"] == 200
+    assert quarter["edges_kept"] == pytest.approx(0.25 * quarter["edges"], abs=4)
+    assert full["edges_kept"] == full["edges"] and full["accuracy_pruned"] == full["accuracy_unpruned"]
+    assert quarter["accuracy_unpruned"] == full["accuracy_unpruned"]
+    assert all(0 <= quarter[k] <= 1 for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"))
+    trained = len(training_calls)
+    assert interpret.prune_runs(cfg, [0.25], **kw) == [quarter]  # read back: nothing trains or is measured
+    assert len(training_calls) == trained and len(importance_calls) == 1
+    unknown = ClassificationRun.from_dict({**cfg.to_dict(), "seed": 5})
+    with pytest.raises(ValueError, match="kept no weights"):
+        interpret.prune_runs(unknown, [0.5], n_importance=8, n_eval=20, steps=1)
+
+
+def test_compare_claims_a_difference_only_beyond_noise():
+    clear = interpret.compare([0.90, 0.91, 0.905], [0.80, 0.81, 0.805])
+    assert clear.sign == 1 and clear.diff == pytest.approx(0.1)
+    assert interpret.compare([0.80, 0.81, 0.805], [0.90, 0.91, 0.905]).sign == -1
+    assert interpret.compare([0.50, 0.52, 0.48], [0.51, 0.49, 0.50]).sign == 0
+    assert interpret.compare([0.5], [0.6]).sign is None  # no noise estimate
+    # With an evaluation-set size, binomial noise: 0.5 vs 0.6 differs on 10,000 images, not on 20.
+    assert interpret.compare([0.5], [0.6], n=10_000).sign == -1
+    assert interpret.compare([0.5], [0.6], n=20).sign == 0
+    # Paired per-seed values: a consistent drop is a drop even when the seeds themselves differ a lot.
+    before, after = [0.70, 0.90, 0.80], [0.68, 0.881, 0.779]
+    assert interpret.compare(after, before, paired=True).sign == -1
+    assert interpret.compare(after, before).sign == 0
+
+
+def _evidence(trained_higher: bool = True, noisy: bool = False, pruning_ok: bool = True) -> interpret.Evidence:
+    """Synthetic evidence: trained clearly above (or below) init on every measure, or within noise."""
+    hi, lo = [0.30, 0.31, 0.29], [0.10, 0.11, 0.09]
+    if noisy:
+        hi, lo = [0.30, 0.10, 0.20], [0.21, 0.11, 0.29]
+    up, down = (hi, lo) if trained_higher else (lo, hi)
+    full = [0.90, 0.91, 0.905]
+    tuned = full if pruning_ok else [0.60, 0.61, 0.62]
+    pruning = pd.DataFrame([{"seed": s, "keep": k, "accuracy_unpruned": full[s], "accuracy_pruned": 0.5,
+                             "accuracy_finetuned": tuned[s] if k < 1 else full[s], "n_eval": 10_000}
+                            for s in range(3) for k in (1.0, 0.25)])
+    symbolic = pd.DataFrame({"best": ["silu", "x^2", "x^2", "sin"], "r2": [0.999, 0.995, 0.999, 0.5],
+                             "r2_x": [0.9, 0.2, 0.9, 0.1], "r2_silu": [0.999, 0.3, 0.998, 0.2]})
+    return interpret.Evidence(
+        spline_share={"trained": up, "init": down}, deviation={"trained": up, "init": down},
+        silu_like={"trained": down, "init": up}, monotone={"trained": up, "init": down},
+        concentration={"trained": up, "init": down},
+        locality={"trained": down, "init": up, "mlp": up}, stability={"trained": up, "init": down},
+        symbolic={"trained": symbolic, "init": symbolic.assign(r2=0.5)}, pruning=pruning, steps=20)
+
+
+def test_interpretability_conclusion_follows_the_measures():
+    text = interpret.conclude_interpretability(_evidence())
+    assert "amounts to this:" in text
+    assert "training moves the splines beyond their initial share" in text
+    assert "higher after training than at initialisation" in text and "more local than at initialisation" in text
+    assert "read from 25% of its edges" in text
+    assert "training makes more edges monotone" in text
+    assert "3 of the 4 top trained edges" in text and "(at initialisation: 0 of 4)" in text
+    assert "forms named: x^2 (2), silu (1)" in text
+    assert "2 are fitted as well (R² ≥ 0.99) by `a + b·SiLU(x)`" in text  # an x^2 that is also a SiLU counts
+    assert "Linear(SiLU(x))" in text and "dense layer" not in text
+
+
+def test_interpretability_conclusion_reverses_with_reversed_measures():
+    text = interpret.conclude_interpretability(_evidence(trained_higher=False, pruning_ok=False))
+    assert "lower after training than at initialisation" in text and "less local than at initialisation" in text
+    assert "training moves the splines" not in text and "read from" not in text
+    assert "amounts to this:** training makes fewer edges monotone (10% against 30%)." in text  # the one left
+    assert "after fine-tuning lower" in text
+
+
+def test_pruning_a_model_at_chance_shows_nothing():
+    ev = _evidence()
+    ev.chance = 0.9  # the synthetic models' accuracy is about chance here
+    text = interpret.conclude_interpretability(ev)
+    assert "no better than chance" in text and "read from" not in text
+    ev.chance = 0.1
+    assert "read from 25% of its edges" in interpret.conclude_interpretability(ev)
+
+
+def test_one_seed_claims_no_difference_and_says_why():
+    one = {"trained": [0.3], "init": [0.1]}
+    ev = interpret.Evidence(spline_share=one, deviation=one, silu_like=one, monotone=one, concentration=one,
+                            locality={}, stability={})
+    text = interpret.conclude_interpretability(ev, "the KAN autoencoder")
+    assert text.startswith("**With one seed there is no noise estimate for the KAN autoencoder")
+    assert "no difference is claimed" in text and "higher" not in text and "Token maps" not in text
+    assert interpret.findings(ev) == []
+
+
+def test_a_difference_within_noise_is_not_called_a_difference():
+    ev = _evidence(noisy=True, pruning_ok=False)
+    text = interpret.conclude_interpretability(ev)
+    assert "amounts to nothing the untrained network does not already show" in text
+    assert "no pruned model kept its accuracy" in text
+    assert "no different after training from initialisation" in text
+    assert "higher after training" not in text and "lower after training" not in text
+    assert interpret.findings(ev) == []
+
+
+def _records(accs, params, seconds, n_test=10_000):
+    return [{"metrics": {"test": {"accuracy": a}}, "parameters": params, "train_seconds": seconds, "n_test": n_test}
+            for a in accs]
+
+
+def test_cost_conclusion_follows_accuracy_and_cost():
+    kan, mlp = _records([0.90, 0.91, 0.905], 3_000_000, 300), _records([0.85], 1_000_000, 60)
+    better = interpret.conclude_cost(kan, mlp)
+    assert "higher than the MLP-Mixer's" in better and "buys accuracy" in better and "3× the parameters" in better
+    worse = interpret.conclude_cost(_records([0.80, 0.81, 0.805], 3_000_000, 300), _records([0.85], 1_000_000, 60))
+    assert "lower than the MLP-Mixer's" in worse and "not justified by accuracy" in worse
+    same = interpret.conclude_cost(_records([0.85, 0.851, 0.849], 3_000_000, 300), _records([0.85], 1_000_000, 60),
+                                   _evidence(noisy=True, pruning_ok=False))
+    assert "no different from the MLP-Mixer's" in same and "not justified" in same
+    assert "Nor do the interpretability measures find anything" in same
+    bought = interpret.conclude_cost(_records([0.85, 0.851, 0.849], 3_000_000, 300), _records([0.85], 1_000_000, 60),
+                                     _evidence())
+    assert "What it buys instead: training moves the splines" in bought
+    cheap = interpret.conclude_cost(_records([0.85], 500, 10), _records([0.85], 1_000, 20))
+    assert "no extra cost to justify" in cheap
+
+
+def test_symbolic_top_and_evidence_from_real_tables():
+    torch.manual_seed(0)
+    kw = dict(in_shape=(1, 16, 16), patch=4, dim=4, depth=1, token_hidden=5, channel_hidden=3)
+    images = torch.rand(6, 1, 16, 16) * 2 - 1
+    models = {s: build_model("kan_mixer", **kw) for s in range(2)}
+    tables = {s: interpret.edge_table(m, images) for s, m in models.items()}
+    top = interpret.symbolic_top(models[0], images, tables[0], 2)
+    per_layer = top.groupby("layer").size()
+    assert len(per_layer) == 4 and per_layer.between(2, 4).all()
+    assert set(top.why) <= {"important", "non-SiLU"} and top.best.notna().all()
+    first = top[top.layer == "blocks.0.token_mix.0"]
+    imp = tables[0][tables[0].layer == "blocks.0.token_mix.0"].importance
+    assert sorted(first[first.why == "important"].importance) == sorted(imp.nlargest(2))
+    edges = pd.concat([t.assign(state=state, seed=s) for s, t in tables.items() for state in ("trained", "init")])
+    maps = {"trained": [interpret.token_maps(m, images) for m in models.values()]}
+    maps["init"] = maps["trained"]
+    ev = interpret.evidence(edges, maps)
+    assert ev.spline_share["trained"] == ev.spline_share["init"] and len(ev.spline_share["trained"]) == 2
+    assert ev.stability["trained"] == pytest.approx([interpret.rank_agreement(maps["trained"])[0]])
+    assert all(0 < v < 1 for v in ev.concentration["trained"])
+    assert "amounts to nothing" in interpret.conclude_interpretability(ev)  # identical sides: no difference
+
+
+def test_summarize_takes_concentration_within_each_layer():
+    rows = pd.DataFrame({"layer": ["a"] * 10 + ["b"] * 10, "importance": [1.0] * 10 + [0.0] * 9 + [1000.0],
+                         "spline_share": 0.5, "deviation": [0.001] * 15 + [0.5] * 4 + [math.nan],
+                         "monotone": [1.0] * 19 + [math.nan], "extrema": 0.0, "curvature": 1.0})
+    got = interpret.summarize(rows)
+    assert got.concentration == pytest.approx((0.1 + 1.0) / 2)  # not dominated by layer b's scale
+    assert got.silu_like == pytest.approx(15 / 19) and got.monotone == 1.0 and got.spline_share == 0.5
