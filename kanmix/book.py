@@ -293,7 +293,8 @@ def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[
     picked = select(every, only)
     prof = load_profile(profile, root)
     keys = {c.stem for c in every} | {c.number for c in every}
-    stray = sorted(set(prof) - keys)
+    # Keys starting with "_" hold YAML anchors that several chapters share; they are no chapter.
+    stray = sorted(k for k in set(prof) - keys if not k.startswith("_"))
     if stray:
         raise BookError(f"book/params/{profile}.yaml names no chapter {stray[0]!r}; "
                         f"use a chapter number or one of: {', '.join(c.stem for c in every)}")

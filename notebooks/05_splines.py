@@ -64,6 +64,7 @@ finetune_steps = 3  # fine-tuning steps after pruning
 finetune_lr = 3e-4
 n_panels = 16  # edges drawn per layer, most important first
 n_top = 4  # edges per layer in the symbolic-fit table: this many most important, this many least SiLU-like
+workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %%
 import matplotlib.pyplot as plt
@@ -96,8 +97,7 @@ def mixer_config(model: str, kwargs: dict, seed: int) -> ClassificationRun:
 
 kan_cfgs = [mixer_config("kan_mixer", mixer_kwargs, s) for s in seeds]
 mlp_cfg = mixer_config("mlp_mixer", mlp_kwargs, seeds[0])
-kan_records = [runner.run(c, keep_weights=True) for c in kan_cfgs]
-mlp_record = runner.run(mlp_cfg, keep_weights=True)
+*kan_records, mlp_record = runner.run_many([*kan_cfgs, mlp_cfg], workers=workers, keep_weights=True)
 trained = [runner.load_trained(c) for c in kan_cfgs]
 untrained = [runner.build(c).eval() for c in kan_cfgs]
 mlp = runner.load_trained(mlp_cfg)
