@@ -48,6 +48,8 @@ from kanmix.errors import KanmixError
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("smoke", "cpu", "paper")
 KERNEL = "python3"
+#: Pages that summarise what the chapters computed: executed after them (see :func:`run`).
+SUMMARIES = ("00_findings",)
 
 
 class BookError(KanmixError, RuntimeError):
@@ -316,6 +318,20 @@ def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[
     return out
 
 
+def chapter_parameters(profile: str, only: Iterable[str], root: Path = ROOT) -> dict[str, dict]:
+    """Every parameter of the chapters ``only`` under ``profile``: the cell's defaults with the profile's
+    overrides, checked as :func:`plan` checks them, keyed by chapter number.
+
+    What a chapter executed with this profile sees; a page that summarises the chapters builds
+    their studies from it, so it reads the very runs they made.
+    """
+    out = {}
+    for ch, given in plan(profile, only, root=root):
+        declared = parameters(ch.read())
+        out[ch.number] = {**{name: p.default for name, p in declared.items()}, **given}
+    return out
+
+
 # ----------------------------------------------------------------------------- commands
 
 def _atomic_write_notebook(nb, path: Path) -> None:
@@ -348,8 +364,11 @@ def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[s
     All parameters are checked first. Each notebook executes in a scratch file and replaces
     ``out_dir/NN_name.ipynb`` only when it finished; a failed one is kept as
     ``build/failed/NN_name.ipynb`` (under ``root``) for inspection and the previous good copy stays.
+    Summary pages (:data:`SUMMARIES`) come first in the book but run last: they read what the
+    chapters computed.
     """
     jobs = plan(profile, only, extra, root)  # raises before any kernel starts
+    jobs.sort(key=lambda job: job[0].stem in SUMMARIES)  # stable: the chapters keep their order
     out_dir = Path(out_dir or root / "book")
     # The kernels import the kanmix that runs the book, also when ``root`` is a scratch copy.
     package_parent = str(Path(__file__).resolve().parent.parent)

@@ -911,3 +911,38 @@ def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None 
                     if not held else f" What it buys instead: {'; '.join(held)}. Whether that is worth {cost} "
                     "is a judgement these numbers leave to the reader.")
     return f"{head} {verdict}"
+
+
+# ----------------------------------------------------------------------------- chapter 5's runs
+
+
+class ChapterRuns(NamedTuple):
+    """The runs chapter 5 interprets: the KAN-Mixer per seed, the MLP-Mixer, the KAN autoencoder."""
+
+    kan: list
+    mlp: runner.Run
+    ae: runner.Run
+
+
+def chapter_runs(params: Mapping) -> ChapterRuns:
+    """The configs of chapter 5's models from its parameters (as :func:`kanmix.book.plan` resolves them).
+
+    The mixers train on ``dataset`` at 32x32 (``subset`` of it, no fold: the chapter selects
+    nothing on validation data), the KAN-Mixer once per seed and the MLP-Mixer of the same widths
+    with the first seed; the autoencoder is chapter 4's KAN autoencoder of ``ae_dataset``. The
+    findings page and the chapter build them here, so they read the same records.
+    """
+    from kanmix import ae
+    from kanmix.experiment import ClassificationRun
+
+    def mixer(model: str, kwargs: Mapping, seed: int) -> ClassificationRun:
+        return ClassificationRun.from_dict({"dataset": params["dataset"], "size": 32, "subset": params["subset"],
+                                            "model": model, "model_kwargs": dict(kwargs), "seed": seed,
+                                            "train": dict(params["train"])})
+
+    seeds = list(params["seeds"])
+    return ChapterRuns(
+        kan=[mixer("kan_mixer", params["mixer_kwargs"], s) for s in seeds],
+        mlp=mixer("mlp_mixer", params["mlp_kwargs"], seeds[0]),
+        ae=ae.ae_config("kan", params["ae_dataset"], params["ae_bottleneck"], seed=seeds[0], subset=params["ae_subset"],
+                        model_kwargs={"hidden": params["ae_hidden"]}, **params["ae_train"]))

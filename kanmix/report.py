@@ -237,3 +237,10 @@ def plateau_sentence(curve, *, what: str = "validation accuracy", threshold: flo
     state = "flat within" if abs(gain) < threshold else "still rising by more than" if gain > 0 \
         else "falling by more than"
     return f"the last epoch changed {what} by {signed(gain)} ({state} {fmt(threshold, 1)})"
+
+
+def span(values, precision: int = 3) -> str:
+    """The range of ``values`` in prose: ``"1.03–1.46"``, or one number when they agree to ``precision`` digits."""
+    values = list(values)
+    lo, hi = fmt(min(values), precision), fmt(max(values), precision)
+    return lo if lo == hi else f"{lo}–{hi}"

@@ -131,6 +131,30 @@ def artifact_path(cfg: dict, suffix: str) -> Path:
     return path.with_name(f"{path.stem}.{suffix.lstrip('.')}")
 
 
+#: Set to "1", a missing record is an error instead of being computed (:func:`read_only`).
+READ_ONLY = "KANMIX_READ_ONLY"
+
+
+@contextlib.contextmanager
+def read_only(enabled: bool = True):
+    """Within the block (and in the processes it starts), a run without a record is an error, not computed.
+
+    For pages that summarise runs made elsewhere (the book's findings page): if their configs
+    ever drifted from the chapters', they would fail at once instead of silently training for
+    hours. ``enabled=False`` makes it a no-op, so callers can pass a flag through.
+    """
+    saved = os.environ.get(READ_ONLY)
+    if enabled:
+        os.environ[READ_ONLY] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(READ_ONLY, None)
+        else:
+            os.environ[READ_ONLY] = saved
+
+
 def read_record(path: Path) -> dict:
     """The record stored at ``path``; a file that is not a readable record raises :class:`RecordError`."""
     try:
@@ -194,6 +218,9 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
     record = stored()
     if record is not None:
         return record
+    if os.environ.get(READ_ONLY) == "1":
+        raise RecordError(f"no record {path} for this {cfg.get('kind', 'run')} run, and the store is read-only here "
+                          f"({READ_ONLY}=1): run the chapter that computes it first")
     with run_lock(cfg):
         if not force:  # another process may have finished this run while we waited for the lock
             record = stored()

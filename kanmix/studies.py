@@ -282,3 +282,45 @@ def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks:
     curves = ae_records
     return AutoencoderStudy(table=pd.DataFrame(rows, columns=[*ae.COLUMNS, "requested", "beats_mean"]),
                             curves=ae.curves(curves), baselines=pd.DataFrame(base_rows), records=records)
+
+
+# ----------------------------------------------------------------------------- from a chapter's parameters
+# A chapter and the findings page resolve the same parameters (kanmix.book.plan) into the same
+# study through these, so the page that summarises the book reads exactly the chapters' records.
+
+
+def _pick(params: Mapping, names: Sequence[str]) -> dict:
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise KeyError(f"the chapter parameters lack {missing}")
+    return {n: params[n] for n in names}
+
+
+def mixers_from_chapter(params: Mapping, *, force: bool = False) -> MixerStudy:
+    """:func:`mixers` of chapter 3's parameters (its parameters cell, as :func:`kanmix.book.plan` resolves it).
+
+    Presentation-only parameters (``profile``, ``paper_epochs``) are ignored.
+    """
+    p = _pick(params, ("datasets", "models", "model_kwargs", "folds", "subset", "seed", "epochs", "batch_size", "lr",
+                       "weight_decay", "precision", "augment", "param_matched", "time_matched_epochs",
+                       "headline_repeats", "efficiency_sizes", "efficiency_folds", "grid_variants", "grid_handling",
+                       "workers"))
+    train = {k: p.pop(k) for k in ("epochs", "batch_size", "lr", "weight_decay", "precision", "augment")}
+    return mixers(**{k: v for k, v in p.items() if k != "param_matched"}, train=train,
+                  param_matched_to="kan_mixer" if p["param_matched"] else None, force=force)
+
+
+def autoencoders_from_chapter(params: Mapping, *, force: bool = False) -> AutoencoderStudy:
+    """:func:`autoencoders` of chapter 4's parameters (``keep_weights`` as dataset -> model -> bottleneck)."""
+    p = _pick(params, ("datasets", "models", "bottlenecks", "hidden", "epochs", "precision", "seed", "subset",
+                       "test_subset", "keep_weights", "require_beat_mean", "workers"))
+    keep = [(m, d, b) for d, chosen in p.pop("keep_weights").items() for m, b in chosen.items()]
+    train = {"epochs": p.pop("epochs"), "precision": p.pop("precision")}
+    return autoencoders(**p, train=train, keep_weights=keep, force=force)
+
+
+def parity_from_chapter(params: Mapping, *, force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`precision_parity` of chapter 2's parameters (``parity_*``)."""
+    p = _pick(params, ("dataset", "parity_models", "parity_folds", "parity_train", "parity_subset", "workers"))
+    return precision_parity(dataset=p["dataset"], models=p["parity_models"], folds=p["parity_folds"],
+                            train=p["parity_train"], subset=p["parity_subset"], workers=p["workers"], force=force)

@@ -23,7 +23,7 @@
 # %% tags=["parameters"]
 profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
 grid_sizes = [3, 5, 10]  # G: knot intervals inside the grid range
-orders = [1, 2, 3]  # k: spline order, 3 is cubic
+orders = [1, 2, 3]  # k: spline degree, 3 is cubic (efficient-KAN and KANLinear call it spline_order)
 widths = [[64, 64], [256, 256], [784, 256]]  # in and out features of the layers we cost
 batch = 256  # rows in the forward pass whose FLOPs are counted
 
@@ -31,7 +31,7 @@ batch = 256  # rows in the forward pass whose FLOPs are counted
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from kanmix import book, report
 from kanmix.kan import KANLinear, bspline_bases
@@ -42,9 +42,11 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # %% [markdown]
 # ## The theorem
 #
-# Kolmogorov (1957), sharpened by Arnold the same year, proved that every continuous function
-# of $n$ variables on the unit cube can be written with functions of *one* variable and
-# addition alone:
+# In 1957 Arnold, building on Kolmogorov's reduction of the previous year, showed that every
+# continuous function of three variables is a superposition of continuous functions of two,
+# which settled Hilbert's thirteenth problem for continuous functions. Kolmogorov then went all
+# the way: every continuous function of $n$ variables on the unit cube can be written with
+# functions of *one* variable and addition alone,
 #
 # $$
 # f(x_1, \dots, x_n) \;=\; \sum_{q=0}^{2n} \Phi_q\!\left( \sum_{p=1}^{n} \phi_{q,p}(x_p) \right).
@@ -55,9 +57,11 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # two layers: $n$ inputs feed $2n+1$ hidden nodes through $n(2n+1)$ edges, each edge applying its
 # own function, and each node adding what arrives.
 #
-# The theorem is an existence result and a famously unfriendly one: the inner functions it
-# guarantees can be nowhere differentiable, which is why it was long considered useless for
-# learning. {ref}`Liu et al. (2024) <ref-kan>` sidestepped this by dropping the exact
+# The theorem is an existence result and an unfriendly one. The inner functions can be chosen
+# continuous and monotone, hence differentiable almost everywhere, but not smooth: in general
+# they cannot be continuously differentiable, and the outer functions inherit whatever
+# roughness $f$ needs. Functions that rough cannot be learned from samples, which is why the
+# theorem was long considered useless for learning. {ref}`Liu et al. (2024) <ref-kan>` sidestepped this by dropping the exact
 # two-layer shape. A *Kolmogorov–Arnold network* stacks any number of layers of any width, and
 # parameterises each edge function as a smooth spline that gradient descent can fit. What is
 # kept from the theorem is the layout: learnable univariate functions on the edges, plain sums
@@ -66,10 +70,12 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # %% [markdown]
 # ## B-splines and the Cox–de Boor recursion
 #
-# A spline of order $k$ is a piecewise polynomial of degree $k$ whose pieces join smoothly at
-# the *knots* $t_0 \le t_1 \le \dots$. Every such spline is a weighted sum of B-spline basis
-# functions, defined by the Cox–de Boor recursion: order zero is the indicator of a knot
-# interval, and each order blends two neighbours of the order below,
+# A spline of degree $k$ is a piecewise polynomial of degree $k$ whose pieces join smoothly at
+# the *knots* $t_0 \le t_1 \le \dots$. (This book counts by degree, as efficient-KAN's
+# `spline_order` does: $k = 3$ is cubic. De Boor's *A Practical Guide to Splines* counts by
+# *order*, the degree plus one.) Every such spline is a weighted sum of B-spline basis
+# functions, defined by the Cox–de Boor recursion: degree zero is the indicator of a knot
+# interval, and each degree blends two neighbours of the degree below,
 #
 # $$
 # B_{j,0}(x) = \mathbb{1}[t_j \le x < t_{j+1}], \qquad
@@ -84,7 +90,7 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # The figure evaluates `kanmix.kan.bspline_bases` — the function the layer itself calls — on
 # the knots of a freshly built `KANLinear`.
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 def layer_bases(grid_size: int, order: int, n: int = 600):
     """Basis functions of a fresh 1-input KANLinear: x (n,), bases (n, G + k), knots."""
     layer = KANLinear(1, 1, grid_size=grid_size, spline_order=order)
@@ -109,20 +115,26 @@ for r, k in enumerate(orders):
         unity_error[(g, k)] = float((bases[inside].sum(1) - 1).abs().max())
 for ax in axes[-1]:
     ax.set_xlabel("x")
-fig.suptitle("B-spline bases of a KAN edge; shaded: the grid range [-1, 1]; dashed: their sum", fontsize=10)
 fig.tight_layout()
-plt.show()
-display(book.caption("Figure 1.1 — B-spline basis functions for several grid sizes G (columns) and orders k "
-                     "(rows), evaluated by kanmix.kan.bspline_bases on the knots of a fresh KANLinear.",
-                     [], profile))
+book.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
+            "evaluated by kanmix.kan.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
+            "[-1, 1]; dashed: their sum", [], profile)
+
+# %% [markdown]
+# ```{glue:figure} bases
+# :name: "fig-bases"
+#
+# {glue:md}`bases_caption`
+# ```
 
 # %%
-print("largest |sum of bases - 1| inside [-1, 1]:", f"{max(unity_error.values()):.2e}")
+display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-bases` sum to one up to "
+                 f"{max(unity_error.values()):.1e}."))
 
 # %% [markdown]
 # The dashed line is the sum of the bases: exactly one across the shaded grid range and falling
-# off outside it, where fewer bases overlap. Raising $k$ widens and smooths each bump (order 1
-# gives hat functions, order 3 the familiar cubic bell); raising $G$ narrows them, so a spline
+# off outside it, where fewer bases overlap. Raising $k$ widens and smooths each bump (degree 1
+# gives hat functions, degree 3 the familiar cubic bell); raising $G$ narrows them, so a spline
 # on a finer grid can bend more often. An edge function is a weighted sum of these curves, and
 # its weights are what a KAN learns. Outside the extended knot vector every basis is zero, which
 # is why the layer adds a SiLU *base* term that keeps a non-zero slope there (next chapter).
@@ -183,22 +195,27 @@ for n_in, n_out in widths:
                      "dense MFLOPs": dense_flops / 1e6, "KAN MFLOPs": kan_flops / 1e6,
                      "FLOPs ratio": kan_flops / dense_flops})
 costs = pd.DataFrame(rows).set_index(["in x out", "G", "k"])
-display(book.table(costs, f"Table 1.1 — parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear "
-                   "and an nn.Linear of the same shape", [], profile, precision=2))
+display(book.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear and an nn.Linear "
+                   "of the same shape", [], profile, precision=3))
 
 # %% [markdown]
 # ## What the numbers say
-#
-# - A KAN edge holds $G + k + 2$ parameters, so at the papers' default $G = 5$, $k = 3$ a KAN
-#   layer has ten times the parameters of a dense layer of the same shape (the table's ratio is
-#   slightly under ten only because the dense layer also has a bias).
-# - Its matrix-multiply work is $G + k + 1 = 9$ times a dense layer's at the same shape; the
-#   measured counts match the formula exactly. The B-spline evaluation adds elementwise work that
-#   grows with $G \cdot k$ per input but not with the output width, so for wide layers the GEMM
-#   dominates.
-# - This is the first thing to keep in mind when reading either paper. A "KAN" and an "MLP" of
-#   the same layer widths are not the same size: a fair comparison either matches parameters or
-#   reports both size and speed. The KAN-Mixers paper compares models of the widths its search
-#   picked and notes that KAN-Mixers train more slowly; the KAN-autoencoder paper notes that its
-#   KAN autoencoders have more parameters than the CNNs they beat. Chapters 3 and 4 report
-#   parameters, training time and accuracy per training second next to every accuracy.
+
+# %%
+at = costs.xs(3, level="k")
+at = at.xs(5, level="G") if 5 in at.index.get_level_values("G") else at
+lines = [
+    f"A KAN edge holds $G + k + 2$ parameters. At efficient-KAN's defaults $G = 5$, $k = 3$ (used throughout this "
+    "book; the autoencoder paper does not state its values) a KAN layer has "
+    f"{report.span(at['params ratio'])} times the parameters of a "
+    "dense layer of the same shape in the table (not quite $G + k + 2$ because the dense layer also has a bias).",
+    f"Its matrix-multiply work is $G + k + 1$ times a dense layer's at the same shape: the measured ratio is "
+    f"{report.span(at['FLOPs ratio'])} here, as the formula says. "
+    "The B-spline evaluation adds elementwise work that grows with $G$ and $k$ per input but not with the output "
+    "width, so for wide layers the GEMM dominates.",
+    "A \"KAN\" and an \"MLP\" of the same layer widths are therefore not the same size: a fair comparison matches "
+    "parameters or training time, or reports both. Chapters 3 and 4 put parameters, training time and accuracy per "
+    "training minute next to every accuracy, and chapter 3 adds an MLP-Mixer matched to the KAN-Mixer in parameters "
+    "and one matched in training time.",
+]
+display(Markdown("\n".join(f"- {line}" for line in lines)))

@@ -63,7 +63,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import book, data, grids, interpret, report, results, runner, runtime, studies
+from kanmix import book, data, grids, interpret, report, runner, runtime, studies
 from kanmix.bench import kan as bench_kan
 from kanmix.experiment import ClassificationRun
 
@@ -265,17 +265,7 @@ if bench_json:
     bench, bench_records = json.loads(Path(bench_json).read_text()), []
     bench_origin = f"measured by `python -m kanmix.bench kan`, read from {Path(bench_json).name}"
 else:
-    device = runtime.default_device()
-
-    def measure() -> dict:
-        return {"shapes": [rec for r, i, o in bench_shapes for rec in bench_kan.bench_dtypes(
-            r, i, o, device, bench_repeats, warmup=1, warmup_s=0.0, dtypes=bench_dtypes)]}
-
-    # A results-store record like every other number in the book: a rebuild shows the stored
-    # measurement (its caption names the record); delete the record to measure again.
-    bench_cfg = {"kind": "bench_kan", "shapes": bench_shapes, "repeats": bench_repeats, "dtypes": bench_dtypes,
-                 "device": device.type}
-    bench_records = [results.cached_run(bench_cfg, measure)]
+    bench_records = [bench_kan.stored(bench_shapes, bench_repeats, bench_dtypes, runtime.default_device())]
     bench, bench_origin = bench_records[0]["shapes"], None
 contenders = [n for n in bench_kan.NAMES if any(r.get(n) is not None for r in bench)]
 speed = pd.DataFrame([{"rows, in → out": f"{r['shape'][0]}, {r['shape'][1]} → {r['shape'][2]}",
@@ -291,17 +281,11 @@ display(book.table(speed, f"Forward + backward time of one layer (grid {bench_ka
                    source=bench_origin))
 
 # %%
-def span(values) -> str:
-    """``"1.03–1.46"`` over several shapes, one number for one."""
-    lo, hi = report.fmt(min(values), 3), report.fmt(max(values), 3)
-    return lo if lo == hi else f"{lo}–{hi}"
-
-
 lines = []
 for dtype, part in speed.groupby(level="dtype", sort=False):
     part = part.droplevel("dtype")
-    line = (f"In {dtype}, `KANLinear` runs at {span(part['kanmix / limit'])}× the dense limit and "
-            f"{span(part['reference / kanmix'])}× faster than the plain formulation")
+    line = (f"In {dtype}, `KANLinear` runs at {report.span(part['kanmix / limit'])}× the dense limit and "
+            f"{report.span(part['reference / kanmix'])}× faster than the plain formulation")
     if len(part) > 1:
         worst, best = part["reference / limit"].idxmax(), part["reference / limit"].idxmin()
         line += (f"; the plain formulation suffers most, relative to its GEMMs, at ({worst}) "
@@ -362,8 +346,9 @@ book.figure("speed", fig, "Layer time against the peers in each dtype; the dashe
 # (the bf16 runs are chapter 3's own).
 
 # %%
-parity, parity_records = studies.precision_parity(dataset=dataset, models=parity_models, folds=parity_folds,
-                                                  train=parity_train, subset=parity_subset, workers=workers)
+parity, parity_records = studies.parity_from_chapter(dict(
+    dataset=dataset, parity_models=parity_models, parity_folds=parity_folds, parity_train=parity_train,
+    parity_subset=parity_subset, workers=workers))
 by = parity.groupby(["model", "precision"], sort=False)
 parity_table = by.agg(val_accuracy=("val_accuracy", "mean"), std=("val_accuracy", "std"),
                       train_seconds=("train_seconds", "mean"))

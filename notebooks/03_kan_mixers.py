@@ -136,13 +136,12 @@ book.figure("mixer", fig, "The KAN-Mixer. The MLP-Mixer is the same with Linearâ
 # handling is chosen by a small ablation (next section).
 
 # %%
-train = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-         "precision": precision, "augment": augment}
-study = studies.mixers(datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, train=train,
-                       subset=subset, seed=seed, param_matched_to="kan_mixer" if param_matched else None,
-                       time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
-                       efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds,
-                       grid_variants=grid_variants, grid_handling=grid_handling, workers=workers)
+study = studies.mixers_from_chapter(dict(
+    datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, subset=subset, seed=seed,
+    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, precision=precision, augment=augment,
+    param_matched=param_matched, time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
+    efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds, grid_variants=grid_variants,
+    grid_handling=grid_handling, workers=workers))
 summary = {d: cv.overview(study.folds[study.folds.dataset == d]) for d in datasets}
 n_train = int(study.folds.n_train.iloc[0])
 precision_used = study.records[0]["config"]["train"]["precision"]

@@ -78,11 +78,10 @@ LABELS = {"kan": "KAN AE", "mlp": "MLP AE", "cnn": "CNN AE"}
 # each model actually had.
 
 # %%
-study = studies.autoencoders(datasets=datasets, models=[m for m in models], bottlenecks=bottlenecks, hidden=hidden,
-                             train={"epochs": epochs, "precision": precision}, seed=seed, subset=subset,
-                             test_subset=test_subset,
-                             keep_weights=[(m, d, b) for d, chosen in keep_weights.items() for m, b in chosen.items()],
-                             require_beat_mean=require_beat_mean, workers=workers)
+study = studies.autoencoders_from_chapter(dict(
+    datasets=datasets, models=models, bottlenecks=bottlenecks, hidden=hidden, epochs=epochs, precision=precision,
+    seed=seed, subset=subset, test_subset=test_subset, keep_weights=keep_weights,
+    require_beat_mean=require_beat_mean, workers=workers))
 table = study.table.assign(model=study.table.model.map(LABELS))
 table["knn_per_minute"] = table["knn_accuracy"] / (table["train_seconds"] / 60)
 records = [r for r in study.records if r["kind"] == "ae"]

@@ -73,8 +73,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import ae, book, data, grids, interpret, report, runner, viz
-from kanmix.experiment import ClassificationRun
+from kanmix import book, data, grids, interpret, report, runner, viz
 
 report.setup()  # widget warning off, inline figures, the book's figure style
 
@@ -90,20 +89,15 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # are the same configurations built from the same seeds, before any training step.
 
 # %%
-def mixer_config(model: str, kwargs: dict, seed: int) -> ClassificationRun:
-    return ClassificationRun.from_dict({"dataset": dataset, "size": 32, "subset": subset, "model": model,
-                                        "model_kwargs": kwargs, "seed": seed, "train": train})
-
-
-kan_cfgs = [mixer_config("kan_mixer", mixer_kwargs, s) for s in seeds]
-mlp_cfg = mixer_config("mlp_mixer", mlp_kwargs, seeds[0])
+runs = interpret.chapter_runs(dict(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs,
+                                   train=train, seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset,
+                                   ae_bottleneck=ae_bottleneck, ae_hidden=ae_hidden, ae_train=ae_train))
+kan_cfgs, mlp_cfg, ae_cfg = runs
 *kan_records, mlp_record = runner.run_many([*kan_cfgs, mlp_cfg], workers=workers, keep_weights=True)
 trained = [runner.load_trained(c) for c in kan_cfgs]
 untrained = [runner.build(c).eval() for c in kan_cfgs]
 mlp = runner.load_trained(mlp_cfg)
 
-ae_cfg = ae.ae_config("kan", ae_dataset, ae_bottleneck, seed=seeds[0], subset=ae_subset,
-                      model_kwargs={"hidden": ae_hidden}, **ae_train)
 ae_record = runner.run(ae_cfg, keep_weights=True)
 ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
 

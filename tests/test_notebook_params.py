@@ -195,3 +195,11 @@ def test_list_elements_may_be_none_only_when_the_annotation_says_so():
     assert ok == {"sizes": [1250, None]}
     with pytest.raises(book.BookError, match="'widths'.*must be list"):
         book.check_parameters("ch", declared, {"widths": ([8, None], None, "test")})
+
+
+def test_chapter_parameters_are_the_defaults_with_the_profiles_overrides():
+    got = book.chapter_parameters("cpu", ["03"])["03"]
+    declared = book.parameters(book.select(book.chapters(), ["03"])[0].read())
+    assert set(got) == set(declared)  # every parameter, not only the overridden ones
+    assert got["profile"] == "cpu" and got["folds"] == 5 and got["subset"] is None  # from cpu.yaml
+    assert got["grid_variants"] == declared["grid_variants"].default  # a default the profile keeps

@@ -56,3 +56,8 @@ def test_target_and_plateau_sentences():
     assert "no plateau can be judged" in report.plateau_sentence([0.8])
     assert report.listing(["a", "b", "c"]) == "a, b and c" and report.listing([]) == "none"
     assert report.signed(-0.0042) == "−0.00420" and report.signed(0.01, 2) == "+0.010"
+
+
+def test_span_gives_one_number_when_the_values_agree():
+    assert report.span([1.031, 1.46]) == "1.03–1.46"
+    assert report.span([9.0, 9.0004]) == "9.00"

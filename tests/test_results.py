@@ -142,3 +142,15 @@ def test_the_run_lock_is_taken_while_the_run_function_works(store):
     results.cached_run(cfg, fn)
     assert seen == [True]
     FileLock(lock_file).acquire(timeout=0)  # and it is free again afterwards
+
+
+def test_read_only_reads_stored_records_and_refuses_to_compute(store):
+    cfg = {"kind": "demo", "seed": 9}
+    results.cached_run(cfg, lambda: {"score": 1})
+    with results.read_only():
+        assert results.cached_run(cfg, lambda: {"score": 2})["score"] == 1
+        with pytest.raises(results.RecordError, match="read-only"):
+            results.cached_run({"kind": "demo", "seed": 10}, lambda: {"score": 3})
+    assert results.cached_run({"kind": "demo", "seed": 10}, lambda: {"score": 3})["score"] == 3  # restored
+    with results.read_only(False):
+        results.cached_run({"kind": "demo", "seed": 11}, lambda: {"score": 4})

@@ -291,3 +291,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def stored(shapes, repeats: int, dtypes, device: torch.device | str) -> dict:
+    """The results-store record of this benchmark at ``shapes`` in ``dtypes`` on ``device``: measured once.
+
+    A benchmark is a number like every other in the book: the record keeps it with its
+    provenance (machine, threads, commit), and a rebuild shows it instead of measuring again;
+    delete the record to measure again. ``record["shapes"]`` holds one :func:`bench_dtypes`
+    record per shape and dtype.
+    """
+    from kanmix import results
+
+    device = torch.device(device)
+    cfg = {"kind": "bench_kan", "shapes": [list(s) for s in shapes], "repeats": repeats, "dtypes": list(dtypes),
+           "device": device.type}
+    return results.cached_run(cfg, lambda: {"shapes": [rec for r, i, o in shapes for rec in bench_dtypes(
+        r, i, o, device, repeats, warmup=1, warmup_s=0.0, dtypes=list(dtypes))]})

@@ -1,0 +1,125 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Findings at a glance
+#
+# What the book found, in one table and a few sentences. Everything on this page is computed
+# from the same results-store records the chapters show, through the same functions: the
+# page resolves each chapter's parameters for its profile (`kanmix.book.chapter_parameters`) and asks the
+# chapter's study for them. Under the `cpu` and `paper` profiles it only reads (`read_only`):
+# a record the chapters did not make is an error here, never a reason to train.
+
+# %% tags=["parameters"]
+profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
+read_only = False  # True: every number must come from a stored record (the cpu and paper profiles)
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from kanmix import book, cv, data, interpret, report, results, runner, runtime, stats, studies
+from kanmix.bench import kan as bench_kan
+
+report.setup()
+params = book.chapter_parameters(profile, ["02", "03", "04", "05"])
+PAPER = {"KAN-Mixer": 0.9030, "MLP": 0.8920, "MLP-Mixer": 0.8770, "KAN": 0.8920}  # Fashion-MNIST, arXiv:2503.08939
+
+# %%
+with results.read_only(read_only):
+    mixers = studies.mixers_from_chapter(params["03"])
+    autoencoders = studies.autoencoders_from_chapter(params["04"])
+    p2 = params["02"]
+    bench = [] if p2["bench_json"] else [bench_kan.stored(p2["bench_shapes"], p2["bench_repeats"], p2["bench_dtypes"],
+                                                          runtime.default_device())]
+    p5 = params["05"]
+    runs = interpret.chapter_runs(p5)
+    *kan_records, mlp_record = runner.run_many([*runs.kan, runs.mlp], workers=p5["workers"], keep_weights=True)
+    pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
+                             **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned", "n_eval")}}
+                            for c in runs.kan for r in interpret.prune_runs(
+                                c, [1.0, *p5["keep_fractions"]], n_importance=p5["n_importance"], n_eval=p5["n_eval"],
+                                steps=p5["finetune_steps"], finetune={"lr": p5["finetune_lr"],
+                                                                      "batch_size": p5["train"].get("batch_size", 128)})])
+
+# %% [markdown]
+# ## The table
+
+# %%
+rows = []
+for dataset in params["03"]["datasets"]:
+    summary = cv.overview(mixers.folds[mixers.folds.dataset == dataset])
+    for model, r in summary.iterrows():
+        paper = PAPER.get(model) if dataset == "fashion_mnist" else (0.6980 if model == "KAN-Mixer" else None)
+        rows.append({"dataset": data.info(dataset).title, "model": model, "parameters": int(r["params"]),
+                     "training time per fold": r["train_seconds"], "mean held-out accuracy": r["val_accuracy"],
+                     "paper": paper})
+table = pd.DataFrame(rows).set_index(["dataset", "model"])
+display(book.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
+                   "KAN-Mixers paper's numbers", mixers.records, profile, units={"training time per fold": "s"}))
+
+# %% [markdown]
+# ## The findings
+
+# %%
+first = params["03"]["datasets"][0]
+s3 = cv.overview(mixers.folds[mixers.folds.dataset == first])
+points = []
+# 1. KAN-Mixer vs baselines vs the paper
+text = ("**KAN-Mixers.** " + report.ranking_sentence(
+    s3["val_accuracy"].to_dict(), what=f"mean held-out accuracy on {data.info(first).title}") + " " + report.compare_to_paper(
+    s3["val_accuracy"].to_dict(), PAPER if first == "fashion_mnist" else {}, what="mean held-out accuracy",
+    noise=s3["std"].to_dict()))
+if mixers.headline is not None and mixers.headline_pair is not None:
+    a, b = mixers.headline_pair
+    wide = mixers.headline.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
+    text += " Over all repeated folds: " + report.paired_sentence(
+        stats.paired_comparison(wide[a], wide[b], folds=params["03"]["folds"]), a, b)
+points.append(text)
+# 2. autoencoders vs CNN / MLP / PCA
+t4 = autoencoders.table
+base = autoencoders.baselines
+pca = base[base.components > 0].set_index(["dataset", "components"])["test_mse"]
+lines = []
+for label, model in (("KAN", "kan"), ("MLP", "mlp"), ("CNN", "cnn")):
+    rows4 = t4[t4.model == model]
+    if len(rows4):
+        beat = sum(r.test_mse < pca[(r.dataset, r.requested)] for r in rows4.itertuples())
+        lines.append(f"the {label} autoencoder at {beat} of {len(rows4)}")
+pairs = t4.pivot_table(index=["dataset", "requested"], columns="model", values="test_mse")
+kan_vs = [f"the {other.upper()} autoencoder at {int((pairs['kan'] < pairs[other]).sum())} of {int(pairs[other].notna().sum())}"
+          for other in ("mlp", "cnn") if {"kan", other} <= set(pairs.columns)]
+points.append("**KAN autoencoders.** " + f"{int(t4.beats_mean.sum())} of {len(t4)} trained autoencoders beat the "
+              "mean-image predictor. Against PCA with as many components as the bottleneck asked for, lower test MSE "
+              "came from " + report.listing(lines) + " widths; the KAN autoencoder reconstructs better than "
+              + report.listing(kan_vs) + " (same dataset and bottleneck asked for).")
+# 3. the spline analysis
+edges = pd.concat([interpret.edge_table(m, interpret.probe_images(runs.kan[0].split, p5["n_importance"]))
+                   .assign(state=state, seed=c.seed)
+                   for c in runs.kan for state, m in (("trained", runner.load_trained(c)), ("init", runner.build(c)))])
+ev = interpret.evidence(edges, pruning=pruning, steps=p5["finetune_steps"],
+                        chance=1 / data.info(p5["dataset"]).num_classes)
+found = interpret.findings(ev)
+points.append("**Inside the KAN-Mixer** (chapter 5, " + f"{len(runs.kan)} seed(s)): " + (
+    "beyond their untrained twins and beyond noise, " + report.listing(found) + "."
+    if found else "no measure separates the trained edges from their untrained twins beyond noise."))
+# 4. the layer's speed
+if bench:
+    speed = pd.DataFrame(bench[0]["shapes"])
+    speed["kanmix_limit"], speed["ref_kanmix"] = speed.kanmix / speed.limit, speed.reference / speed.kanmix
+    parts = [f"in {dtype}, {report.span(g.kanmix_limit)}× the three-GEMM dense limit and {report.span(g.ref_kanmix)}× "
+             "faster than the plain efficient-KAN formulation" for dtype, g in speed.groupby("dtype", sort=False)]
+    n_shapes = speed["shape"].map(tuple).nunique()
+    points.append(f"**The layer.** Over the {n_shapes} benchmark shape{'s' if n_shapes > 1 else ''} `KANLinear` runs "
+                  + report.listing(parts) + f" ({bench[0]['provenance']['device']}).")
+display(Markdown("\n\n".join(points)))
