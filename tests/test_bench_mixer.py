@@ -41,3 +41,20 @@ def test_a_bad_precision_is_one_line(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "argument --precision: invalid choice: 'fp16'" in err
+
+
+def test_the_three_models_share_an_architecture_and_the_reference_is_the_unit(monkeypatch, capsys):
+    monkeypatch.setattr(bench_mixer, "CONTENDERS", {
+        "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer", **SMALL),
+        "MLP-Mixer": dict(name="mlp_mixer", **SMALL),
+        REFERENCE: dict(name="kan_mixer", layer=PlainKANLinear, **SMALL)})
+    assert bench_mixer.main(["--device", "cpu", "--batch-size", "2", "--steps", "1", "--repeats", "1",
+                             "--warmup", "0", "--precision", "fp32"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {name: line for line in lines for name in bench_mixer.CONTENDERS if line.startswith(name)}
+    assert set(rows) == set(bench_mixer.CONTENDERS)
+    assert rows[REFERENCE].endswith("1.00x")
+    # Same architecture, same parameter count, whichever KAN layer computes it.
+    params = {name: int(line[len(name):].split()[0].replace(",", "")) for name, line in rows.items()}
+    assert params["KAN-Mixer (kanmix KANLinear)"] == params[REFERENCE] > params["MLP-Mixer"]
+    assert all(float(line.split()[-2]) > 0 for line in rows.values())  # images/s
