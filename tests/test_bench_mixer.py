@@ -58,3 +58,13 @@ def test_the_three_models_share_an_architecture_and_the_reference_is_the_unit(mo
     params = {name: int(line[len(name):].split()[0].replace(",", "")) for name, line in rows.items()}
     assert params["KAN-Mixer (kanmix KANLinear)"] == params[REFERENCE] > params["MLP-Mixer"]
     assert all(float(line.split()[-2]) > 0 for line in rows.values())  # images/s
+
+
+def test_cpu_widths_build_the_books_mixers(monkeypatch):
+    built = []
+    monkeypatch.setattr(bench_mixer, "measure", lambda models, *a, **k: {
+        name: {"images_per_second": 1.0, "runs": [1.0], "parameters": 1} for name in models})
+    real = bench_mixer.build
+    monkeypatch.setattr(bench_mixer, "build", lambda spec: built.append(spec) or real(spec))
+    assert bench_mixer.main(["--device", "cpu", "--widths", "cpu", "--precision", "fp32"]) == 0
+    assert all(spec["dim"] == 64 and spec["depth"] == 2 for spec in built) and len(built) == 3

@@ -33,6 +33,9 @@ from kanmix.runtime import PRECISIONS, resolve_device, resolve_precision, seed_e
 from kanmix.train import TrainConfig, fit
 
 IN_SHAPE = (3, 32, 32)
+#: Mixer widths to time: the paper's configuration (kanmix.models.Mixer's defaults) and the book's
+#: cpu profile (book/params/cpu.yaml, chapter 3).
+WIDTHS = {"paper": {}, "cpu": {"patch": 4, "dim": 64, "depth": 2, "token_hidden": 32, "channel_hidden": 64}}
 CONTENDERS = {
     "KAN-Mixer (kanmix KANLinear)": dict(name="kan_mixer"),
     "MLP-Mixer": dict(name="mlp_mixer"),
@@ -107,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per model, best kept (default: 3)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 on CPU, 5 on CUDA)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    p.add_argument("--widths", choices=list(WIDTHS), default="paper",
+                   help="the mixers' widths: the paper's (patch 4, dim 256, 8 blocks) or the book's cpu profile "
+                        "(patch 4, dim 64, 2 blocks)")
     p.add_argument("--precision", choices=[*PRECISIONS, "both"], default=TrainConfig.precision,
                    help="training precision (auto: bf16 on CUDA and on CPUs with fast bf16 matmul, else fp32); "
                         "both: fp32 and bf16 side by side")
@@ -127,18 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     where = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"training throughput, paper-configuration mixers: batch {batch}, best of {repeats} runs of {steps} "
+    print(f"training throughput, {args.widths}-width mixers: batch {batch}, best of {repeats} runs of {steps} "
           f"step(s) after {warmup} warm-up step(s), {where}, precision {' and '.join(precisions)}", file=sys.stderr)
     models = {}
     for name, spec in CONTENDERS.items():
-        models[name], seconds = build(spec)
+        models[name], seconds = build({**spec, **WIDTHS[args.widths]})
         print(f"  built {name} in {seconds:.1f} s", file=sys.stderr, flush=True)
     by_precision = {}
     for precision in precisions:
         by_precision[precision] = measure(models, device, batch, steps, warmup, repeats, precision)
         for name, r in by_precision[precision].items():
             print(f"  {name} ({precision}): runs {', '.join(f'{v:.1f}' for v in r['runs'])} images/s", file=sys.stderr)
-    print(f"training images/s, {where}")
+    print(f"training images/s, {args.widths}-width mixers, batch {batch}, {where}")
     print(table(by_precision, reference="KAN-Mixer (reference layer)"))
     return 0
 
