@@ -76,17 +76,26 @@ from IPython.display import Markdown, display
 from kanmix import book, data, grids, interpret, report, runner, viz
 
 report.setup()  # widget warning off, inline figures, the book's figure style
+NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
+         "test_mse": "test MSE", "psnr": "PSNR", "images_per_second": "throughput", "spline_share": "spline share",
+         "deviation": "deviation from a + b·SiLU", "silu_like": "fraction SiLU-like", "monotone": "fraction monotone",
+         "concentration": "top 10% share of importance", "why": "chosen as", "best": "best form",
+         "r2": "R² (best form)", "r2_x": "R² (x)", "r2_silu": "R² (a + b·SiLU)", "out": "output", "in": "input",
+         "init": "untrained (init)", "accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
+         "accuracy_finetuned": "pruned + fine-tuned"}
+UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 
 # %% [markdown]
 # ## The models
 #
 # The KAN-Mixer has chapter 3's configuration and trains on the training split, all of it
-# unless the profile names a subset (Table 5.1 gives the count), with no fold held out: this
-# chapter selects nothing on validation data. It is trained once per seed; the MLP-Mixer of
-# the same widths once, with the first seed. The KAN autoencoder is chapter 4's (on MNIST
-# unless the profile says otherwise). Every run is a results-store record with its weights
-# kept beside it, so a rerun loads the models instead of training them. The untrained controls
-# are the same configurations built from the same seeds, before any training step.
+# unless the profile names a subset ({ref}`the table of classifiers <tab-ch5-models>` gives
+# the count), with no fold held out: this chapter selects nothing on validation data. It is
+# trained once per seed; the MLP-Mixer of the same widths once, with the first seed. The KAN
+# autoencoder is chapter 4's (on MNIST unless the profile says otherwise). Every run is a
+# results-store record with its weights kept beside it, so a rerun loads the models instead of
+# training them. The untrained controls are the same configurations built from the same seeds,
+# before any training step.
 
 # %%
 runs = interpret.chapter_runs(dict(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs,
@@ -101,21 +110,26 @@ mlp = runner.load_trained(mlp_cfg)
 ae_record = runner.run(ae_cfg, keep_weights=True)
 ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
 
+# %% [markdown]
+# (tab-ch5-models)=
+
 # %% tags=["hide-input"]
 models_table = pd.DataFrame(
-    [{"model": "KAN-Mixer", "seed": r["seed"], "test accuracy": r["metrics"]["test"]["accuracy"],
-      "parameters": r["parameters"], "train seconds": r["train_seconds"], "training images": r["n_train"]}
+    [{"model": "KAN-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
+      "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
      for r in kan_records]
-    + [{"model": "MLP-Mixer", "seed": mlp_record["seed"], "test accuracy": mlp_record["metrics"]["test"]["accuracy"],
-        "parameters": mlp_record["parameters"], "train seconds": mlp_record["train_seconds"],
-        "training images": mlp_record["n_train"]}]).set_index(["model", "seed"])
-display(book.table(models_table, f"Table 5.1 — the classifiers interpreted in this chapter ({dataset}, "
-                   f"{kan_records[0]['config']['train']['epochs']} epoch(s))", [*kan_records, mlp_record], profile))
+    + [{"model": "MLP-Mixer", "seed": mlp_record["seed"], "test_accuracy": mlp_record["metrics"]["test"]["accuracy"],
+        "parameters": mlp_record["parameters"], "train_seconds": mlp_record["train_seconds"],
+        "n_train": mlp_record["n_train"]}]).set_index(["model", "seed"])
+display(book.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
+                   f"{kan_records[0]['config']['train']['epochs']} epoch(s)); accuracy is the fraction of the test "
+                   "split classified correctly", [*kan_records, mlp_record], profile, names=NAMES, units=UNITS))
 ae_metrics = ae_record["metrics"]
-display(book.table(pd.DataFrame([{"test MSE": ae_metrics["test_mse"], "PSNR (dB)": ae_metrics["psnr"],
-                                  "parameters": ae_metrics["params"], "train seconds": ae_metrics["train_seconds"]}],
+display(book.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],
+                                  "parameters": ae_metrics["params"], "train_seconds": ae_metrics["train_seconds"]}],
                                 index=pd.Index([f"KAN AE, bottleneck {ae_bottleneck}"], name="model")),
-                   f"Table 5.2 — the KAN autoencoder ({ae_dataset})", [ae_record], profile))
+                   f"The KAN autoencoder ({data.info(ae_dataset).title})", [ae_record], profile, names=NAMES,
+                   units=UNITS))
 
 # %% [markdown]
 # ## Every edge, measured on its own inputs
@@ -148,23 +162,26 @@ edges = pd.concat(
     + [interpret.edge_table(m, ae_probe).assign(model="KAN AE", state=state, seed=seeds[0])
        for state, m in (("trained", ae_trained), ("init", ae_untrained))], ignore_index=True)
 
-# %% tags=["hide-input"]
+# %%
 by_layer = edges.groupby(["model", "layer", "state"], sort=False)
 summary = by_layer.apply(interpret.summarize, include_groups=False)
 summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
-display(book.table(summary, "Table 5.3 — per layer, trained against untrained (init): median spline share and "
+
+# %% tags=["hide-input"]
+display(book.table(summary, "Per layer, trained against untrained (init): median spline share and "
                    f"deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
                    "monotone, median extrema and curvature, and the share of the layer's importance held by its top "
                    f"10% of edges; mixer values pool the seeds {seeds}", [*kan_records, ae_record], profile,
-                   precision=3, names={"spline_share": "spline share", "silu_like": "SiLU-like",
-                                       "concentration": "top 10% importance"}))
+                   precision=3, names={**NAMES, "spline_share": "spline share (median)",
+                                       "deviation": "deviation (median)", "extrema": "extrema (median)",
+                                       "curvature": "curvature (median)"}))
 
 # %% [markdown]
-# The distributions behind the medians, per layer: the untrained control is dashed. Where the
-# two curves lie on top of each other, training left that property of the edges where the
-# initialisation put it.
+# The distributions behind the medians, per layer ({numref}`fig-ch5-distributions`): the
+# untrained control is dashed. Where the two curves lie on top of each other, training left that
+# property of the edges where the initialisation put it.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "remove-output"]
 LOG_FLOOR = 1e-6  # log axes: values at or below this are drawn at it
 
 
@@ -190,21 +207,36 @@ axes[0, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
 axes[1, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
 axes[0, 0].legend(frameon=False, fontsize=7)
 fig.tight_layout()
-plt.show()
-display(book.caption("Figure 5.1 — distribution over each layer's edges of the spline share (top) and of the "
-                     "deviation from a + b·SiLU (bottom), trained (solid) against the same models at "
-                     "initialisation (dashed)", [*kan_records, ae_record], profile))
+book.figure("ch5_distributions", fig, "Distribution over each layer's edges of the spline share (top) and of the "
+            "deviation from a + b·SiLU (bottom), trained (solid) against the same models at initialisation (dashed)",
+            [*kan_records, ae_record], profile)
+
+# %% [markdown]
+# ```{glue:figure} ch5_distributions
+# :name: "fig-ch5-distributions"
+#
+# {glue:md}`ch5_distributions_caption`
+# ```
 
 # %% [markdown]
 # ## The edges themselves
 #
-# The panels show the most important edges of the first seed's first token-mixing and
-# channel-mixing layers and of the autoencoder's pixel-side encoder layer, each over the range
-# its real inputs cover, faded by importance as pykan draws networks. The dashed curves are the
-# two parts of each edge: the SiLU term (blue) and the spline (orange). Under each trained
-# layer is its untrained twin, drawn the same way.
+# The panels show the most important edges of the first seed's first token-mixing layer
+# ({numref}`fig-ch5-edges-token-trained`) and channel-mixing layer
+# ({numref}`fig-ch5-edges-channel-trained`) and of the autoencoder's pixel-side encoder layer
+# ({numref}`fig-ch5-edges-ae-trained`), each over the range its real inputs cover, faded by
+# importance as pykan draws networks. The dashed curves are the two parts of each edge: the
+# SiLU term (blue) and the spline (orange). After each trained layer comes its untrained twin,
+# drawn the same way ({numref}`fig-ch5-edges-token-init`, {numref}`fig-ch5-edges-channel-init`
+# and {numref}`fig-ch5-edges-ae-init`).
 
 # %%
+mixer_layers = list(grids.kan_layers(trained[0]))
+token_layer = next(n for n in mixer_layers if "token_mix" in n)
+channel_layer = next(n for n in mixer_layers if "channel_mix" in n)
+ae_layer = next(iter(grids.kan_layers(ae_trained)))
+
+# %% tags=["hide-input", "remove-output"]
 def draw_layer(model, images, name: str, title: str, color: str):
     """The most important edges of one KAN layer of ``model``, over its inputs on ``images``."""
     x = grids.layer_inputs(model, images)[name]
@@ -216,21 +248,59 @@ def draw_layer(model, images, name: str, title: str, color: str):
     return fig
 
 
-mixer_layers = list(grids.kan_layers(trained[0]))
-token_layer = next(n for n in mixer_layers if "token_mix" in n)
-channel_layer = next(n for n in mixer_layers if "channel_mix" in n)
-ae_layer = next(iter(grids.kan_layers(ae_trained)))
+# One figure per layer and state, glued as ch5_edges_<part>_<state> and placed below in this order.
+for part, (name, models, images, records) in (
+        ("token", (token_layer, (trained[0], untrained[0]), probe, [kan_records[0]])),
+        ("channel", (channel_layer, (trained[0], untrained[0]), probe, [kan_records[0]])),
+        ("ae", (ae_layer, (ae_trained, ae_untrained), ae_probe, [ae_record]))):
+    for model, state, title, color, when in zip(
+            models, ("trained", "init"), ("trained", "untrained (init)"), ("tab:purple", "0.35"),
+            ("after training", "at initialisation, before any training step")):
+        book.figure(f"ch5_edges_{part}_{state}", draw_layer(model, images, name, title, color),
+                    f"The most important edges of {name} {when}: total (solid), SiLU term (blue, dashed) and "
+                    "spline (orange, dashed)", records, profile)
 
-# %% tags=["hide-input"]
-for number, (name, models, images, records) in enumerate(
-        ((token_layer, (trained[0], untrained[0]), probe, [kan_records[0]]),
-         (channel_layer, (trained[0], untrained[0]), probe, [kan_records[0]]),
-         (ae_layer, (ae_trained, ae_untrained), ae_probe, [ae_record])), start=2):
-    for model, state, color in zip(models, ("trained", "untrained (init)"), ("tab:purple", "0.35")):
-        display(draw_layer(model, images, name, state, color))
-    display(book.caption(f"Figure 5.{number} — the most important edges of {name}, trained (first panel "
-                         "block) and at initialisation (second): total (solid), SiLU term (blue, dashed) and "
-                         "spline (orange, dashed)", records, profile))
+# %% [markdown]
+# ```{glue:figure} ch5_edges_token_trained
+# :name: "fig-ch5-edges-token-trained"
+#
+# {glue:md}`ch5_edges_token_trained_caption`
+# ```
+
+# %% [markdown]
+# ```{glue:figure} ch5_edges_token_init
+# :name: "fig-ch5-edges-token-init"
+#
+# {glue:md}`ch5_edges_token_init_caption`
+# ```
+
+# %% [markdown]
+# ```{glue:figure} ch5_edges_channel_trained
+# :name: "fig-ch5-edges-channel-trained"
+#
+# {glue:md}`ch5_edges_channel_trained_caption`
+# ```
+
+# %% [markdown]
+# ```{glue:figure} ch5_edges_channel_init
+# :name: "fig-ch5-edges-channel-init"
+#
+# {glue:md}`ch5_edges_channel_init_caption`
+# ```
+
+# %% [markdown]
+# ```{glue:figure} ch5_edges_ae_trained
+# :name: "fig-ch5-edges-ae-trained"
+#
+# {glue:md}`ch5_edges_ae_trained_caption`
+# ```
+
+# %% [markdown]
+# ```{glue:figure} ch5_edges_ae_init
+# :name: "fig-ch5-edges-ae-init"
+#
+# {glue:md}`ch5_edges_ae_init_caption`
+# ```
 
 # %% [markdown]
 # ## Symbolic fits
@@ -258,16 +328,14 @@ symbolic = {
 # %% tags=["hide-input"]
 shown = symbolic["trained"].set_index(["model", "layer", "out", "in"])[
     ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
-display(book.table(shown, "Table 5.4 — symbolic fits of the top edges of the trained models (first seed): the best "
+display(book.table(shown, "Symbolic fits of the top edges of the trained models (first seed): the best "
                    "library form and its R², next to the R² of a straight line and of a + b·SiLU(x)",
-                   [kan_records[0], ae_record], profile, precision=3,
-                   names={"spline_share": "spline share", "r2": "R² (best)", "r2_x": "R² (x)",
-                          "r2_silu": "R² (SiLU)"}))
+                   [kan_records[0], ae_record], profile, precision=3, names=NAMES))
 forms = pd.DataFrame({state: df.best.where(df.r2 >= interpret.GOOD_FIT, "no fit").value_counts()
                       for state, df in symbolic.items()}).fillna(0).astype(int)
 forms.index.name = "best form"
-display(book.table(forms, f"Table 5.5 — best forms of the top edges with R² ≥ {interpret.GOOD_FIT} "
-                   "(\"no fit\" below it), trained against untrained", [kan_records[0], ae_record], profile))
+display(book.table(forms, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} (\"no fit\" below it), "
+                   "trained against untrained: number of edges", [kan_records[0], ae_record], profile, names=NAMES))
 
 # %% [markdown]
 # ## Where a token reads from
@@ -289,7 +357,11 @@ maps = {"trained": [interpret.token_maps(m, probe) for m in trained],
 side = maps["mlp"][0].shape[-1]
 shown_tokens = sorted({0, side - 1, (side // 2) * side + side // 2, side * side - 1})
 
-# %% tags=["hide-input"]
+# %% [markdown]
+# {numref}`fig-ch5-token-maps` draws the maps of a few output tokens of the first seed, and
+# their mean over all output tokens.
+
+# %% tags=["hide-input", "remove-output"]
 rows = (("KAN-Mixer, trained", maps["trained"][0]), ("KAN-Mixer, init", maps["init"][0]),
         ("MLP-Mixer, trained", maps["mlp"][0]))
 top = max(float(m.max()) for _, m in rows)  # one colour scale for every panel, so a flat map looks flat
@@ -307,12 +379,17 @@ for r, (label, m) in enumerate(rows):
         ax.set_title(title if r == 0 else "", fontsize=7)
     axes[r, 0].set_ylabel(label, fontsize=7)
 fig.colorbar(shown_image, ax=axes, fraction=0.02, label="share of the map")
-plt.show()
-display(book.caption("Figure 5.5 — token-mixing importance over the patch grid (first block, first seed): for a "
-                     "few output tokens (their own patch marked +) and averaged over all outputs; trained "
-                     f"KAN-Mixer, the same at initialisation, and the MLP-Mixer's weights. A uniform map is "
-                     f"1/{side * side} everywhere",
-                     [kan_records[0], mlp_record], profile))
+book.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid (first block, first seed): for a "
+            "few output tokens (their own patch marked +) and averaged over all outputs; trained KAN-Mixer, the "
+            f"same at initialisation, and the MLP-Mixer's weights. A uniform map is 1/{side * side} everywhere",
+            [kan_records[0], mlp_record], profile)
+
+# %% [markdown]
+# ```{glue:figure} ch5_token_maps
+# :name: "fig-ch5-token-maps"
+#
+# {glue:md}`ch5_token_maps_caption`
+# ```
 
 # %% [markdown]
 # One caveat when reading the MLP-Mixer's row: built from the same seed, its first token-mixing
@@ -320,25 +397,31 @@ display(book.caption("Figure 5.5 — token-mixing importance over the patch grid
 # Kaiming-uniform draw from the same random stream), so a resemblance between the two can be
 # inherited from initialisation. The untrained KAN-Mixer's row shows what that start looks like.
 
-# %% tags=["hide-input"]
+# %%
 locality_table = pd.DataFrame(
     [{"model": label, "seed": s, "locality": float(interpret.locality(m).mean()),
       "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
      for label, key, ss in (("KAN-Mixer, trained", "trained", seeds), ("KAN-Mixer, init", "init", seeds),
                             ("MLP-Mixer, trained", "mlp", seeds[:1]))
      for s, m in zip(ss, maps[key])]).set_index(["model", "seed"])
-display(book.table(locality_table, "Table 5.6 — token maps: locality (mean distance read, relative to a uniform "
+
+# %% tags=["hide-input"]
+display(book.table(locality_table, "Token maps: locality (mean distance read, relative to a uniform "
                    "map; below 1 is local) and the share of each map held by its top 10% of input tokens "
-                   "(uniform: 0.1), averaged over output tokens", [*kan_records, mlp_record], profile, precision=3))
+                   "(uniform: 0.1), averaged over output tokens", [*kan_records, mlp_record], profile, precision=3,
+                   names={"locality": "locality (relative to uniform)",
+                          "top 10% of inputs": "share held by the top 10% of inputs"}))
 
 # %% [markdown]
 # The autoencoder's first KAN layer reads pixels, so its importances map onto the image too:
-# per pixel, the summed importance of its edges, trained and at initialisation.
+# per pixel, the summed importance of its edges, trained and at initialisation
+# ({numref}`fig-ch5-pixel-maps`).
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "remove-output"]
 shape = ae_cfg.split.in_shape
 ae_first = edges[(edges.model == "KAN AE") & (edges.layer == ae_layer)]
-pixel_maps = {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy()).view(shape).mean(0)
+pixel_maps = {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy().copy())
+              .view(shape).mean(0)
               for state, part in ae_first.groupby("state", sort=False)}
 top = max(float(m.max()) for m in pixel_maps.values())
 fig, axes = plt.subplots(1, 2, figsize=(6, 2.8))
@@ -347,9 +430,15 @@ for ax, (label, m) in zip(axes, pixel_maps.items()):
     ax.set_title(f"KAN AE, {label}", fontsize=8)
     ax.axis("off")
 fig.colorbar(shown_image, ax=axes, fraction=0.03, label="summed importance")
-plt.show()
-display(book.caption(f"Figure 5.6 — per-pixel importance of the KAN autoencoder's {ae_layer} (summed over its "
-                     "outputs), trained and at initialisation", [ae_record], profile))
+book.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder's {ae_layer} (summed over its "
+            "outputs), trained and at initialisation", [ae_record], profile)
+
+# %% [markdown]
+# ```{glue:figure} ch5_pixel_maps
+# :name: "fig-ch5-pixel-maps"
+#
+# {glue:md}`ch5_pixel_maps_caption`
+# ```
 
 # %% [markdown]
 # ## The same maps across seeds
@@ -361,15 +450,17 @@ display(book.caption(f"Figure 5.6 — per-pixel importance of the KAN autoencode
 # every pair of seeds, for the trained models and for their untrained twins; the untrained
 # pairs show how much agreement the data alone produces.
 
-# %% tags=["hide-input"]
+# %%
 pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
 stability = pd.DataFrame(
     [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
      for state in ("trained", "init")
      for (a, b), rho_map, rho_mean in zip(pairs, interpret.rank_agreement(maps[state]),
                                           interpret.rank_agreement([m.mean(0) for m in maps[state]]))])
-display(book.table(stability.set_index(["state", "pair"]), "Table 5.7 — Spearman rank correlation of the token "
-                   "maps between seeds, trained and untrained", kan_records, profile, precision=3))
+
+# %% tags=["hide-input"]
+display(book.table(stability.set_index(["state", "pair"]), "Spearman rank correlation of the token maps between "
+                   "seeds, trained and untrained", kan_records, profile, precision=3))
 
 # %% [markdown]
 # ## Pruning that means something
@@ -391,15 +482,20 @@ pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges 
                                               "n_eval", "masked_nonzero")}} for r in pruning_records])
 assert (pruning.masked_nonzero == 0).all(), "a removed edge came back during fine-tuning"
 
+# %% [markdown]
+# The pruning table gives the mean over seeds; {numref}`fig-ch5-pruning` draws every seed.
+
 # %% tags=["hide-input"]
 mean_pruning = pruning.groupby("keep", sort=False)[
     ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
 mean_pruning.index = pd.Index([f"{k:g}" for k in mean_pruning.index], name="fraction kept")
-display(book.table(mean_pruning, f"Table 5.8 — pruning by importance: mean over seeds {seeds} of the test accuracy "
-                   f"({n_eval} test images) unpruned, pruned, and pruned then fine-tuned for {finetune_steps} steps",
-                   pruning_records, profile, precision=4,
+display(book.table(mean_pruning, f"Pruning by importance: mean over seeds {seeds} of the test accuracy (fraction "
+                   f"of {n_eval} test images classified correctly) unpruned, pruned, and pruned then fine-tuned for "
+                   f"{finetune_steps} steps", pruning_records, profile, precision=4,
                    names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
                           "accuracy_finetuned": "pruned + fine-tuned"}))
+
+# %% tags=["hide-input", "remove-output"]
 fig, ax = plt.subplots(figsize=(5, 3.2))
 for column, label, style in (("accuracy_pruned", "pruned", "o--"), ("accuracy_finetuned", "pruned + fine-tuned", "o-")):
     for s, part in pruning.groupby("seed"):
@@ -413,9 +509,15 @@ ax.set_xlabel("fraction of edges kept")
 ax.set_ylabel("test accuracy")
 ax.legend(frameon=False, fontsize=8)
 fig.tight_layout()
-plt.show()
-display(book.caption("Figure 5.7 — test accuracy against the fraction of edges kept, one line per seed",
-                     pruning_records, profile))
+book.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kept, one line per seed",
+            pruning_records, profile)
+
+# %% [markdown]
+# ```{glue:figure} ch5_pruning
+# :name: "fig-ch5-pruning"
+#
+# {glue:md}`ch5_pruning_caption`
+# ```
 
 # %% [markdown]
 # ## The price
@@ -426,15 +528,16 @@ display(book.caption("Figure 5.7 — test accuracy against the fraction of edges
 # %% tags=["hide-input"]
 cost = pd.DataFrame([
     {"model": "KAN-Mixer", "seeds": len(kan_records),
-     "test accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in kan_records]),
+     "test_accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in kan_records]),
      "parameters": int(np.mean([r["parameters"] for r in kan_records])),
-     "train seconds": np.mean([r["train_seconds"] for r in kan_records]),
-     "images / s": np.mean([r["images_per_second"] for r in kan_records])},
-    {"model": "MLP-Mixer", "seeds": 1, "test accuracy": mlp_record["metrics"]["test"]["accuracy"],
-     "parameters": mlp_record["parameters"], "train seconds": mlp_record["train_seconds"],
-     "images / s": mlp_record["images_per_second"]}]).set_index("model")
-display(book.table(cost, "Table 5.9 — cost: mean over the KAN-Mixer's seeds against the MLP-Mixer",
-                   [*kan_records, mlp_record], profile))
+     "train_seconds": np.mean([r["train_seconds"] for r in kan_records]),
+     "images_per_second": np.mean([r["images_per_second"] for r in kan_records])},
+    {"model": "MLP-Mixer", "seeds": 1, "test_accuracy": mlp_record["metrics"]["test"]["accuracy"],
+     "parameters": mlp_record["parameters"], "train_seconds": mlp_record["train_seconds"],
+     "images_per_second": mlp_record["images_per_second"]}]).set_index("model")
+display(book.table(cost, "Cost: mean over the KAN-Mixer's seeds against the MLP-Mixer (test accuracy as a fraction, "
+                   "throughput in training images per second)", [*kan_records, mlp_record], profile, names=NAMES,
+                   units=UNITS))
 
 # %% [markdown]
 # ## What the numbers say
