@@ -159,10 +159,10 @@ def _search(driver, html: Path, viewport: str) -> list[str]:
 
 
 def _spline_figures(driver, page: Path) -> list[dict]:
-    """Chapter 5's ``spline-figure`` images as the browser decoded and drew them."""
+    """Chapter 5's edge-panel figures (``fig-ch5-edges-*``) as the browser decoded and drew them."""
     _visit(driver, page.as_uri(), "desktop")
     out = []
-    for img in driver.find_elements("css selector", ".tag_spline-figure img"):
+    for img in driver.find_elements("css selector", "figure[id^=\"fig-ch5-edges\"] img"):
         size = driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight];", img)
         out.append({"natural": size, **_screenshot_stats(base64.b64decode(img.screenshot_as_base64))})
     return out
