@@ -233,7 +233,7 @@ def test_every_formula_is_typeset(reader_view):
 
 
 def test_every_image_loads_and_every_page_renders(reader_view):
-    chapters = {c.stem for c in book.chapters()}
+    chapters = {c.stem for c in book.chapters()} - set(book.SUMMARIES)  # a summary page may have no figure
     for name, seen in _book_pages(reader_view).items():
         assert not seen["brokenImages"], f"{name}: images the browser could not load: {seen['brokenImages']}"
         if name.split(" @ ")[0] in chapters:
