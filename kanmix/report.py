@@ -244,3 +244,20 @@ def span(values, precision: int = 3) -> str:
     values = list(values)
     lo, hi = fmt(min(values), precision), fmt(max(values), precision)
     return lo if lo == hi else f"{lo}–{hi}"
+
+
+def recompute_time(records, *, workers: int = 1) -> str:
+    """What recomputing ``records`` from an empty results store costs, from their own wall times.
+
+    Each record keeps the wall time of the run that made it (``provenance.wall_time_s``, the
+    training and scoring of one run in one process). Their sum is the cost with one worker; with
+    ``workers`` runs at a time the wall time is about that sum divided by ``workers``. Records
+    appearing twice count once.
+    """
+    unique = {r["hash"]: r for r in records}
+    total = sum(float(r.get("provenance", {}).get("wall_time_s") or 0.0) for r in unique.values())
+    hours = total / 3600
+    text = f"{len(unique)} runs, {fmt(hours, 2)} h of run time in all"
+    if workers > 1:
+        text += f", about {fmt(hours / workers, 2)} h of wall time with {workers} runs at a time"
+    return text

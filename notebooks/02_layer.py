@@ -379,5 +379,7 @@ points = [
     f"{report.fmt(100 * change, 2)}% change of the output.",
     *lines,
     "**bf16.** " + "; ".join(verdicts) + ".",
+    f"Recomputing this chapter from an empty results store: "
+    f"{report.recompute_time([record, *bench_records, *parity_records], workers=workers)}.",
 ]
 display(Markdown("\n".join(f"- {p}" for p in points)))

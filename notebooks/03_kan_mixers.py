@@ -149,7 +149,8 @@ display(Markdown(
     f"Each fold trained on {n_train:,} images for {epochs} epochs (batch {batch_size}, AdamW with peak learning "
     f"rate {lr:g} and weight decay {weight_decay:g}, a 5% warm-up and a cosine decay, {precision_used}), with "
     f"flips (p = {augment['hflip']:g}) and rotations of up to ±{augment['rotate']:g}° — the angle is our "
-    f"assumption. The paper trained for {paper_epochs} epochs."))
+    f"assumption. The paper trained for {paper_epochs} epochs. Recomputing this chapter from an empty results "
+    f"store: {report.recompute_time(study.records, workers=workers)}."))
 
 # %% [markdown]
 # ## Where the KAN layers' inputs fall

@@ -92,7 +92,8 @@ display(Markdown(
     f"decay {recipe['weight_decay']:g}, batch {recipe['batch_size']}, constant learning rate, {recipe['precision']}) "
     f"on the mean squared error, on {records[0]['metrics']['n_train']:,} training images, and was scored on "
     f"{records[0]['metrics']['n_test']:,} test images. Hidden width of the KAN and MLP autoencoders: "
-    + report.listing(f"{hidden[d]} on {data.info(d).title}" for d in datasets) + "."))
+    + report.listing(f"{hidden[d]} on {data.info(d).title}" for d in datasets) + ". Recomputing this chapter from "
+    f"an empty results store: {report.recompute_time(study.records, workers=workers)}."))
 
 for dataset in datasets:
     part = table[table.dataset == dataset].set_index(["model", "requested"])[

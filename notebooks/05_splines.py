@@ -568,3 +568,5 @@ display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder
 
 # %%
 display(Markdown(interpret.conclude_cost(kan_records, [mlp_record], ev)))
+display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
+                 f"{report.recompute_time([*kan_records, mlp_record, ae_record, *pruning_records], workers=workers)}."))

@@ -61,3 +61,10 @@ def test_target_and_plateau_sentences():
 def test_span_gives_one_number_when_the_values_agree():
     assert report.span([1.031, 1.46]) == "1.03–1.46"
     assert report.span([9.0, 9.0004]) == "9.00"
+
+
+def test_recompute_time_sums_each_record_once():
+    recs = [{"hash": "a", "provenance": {"wall_time_s": 3600.0}}, {"hash": "b", "provenance": {"wall_time_s": 1800.0}},
+            {"hash": "a", "provenance": {"wall_time_s": 3600.0}}]
+    assert report.recompute_time(recs) == "2 runs, 1.5 h of run time in all"
+    assert report.recompute_time(recs, workers=2).endswith("about 0.75 h of wall time with 2 runs at a time")
