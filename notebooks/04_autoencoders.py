@@ -71,11 +71,14 @@ LABELS = {"kan": "KAN AE", "mlp": "MLP AE", "cnn": "CNN AE"}
 # reconstructions of eight test images, so the figures below need no stored weights.
 #
 # Two choices are ours. The paper does not state the **hidden width** between the pixels and
-# the bottleneck; we set it per dataset (the `hidden` parameter) to at least the widest
-# bottleneck swept, so that the bottleneck is always the narrowest layer and a wider latent
-# can carry more. And the **CNN**'s latent is a $c \times h \times w$ grid whose $h \times w$
-# its strides fix, so it gets the nearest size its layout allows; the tables show the size
-# each model actually had.
+# the bottleneck; we set it per dataset (the `hidden` parameter). Where it is at least the widest
+# bottleneck swept, the bottleneck is always the narrowest layer; where it is narrower, the
+# wider latents are fed by fewer hidden units than they have, so they can carry at most `hidden`
+# dimensions (the sentence under the table says where that happens). A KAN layer of 3,072
+# inputs costs ten dense layers of that size, which is what keeps the hidden layer narrow on the
+# 32×32 colour images. And the **CNN**'s latent is a $c \times h \times w$ grid whose
+# $h \times w$ its strides fix, so it gets the nearest size its layout allows; the tables show
+# the size each model actually had.
 
 # %%
 study = studies.autoencoders_from_chapter(dict(
@@ -92,8 +95,11 @@ display(Markdown(
     f"decay {recipe['weight_decay']:g}, batch {recipe['batch_size']}, constant learning rate, {recipe['precision']}) "
     f"on the mean squared error, on {records[0]['metrics']['n_train']:,} training images, and was scored on "
     f"{records[0]['metrics']['n_test']:,} test images. Hidden width of the KAN and MLP autoencoders: "
-    + report.listing(f"{hidden[d]} on {data.info(d).title}" for d in datasets) + ". Recomputing this chapter from "
-    f"an empty results store: {report.recompute_time(study.records, workers=workers)}."))
+    + report.listing(f"{hidden[d]} on {data.info(d).title}" for d in datasets) + ". "
+    + " ".join(f"On {data.info(d).title} the bottlenecks wider than the hidden layer ("
+               + report.listing(str(b) for b in bottlenecks[d] if b > hidden[d]) + f") can carry at most {hidden[d]} "
+               "dimensions." for d in datasets if max(bottlenecks[d]) > hidden[d])
+    + f" Recomputing this chapter from an empty results store: {report.recompute_time(study.records, workers=workers)}."))
 
 for dataset in datasets:
     part = table[table.dataset == dataset].set_index(["model", "requested"])[
