@@ -138,6 +138,11 @@ def signed(value: float, precision: int = 3) -> str:
     return ("+" if value >= 0 else "−") + text
 
 
+def count(n: int, noun: str) -> str:
+    """``count(1, "fold") == "1 fold"``, ``count(3, "fold") == "3 folds"``: regular plurals only."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def listing(items) -> str:
     """``["a", "b", "c"]`` -> ``"a, b and c"``; one item alone; ``"none"`` for none."""
     items = [str(i) for i in items]
@@ -174,10 +179,10 @@ def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, w
     for m in common:
         gap = ours[m] - paper[m]
         if noise and m in noise and abs(gap) <= noise[m]:
-            judged = "within the fold spread of"
+            judged = "within one fold standard deviation of the paper's"
         else:
-            judged = "above" if gap > 0 else "below" if gap < 0 else "equal to"
-        parts.append(f"{m} {fmt(ours[m])} against {fmt(paper[m])} ({signed(gap)}, {judged} the paper)")
+            judged = "above the paper's" if gap > 0 else "below the paper's" if gap < 0 else "equal to the paper's"
+        parts.append(f"{m} {fmt(ours[m])} against {fmt(paper[m])} ({signed(gap)}, {judged})")
     text = f"Our {what} beside the paper's: " + "; ".join(parts) + "."
     if len(common) < 2:
         return text

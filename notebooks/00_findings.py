@@ -110,16 +110,18 @@ edges = pd.concat([interpret.edge_table(m, interpret.probe_images(runs.kan[0].sp
 ev = interpret.evidence(edges, pruning=pruning, steps=p5["finetune_steps"],
                         chance=1 / data.info(p5["dataset"]).num_classes)
 found = interpret.findings(ev)
-points.append("**Inside the KAN-Mixer** (chapter 5, " + f"{len(runs.kan)} seed(s)): " + (
-    "beyond their untrained twins and beyond noise, " + report.listing(found) + "."
+points.append(f"**Inside the KAN-Mixer** (chapter 5, {report.count(len(runs.kan), 'seed')}, each measure set against "
+              "the same network at initialisation and called a difference only beyond the seeds' noise): " + (
+    report.listing(found) + "."
     if found else "no measure separates the trained edges from their untrained twins beyond noise."))
 # 4. the layer's speed
 if bench:
     speed = pd.DataFrame(bench[0]["shapes"])
     speed["kanmix_limit"], speed["ref_kanmix"] = speed.kanmix / speed.limit, speed.reference / speed.kanmix
-    parts = [f"in {dtype}, {report.span(g.kanmix_limit)}× the three-GEMM dense limit and {report.span(g.ref_kanmix)}× "
-             "faster than the plain efficient-KAN formulation" for dtype, g in speed.groupby("dtype", sort=False)]
+    parts = [f"in {dtype} it takes {report.span(g.kanmix_limit)}× the time of the three-GEMM dense limit and runs "
+             f"{report.span(g.ref_kanmix)}× faster than the plain efficient-KAN formulation"
+             for dtype, g in speed.groupby("dtype", sort=False)]
     n_shapes = speed["shape"].map(tuple).nunique()
-    points.append(f"**The layer.** Over the {n_shapes} benchmark shape{'s' if n_shapes > 1 else ''} `KANLinear` runs "
+    points.append(f"**The layer.** Over {report.count(n_shapes, 'benchmark shape')}, `KANLinear` "
                   + report.listing(parts) + f" ({bench[0]['provenance']['device']}).")
 display(Markdown("\n\n".join(points)))

@@ -92,7 +92,7 @@ acts = grids.layer_inputs(model, probe)  # what each layer sees on real test ima
 layer, second = model.kan.layers[1], "kan.layers.1"
 display(Markdown(
     f"The classifier ({record['parameters']:,} parameters, widths {[784, *hidden, 10]}) reached a test accuracy of "
-    f"{report.fmt(record['metrics']['test']['accuracy'])} after {epochs} epoch(s) on {record['n_train']:,} images, "
+    f"{report.fmt(record['metrics']['test']['accuracy'])} after {report.count(epochs, 'epoch')} on {record['n_train']:,} images, "
     f"in {report.fmt(record['train_seconds'], 3)} s of training ({record['config']['train']['precision']})."))
 
 # %% [markdown]

@@ -429,7 +429,7 @@ if study.efficiency is not None:
         display(Markdown(f"The KAN-Mixer is ahead of the MLP-Mixer at {report.listing(ahead)} training images and "
                          f"behind at {report.listing(behind)}; the gaps are "
                          + report.listing(f"{report.signed(g)} at {n:,}" for n, g in gaps.items())
-                         + f" (means over {efficiency_folds} fold(s) each, so differences under about one fold "
+                         + f" (means over {report.count(efficiency_folds, 'fold')} each, so differences under about one fold "
                            "standard deviation of the main study are noise)."))
 
 # %% tags=["hide-input", "remove-output"]

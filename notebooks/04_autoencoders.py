@@ -196,7 +196,8 @@ book.figure("ae_cost", fig, "Test PSNR against training time and parameter count
 # says which space each row's authors' number uses.
 
 # %%
-knn = table.set_index(["dataset", "model", "bottleneck"])[["knn_accuracy", "knn_authors", "knn_authors_features"]]
+titled = table.assign(dataset=table.dataset.map(lambda d: data.info(d).title))
+knn = titled.set_index(["dataset", "model", "bottleneck"])[["knn_accuracy", "knn_authors", "knn_authors_features"]]
 knn.insert(2, "gap", knn["knn_authors"] - knn["knn_accuracy"])
 display(book.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol", records, profile,
                    names=NAMES))

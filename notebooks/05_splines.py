@@ -122,7 +122,7 @@ models_table = pd.DataFrame(
         "parameters": mlp_record["parameters"], "train_seconds": mlp_record["train_seconds"],
         "n_train": mlp_record["n_train"]}]).set_index(["model", "seed"])
 display(book.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
-                   f"{kan_records[0]['config']['train']['epochs']} epoch(s)); accuracy is the fraction of the test "
+                   f"{report.count(kan_records[0]['config']['train']['epochs'], 'epoch')}); accuracy is the fraction of the test "
                    "split classified correctly", [*kan_records, mlp_record], profile, names=NAMES, units=UNITS))
 ae_metrics = ae_record["metrics"]
 display(book.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],

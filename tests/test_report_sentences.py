@@ -18,7 +18,7 @@ def test_ranking_sentence_follows_the_scores_both_ways():
 def test_compare_to_paper_names_gaps_and_reversals():
     same = {"KAN-Mixer": 0.91, "MLP": 0.90, "MLP-Mixer": 0.88, "KAN": 0.895}
     text = report.compare_to_paper(same, PAPER)
-    assert "KAN-Mixer 0.9100 against 0.9030 (+0.00700, above the paper)" in text
+    assert "KAN-Mixer 0.9100 against 0.9030 (+0.00700, above the paper's)" in text
     # The paper ties MLP and KAN: ours breaking the tie is no reversal, and the tie is named.
     assert "The ranking agrees with the paper's (KAN-Mixer > MLP > KAN > MLP-Mixer)" in text
     assert "The paper reports MLP and KAN as tied." in text
@@ -26,9 +26,11 @@ def test_compare_to_paper_names_gaps_and_reversals():
     assert "The ranking agrees with the paper's (KAN-Mixer > MLP-Mixer)" in agree
     reversed_ = report.compare_to_paper({"KAN-Mixer": 0.87, "MLP-Mixer": 0.89}, PAPER)
     assert "The ranking differs" in reversed_ and "KAN-Mixer and MLP-Mixer is reversed" in reversed_
-    assert "below the paper" in reversed_ and "above the paper" in reversed_
+    assert "below the paper's" in reversed_ and "above the paper's" in reversed_
     noisy = report.compare_to_paper({"KAN-Mixer": 0.902}, PAPER, noise={"KAN-Mixer": 0.003})
-    assert "within the fold spread of the paper" in noisy
+    assert "(-0.00100, within one fold standard deviation of the paper's)" in noisy.replace("−", "-")
+    far = report.compare_to_paper({"KAN-Mixer": 0.890}, PAPER, noise={"KAN-Mixer": 0.003})
+    assert "below the paper's" in far and "within" not in far
     assert report.compare_to_paper({"X": 1.0}, PAPER) == "None of the models reported in the paper was run here."
 
 
@@ -68,3 +70,9 @@ def test_recompute_time_sums_each_record_once():
             {"hash": "a", "provenance": {"wall_time_s": 3600.0}}]
     assert report.recompute_time(recs) == "2 runs, 1.5 h of run time in all"
     assert report.recompute_time(recs, workers=2).endswith("about 0.75 h of wall time with 2 runs at a time")
+
+
+def test_count_says_one_fold_and_many_folds():
+    assert report.count(1, "fold") == "1 fold"
+    assert report.count(3, "seed") == "3 seeds"
+    assert report.count(10000, "image") == "10,000 images"
