@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Findings at a glance
 #
-# What the book found, in one table and a few sentences. Everything on this page is computed
+# What the book found, in a few sentences and one table. Everything on this page is computed
 # from the same results-store records the chapters show, through the same functions: the
 # page resolves each chapter's parameters for its profile (`kanmix.book.chapter_parameters`) and asks the
 # chapter's study for them. Under the `cpu` and `paper` profiles it only reads (`read_only`):
@@ -53,25 +53,9 @@ with results.read_only(read_only):
                                                                       "batch_size": p5["train"].get("batch_size", 128)})])
 
 # %% [markdown]
-# ## The table
-
-# %%
-rows = []
-for dataset in params["03"]["datasets"]:
-    summary = cv.overview(mixers.folds[mixers.folds.dataset == dataset])
-    for model, r in summary.iterrows():
-        paper = PAPER.get(model) if dataset == "fashion_mnist" else (0.6980 if model == "KAN-Mixer" else None)
-        rows.append({"dataset": data.info(dataset).title, "model": model, "parameters": int(r["params"]),
-                     "training time per fold": r["train_seconds"], "mean held-out accuracy": r["val_accuracy"],
-                     "paper": paper})
-table = pd.DataFrame(rows).set_index(["dataset", "model"])
-display(book.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
-                   "KAN-Mixers paper's numbers", mixers.records, profile, units={"training time per fold": "s"}))
-
-# %% [markdown]
 # ## The findings
 
-# %%
+# %% tags=["hide-input"]
 first = params["03"]["datasets"][0]
 s3 = cv.overview(mixers.folds[mixers.folds.dataset == first])
 points = []
@@ -125,3 +109,19 @@ if bench:
     points.append(f"**The layer.** Over {report.count(n_shapes, 'benchmark shape')}, `KANLinear` "
                   + report.listing(parts) + f" ({bench[0]['provenance']['device']}).")
 display(Markdown("\n\n".join(points)))
+
+# %% [markdown]
+# ## The table
+
+# %% tags=["hide-input"]
+rows = []
+for dataset in params["03"]["datasets"]:
+    summary = cv.overview(mixers.folds[mixers.folds.dataset == dataset])
+    for model, r in summary.iterrows():
+        paper = PAPER.get(model) if dataset == "fashion_mnist" else (0.6980 if model == "KAN-Mixer" else None)
+        rows.append({"dataset": data.info(dataset).title, "model": model, "parameters": int(r["params"]),
+                     "training time per fold": r["train_seconds"], "mean held-out accuracy": r["val_accuracy"],
+                     "paper": paper})
+table = pd.DataFrame(rows).set_index(["dataset", "model"])
+display(book.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
+                   "KAN-Mixers paper's numbers", mixers.records, profile, units={"training time per fold": "s"}))

@@ -114,6 +114,8 @@ def test_provenance_names_records_this_machine_or_an_outside_source():
     assert "computed in this notebook" in book.provenance([], "smoke")
     outside = book.provenance([], "smoke", source="read from bench.json")
     assert outside == "profile `smoke` · read from bench.json" and "device" not in outside
+    # A record that backs a table twice is named once.
+    assert book.provenance([rec, dirty, rec], "cpu") == line
     # Records, when there are any, are the provenance; a source does not override them.
     assert book.provenance([rec], "cpu", source="x") == book.provenance([rec], "cpu")
 
