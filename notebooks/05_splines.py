@@ -51,7 +51,7 @@ subset: int | None = 500  # training images of the mixers, stratified; None: the
 mixer_kwargs = {"patch": 8, "dim": 32, "depth": 1, "token_hidden": 16, "channel_hidden": 32}  # the KAN-Mixer
 mlp_kwargs = {"patch": 8, "dim": 32, "depth": 1, "token_hidden": 16, "channel_hidden": 32}  # the MLP-Mixer, same widths
 train = {"epochs": 1, "batch_size": 64}  # kanmix.train.TrainConfig options of both mixers (chapter 3's)
-seeds = [0, 1, 2]  # KAN-Mixer seeds; the first is the one drawn, and the MLP-Mixer's
+seeds = [0, 1, 2]  # seeds of both mixers; the first seed's models are the ones drawn
 ae_dataset = "mnist"
 ae_subset: int | None = 300  # training images of the autoencoder; None: the full training split
 ae_bottleneck = 16
@@ -91,7 +91,7 @@ UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 # The KAN-Mixer has chapter 3's configuration and trains on the training split, all of it
 # unless the profile names a subset ({ref}`the table of classifiers <tab-ch5-models>` gives
 # the count), with no fold held out: this chapter selects nothing on validation data. It is
-# trained once per seed; the MLP-Mixer of the same widths once, with the first seed. The KAN
+# trained once per seed, and so is the MLP-Mixer of the same widths. The KAN
 # autoencoder is chapter 4's (on MNIST unless the profile says otherwise). Every run is a
 # results-store record with its weights kept beside it, so a rerun loads the models instead of
 # training them. The untrained controls are the same configurations built from the same seeds,
@@ -101,11 +101,12 @@ UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 runs = interpret.chapter_runs(dict(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs,
                                    train=train, seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset,
                                    ae_bottleneck=ae_bottleneck, ae_hidden=ae_hidden, ae_train=ae_train))
-kan_cfgs, mlp_cfg, ae_cfg = runs
-*kan_records, mlp_record = runner.run_many([*kan_cfgs, mlp_cfg], workers=workers, keep_weights=True)
+kan_cfgs, mlp_cfgs, ae_cfg = runs
+mixer_records = runner.run_many([*kan_cfgs, *mlp_cfgs], workers=workers, keep_weights=True)
+kan_records, mlp_records = mixer_records[:len(kan_cfgs)], mixer_records[len(kan_cfgs):]
 trained = [runner.load_trained(c) for c in kan_cfgs]
 untrained = [runner.build(c).eval() for c in kan_cfgs]
-mlp = runner.load_trained(mlp_cfg)
+mlps = [runner.load_trained(c) for c in mlp_cfgs]
 
 ae_record = runner.run(ae_cfg, keep_weights=True)
 ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
@@ -118,12 +119,12 @@ models_table = pd.DataFrame(
     [{"model": "KAN-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
       "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
      for r in kan_records]
-    + [{"model": "MLP-Mixer", "seed": mlp_record["seed"], "test_accuracy": mlp_record["metrics"]["test"]["accuracy"],
-        "parameters": mlp_record["parameters"], "train_seconds": mlp_record["train_seconds"],
-        "n_train": mlp_record["n_train"]}]).set_index(["model", "seed"])
+    + [{"model": "MLP-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
+        "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
+       for r in mlp_records]).set_index(["model", "seed"])
 display(book.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
                    f"{report.count(kan_records[0]['config']['train']['epochs'], 'epoch')}); accuracy is the fraction of the test "
-                   "split classified correctly", [*kan_records, mlp_record], profile, names=NAMES, units=UNITS))
+                   "split classified correctly", mixer_records, profile, names=NAMES, units=UNITS))
 ae_metrics = ae_record["metrics"]
 display(book.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],
                                   "parameters": ae_metrics["params"], "train_seconds": ae_metrics["train_seconds"]}],
@@ -353,7 +354,7 @@ display(book.table(forms, f"Best forms of the top edges with R² ≥ {interpret.
 # %%
 maps = {"trained": [interpret.token_maps(m, probe) for m in trained],
         "init": [interpret.token_maps(m, probe) for m in untrained],
-        "mlp": [interpret.token_maps(mlp, probe)]}
+        "mlp": [interpret.token_maps(m, probe) for m in mlps]}
 side = maps["mlp"][0].shape[-1]
 shown_tokens = sorted({0, side - 1, (side // 2) * side + side // 2, side * side - 1})
 
@@ -382,7 +383,7 @@ fig.colorbar(shown_image, ax=axes, fraction=0.02, label="share of the map")
 book.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid (first block, first seed): for a "
             "few output tokens (their own patch marked +) and averaged over all outputs; trained KAN-Mixer, the "
             f"same at initialisation, and the MLP-Mixer's weights. A uniform map is 1/{side * side} everywhere",
-            [kan_records[0], mlp_record], profile)
+            [kan_records[0], mlp_records[0]], profile)
 
 # %% [markdown]
 # ```{glue:figure} ch5_token_maps
@@ -402,13 +403,13 @@ locality_table = pd.DataFrame(
     [{"model": label, "seed": s, "locality": float(interpret.locality(m).mean()),
       "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
      for label, key, ss in (("KAN-Mixer, trained", "trained", seeds), ("KAN-Mixer, init", "init", seeds),
-                            ("MLP-Mixer, trained", "mlp", seeds[:1]))
+                            ("MLP-Mixer, trained", "mlp", seeds))
      for s, m in zip(ss, maps[key])]).set_index(["model", "seed"])
 
 # %% tags=["hide-input"]
 display(book.table(locality_table, "Token maps: locality (mean distance read, relative to a uniform "
                    "map; below 1 is local) and the share of each map held by its top 10% of input tokens "
-                   "(uniform: 0.1), averaged over output tokens", [*kan_records, mlp_record], profile, precision=3,
+                   "(uniform: 0.1), averaged over output tokens", mixer_records, profile, precision=3,
                    names={"locality": "locality (relative to uniform)",
                           "top 10% of inputs": "share held by the top 10% of inputs"}))
 
@@ -527,16 +528,14 @@ book.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kep
 
 # %% tags=["hide-input"]
 cost = pd.DataFrame([
-    {"model": "KAN-Mixer", "seeds": len(kan_records),
-     "test_accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in kan_records]),
-     "parameters": int(np.mean([r["parameters"] for r in kan_records])),
-     "train_seconds": np.mean([r["train_seconds"] for r in kan_records]),
-     "images_per_second": np.mean([r["images_per_second"] for r in kan_records])},
-    {"model": "MLP-Mixer", "seeds": 1, "test_accuracy": mlp_record["metrics"]["test"]["accuracy"],
-     "parameters": mlp_record["parameters"], "train_seconds": mlp_record["train_seconds"],
-     "images_per_second": mlp_record["images_per_second"]}]).set_index("model")
-display(book.table(cost, "Cost: mean over the KAN-Mixer's seeds against the MLP-Mixer (test accuracy as a fraction, "
-                   "throughput in training images per second)", [*kan_records, mlp_record], profile, names=NAMES,
+    {"model": label, "seeds": len(recs),
+     "test_accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in recs]),
+     "parameters": int(np.mean([r["parameters"] for r in recs])),
+     "train_seconds": np.mean([r["train_seconds"] for r in recs]),
+     "images_per_second": np.mean([r["images_per_second"] for r in recs])}
+    for label, recs in (("KAN-Mixer", kan_records), ("MLP-Mixer", mlp_records))]).set_index("model")
+display(book.table(cost, "Cost: means over each mixer's seeds (test accuracy as a fraction, "
+                   "throughput in training images per second)", mixer_records, profile, names=NAMES,
                    units=UNITS))
 
 # %% [markdown]
@@ -567,6 +566,6 @@ display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder
 # ### Is the added cost justified, compared with the MLP-Mixer?
 
 # %%
-display(Markdown(interpret.conclude_cost(kan_records, [mlp_record], ev)))
+display(Markdown(interpret.conclude_cost(kan_records, mlp_records, ev)))
 display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
-                 f"{report.recompute_time([*kan_records, mlp_record, ae_record, *pruning_records], workers=workers)}."))
+                 f"{report.recompute_time([*mixer_records, ae_record, *pruning_records], workers=workers)}."))
