@@ -102,12 +102,12 @@ points.append(f"**Inside the KAN-Mixer** (chapter 5, {report.count(len(runs.kan)
 if bench:
     speed = pd.DataFrame(bench[0]["shapes"])
     speed["kanmix_limit"], speed["ref_kanmix"] = speed.kanmix / speed.limit, speed.reference / speed.kanmix
-    parts = [f"in {dtype} it takes {report.span(g.kanmix_limit)}× the time of the three-GEMM dense limit and runs "
-             f"{report.span(g.ref_kanmix)}× faster than the plain efficient-KAN formulation"
-             for dtype, g in speed.groupby("dtype", sort=False)]
+    parts = [f"in {dtype} {'`KANLinear`' if i == 0 else 'it'} takes {report.span(g.kanmix_limit)}× the time of the "
+             f"three-GEMM dense limit and runs {report.span(g.ref_kanmix)}× faster than the plain efficient-KAN formulation"
+             for i, (dtype, g) in enumerate(speed.groupby("dtype", sort=False))]
     n_shapes = speed["shape"].map(tuple).nunique()
-    points.append(f"**The layer.** Over {report.count(n_shapes, 'benchmark shape')}, `KANLinear` "
-                  + report.listing(parts) + f" ({bench[0]['provenance']['device']}).")
+    points.append(f"**The layer.** Over {report.count(n_shapes, 'benchmark shape')}: " + "; ".join(parts)
+                  + f" ({bench[0]['provenance']['device']}).")
 display(Markdown("\n\n".join(points)))
 
 # %% [markdown]
