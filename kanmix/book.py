@@ -534,9 +534,9 @@ def provenance(records: Iterable[dict], profile: str, *, source: str | None = No
     own computation (e.g. a benchmark's JSON file); it replaces the device part when there are
     no records.
     """
-    # A record can back a table twice (chapter 3's fold-0 KAN-Mixer is also the grid ablation's
-    # default arm): name it once.
-    records = list({short_hash(r): r for r in records}.values())
+    from kanmix.report import distinct
+
+    records = distinct(records)  # a record backing a table twice is named once
     if not records and source:
         return f"profile `{profile}` · {source}"
     if not records:  # computed in the notebook itself, on this machine

@@ -929,8 +929,9 @@ def chapter_runs(params: Mapping) -> ChapterRuns:
 
     The mixers train on ``dataset`` at 32x32 (``subset`` of it, no fold: the chapter selects
     nothing on validation data), the KAN-Mixer and the MLP-Mixer of the same widths once per seed
-    (so that their accuracies compare with a noise band on both sides); the autoencoder is chapter 4's KAN autoencoder of ``ae_dataset``. The
-    findings page and the chapter build them here, so they read the same records.
+    (so that their accuracies compare with a noise band on both sides); the autoencoder is
+    chapter 4's KAN autoencoder of ``ae_dataset``. The findings page and the chapter build them
+    here, so they read the same records.
     """
     from kanmix import ae
     from kanmix.experiment import ClassificationRun

@@ -251,6 +251,16 @@ def span(values, precision: int = 3) -> str:
     return lo if lo == hi else f"{lo}–{hi}"
 
 
+def distinct(records) -> list:
+    """Each record once, in first-seen order: one run can back a table twice (chapter 3's fold-0
+    KAN-Mixer is also the grid ablation's default arm). Keyed by the full hash; a record without
+    one is kept as it is."""
+    seen = {}
+    for r in records:
+        seen.setdefault(r.get("hash") or id(r), r)
+    return list(seen.values())
+
+
 def recompute_time(records, *, workers: int = 1) -> str:
     """What recomputing ``records`` from an empty results store costs, from their own wall times.
 
@@ -259,8 +269,8 @@ def recompute_time(records, *, workers: int = 1) -> str:
     ``workers`` runs at a time the wall time is about that sum divided by ``workers``. Records
     appearing twice count once.
     """
-    unique = {r["hash"]: r for r in records}
-    total = sum(float(r.get("provenance", {}).get("wall_time_s") or 0.0) for r in unique.values())
+    unique = distinct(records)
+    total = sum(float(r.get("provenance", {}).get("wall_time_s") or 0.0) for r in unique)
     hours = total / 3600
     text = f"{len(unique)} runs, {fmt(hours, 2)} h of run time in all"
     if workers > 1:

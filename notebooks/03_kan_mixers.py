@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, cv, data, report, stats, studies
+from kanmix import book, cv, data, report, splits, stats, studies
 from kanmix.models import build_model, count_parameters
 
 report.setup()
@@ -78,10 +78,9 @@ NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training 
          "test_accuracy": "test accuracy", "per_minute": "val accuracy per training minute",
          "outside_grid": "inputs outside the grid"}
 UNITS = {"train_seconds": "s"}
-PAPER = {"fashion_mnist": {"KAN-Mixer": 0.9030, "MLP": 0.8920, "MLP-Mixer": 0.8770, "KAN": 0.8920},
-         "cifar10": {"KAN-Mixer": 0.6980}}  # mean accuracies, arXiv:2503.08939
-# The paper's random search chose patch 4, dim 256 and 8 blocks; the hidden widths are the `paper` profile's.
-PAPER_MIXER = {"patch": 4, "dim": 256, "depth": 8, "token_hidden": 128, "channel_hidden": 256, "dropout": 0.0}
+PAPER = studies.PAPER_ACCURACY
+# The paper's random search chose patch 4, dim 256 and 8 blocks: the `paper` profile's KAN-Mixer.
+PAPER_MIXER = book.chapter_parameters("paper", ["03"])["03"]["model_kwargs"]["kan_mixer"]
 
 # %% [markdown]
 # ## The architecture
@@ -467,7 +466,8 @@ for dataset in datasets:
         if reached < targets[dataset]:
             # Why a shortfall: the model's size against the paper's configuration, and what the
             # curve's end can and cannot say under a schedule that decays the learning rate to zero.
-            shape = {"in_shape": (data.info(dataset).channels, 32, 32), "num_classes": data.info(dataset).num_classes}
+            shape = {"in_shape": splits.Split(dataset=dataset, size=32).in_shape,
+                     "num_classes": data.info(dataset).num_classes}
             ours = int(summary[dataset].loc["KAN-Mixer", "params"])
             papers = count_parameters(build_model("kan_mixer", **shape, **PAPER_MIXER))
             curve = study.curves[(study.curves.dataset == dataset) & (study.curves.model == "KAN-Mixer")]

@@ -76,3 +76,9 @@ def test_count_says_one_fold_and_many_folds():
     assert report.count(1, "fold") == "1 fold"
     assert report.count(3, "seed") == "3 seeds"
     assert report.count(10000, "image") == "10,000 images"
+
+
+def test_distinct_keeps_each_record_once_in_first_seen_order():
+    a, b = {"hash": "a", "n": 1}, {"hash": "b"}
+    loose = {"n": 2}  # no hash: kept as it is, never merged with another hashless record
+    assert report.distinct([a, b, {"hash": "a", "n": 3}, loose, {"n": 2}]) == [a, b, loose, {"n": 2}]
