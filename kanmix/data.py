@@ -51,6 +51,10 @@ class DataError(KanmixError, RuntimeError):
     """A dataset could not be fetched or loaded; the message says why and how to fix it."""
 
 
+class NotFetched(DataError):
+    """A dataset that has not been fetched at all (no manifest), as opposed to one whose files are damaged."""
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
@@ -291,12 +295,18 @@ def _fetch_cifar10(workdir: Path) -> dict[str, np.ndarray]:
 _FETCHERS = {"mnist": _fetch_mnist, "fashion_mnist": _fetch_fashion_mnist, "cifar10": _fetch_cifar10}
 
 
+def verify(name: str, root: str | os.PathLike | None = None) -> None:
+    """Raise :class:`DataError` (naming the file, the fault and the fix) unless ``name`` is fetched and
+    every array matches its manifest."""
+    for split in SPLITS:
+        for part in ("images", "labels"):
+            _verified_array(name, f"{split}_{part}", data_dir(root))
+
+
 def is_fetched(name: str, root: str | os.PathLike | None = None) -> bool:
-    """True when the manifest exists and every array matches it."""
+    """True when the manifest exists and every array matches it (:func:`verify` says what is wrong)."""
     try:
-        for split in SPLITS:
-            for part in ("images", "labels"):
-                _verified_array(name, f"{split}_{part}", data_dir(root))
+        verify(name, root)
         return True
     except DataError:
         return False
@@ -332,18 +342,23 @@ def _verified_array(name: str, key: str, root: Path) -> Path:
     folder = root / name
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
-        raise DataError(
+        raise NotFetched(
             f"dataset {name!r} is not in {folder} (no manifest.json). "
             f"Fetch it with `python -m kanmix data fetch {name}` (or `make data`)."
         )
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        expected = json.loads(manifest_path.read_text())["arrays"][key]["sha256"]
+        if not isinstance(expected, str):
+            raise TypeError(f"the sha256 of {key} is {expected!r}")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{manifest_path} is damaged ({type(err).__name__}: {err}); "
+                        f"re-fetch with `{_refetch_hint(name)}`.") from None
     path = folder / f"{key}.npy"
     if not path.exists():
         raise DataError(f"{path} is missing; re-fetch with `{_refetch_hint(name)}`.")
     stat = path.stat()
     stamp = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if stamp not in _VERIFIED:
-        expected = manifest["arrays"][key]["sha256"]
         actual = sha256_file(path)
         if actual != expected:
             raise DataError(

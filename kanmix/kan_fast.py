@@ -97,6 +97,12 @@ _features = _Fused(_features_eager, row_args=(0,))
 _grad_input = _Fused(_grad_input_eager, row_args=(0, 1))
 
 
+def compiled() -> bool:
+    """Whether this process runs the fused kernels compiled (decided at import by ``KANMIX_COMPILE``):
+    compiled and eager kernels agree only to rounding, so a record's provenance says which ran."""
+    return _features.compiled is not None
+
+
 # --------------------------------------------------------------------------------------
 # The layer as GEMMs on row blocks of features
 # --------------------------------------------------------------------------------------

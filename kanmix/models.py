@@ -119,8 +119,7 @@ class Mixer(KANRegularized):
         for name, value in (("dim", dim), ("depth", depth), ("token_hidden", token_hidden),
                             ("channel_hidden", channel_hidden), ("num_classes", num_classes)):
             checks.integer(name, value)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
+        checks.fraction("dropout", dropout)
         if mixer == "mlp" and kan_kwargs:
             raise ValueError(f"KAN arguments {sorted(kan_kwargs)} only apply to mixer='kan'")
         _check_kan_kwargs(kan_kwargs)
@@ -148,6 +147,7 @@ class MLPClassifier(nn.Module):
                  dropout: float = 0.0):
         super().__init__()
         widths = [math.prod(_in_shape(in_shape)), *_widths("hidden", hidden), checks.integer("num_classes", num_classes)]
+        checks.fraction("dropout", dropout)
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip(widths[:-2], widths[1:-1]):
             layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]

@@ -8,6 +8,7 @@ field empty.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -72,14 +73,28 @@ def _threads() -> int | None:
         return None
 
 
+def _kan_compiled() -> bool | None:
+    """Whether the KAN kernels ran compiled (:func:`kanmix.kan_fast.compiled`); ``None`` if unknown."""
+    try:
+        from kanmix import kan_fast
+
+        return kan_fast.compiled()
+    except Exception:  # provenance must never break a run
+        return None
+
+
 def provenance(wall_time_s: float) -> dict:
     """The provenance block of a record made in ``wall_time_s`` seconds, now."""
     return {
         "device": device_name(),
+        "kan_compile": _kan_compiled(),
         "git": git_state(),
         "versions": library_versions(),
         "host": platform.node(),
         "threads": _threads(),
+        # Up to this many runs trained side by side (kanmix.runner.run_many's workers): they share the
+        # cores, so the training seconds of this record were measured in these conditions.
+        "concurrent_runs": int(os.environ.get("KANMIX_CONCURRENT_RUNS") or 1),
         "wall_time_s": round(float(wall_time_s), 3),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

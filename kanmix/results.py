@@ -34,6 +34,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,7 +48,7 @@ from kanmix.provenance import provenance
 #: of a run (and update the fingerprints in tests/test_numerics.py); every record carries it and
 #: its key includes it, so older records stop being found.
 NUMERICS = "1"
-RESERVED_KEYS = ("config", "hash", "kind", "numerics", "provenance")
+RESERVED_KEYS = ("checksum", "config", "hash", "kind", "numerics", "provenance")
 #: Checkpoints stored beside records are committed, so they must stay small.
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
 
@@ -77,9 +78,16 @@ class RecordError(KanmixError):
     """A stored record or checkpoint cannot be read; the message names the file and the fix."""
 
 
-def run_hash(cfg: dict) -> str:
-    """The key of ``cfg``'s record: :func:`config_hash` of the config together with :data:`NUMERICS`."""
-    return config_hash({"config": cfg, "numerics": NUMERICS})
+def run_hash(cfg: dict, numerics: str | None = None) -> str:
+    """The key of ``cfg``'s record: :func:`config_hash` of the config together with ``numerics``
+    (by default :data:`NUMERICS`, the version of the code running now)."""
+    return config_hash({"config": cfg, "numerics": NUMERICS if numerics is None else numerics})
+
+
+def record_checksum(record: dict) -> str:
+    """The SHA-256 of ``record``'s canonical JSON without its ``checksum`` key: what a record stores as
+    ``checksum``, so that a record edited or damaged after it was written is refused on every read."""
+    return hashlib.sha256(canonical_json({k: v for k, v in record.items() if k != "checksum"}).encode()).hexdigest()
 
 
 def record_path(cfg: dict) -> Path:
@@ -156,16 +164,38 @@ def read_only(enabled: bool = True):
 
 
 def read_record(path: Path) -> dict:
-    """The record stored at ``path``; a file that is not a readable record raises :class:`RecordError`."""
+    """The record stored at ``path``, checked; a file that is not an intact record raises :class:`RecordError`.
+
+    Nothing stored is trusted unchecked: the file's name, the ``hash`` it stores and the hash of
+    the ``config`` it stores (with its ``numerics``) must agree, its folder must be its ``kind``,
+    and its contents must match their ``checksum``. So a record edited by hand, copied under
+    another name or damaged on disk is refused with one line naming it, instead of being served
+    as the run its name promises. Bumping :data:`NUMERICS` is the one way to retire records.
+    """
+    path = Path(path)
+    fix = "delete it, or rerun with --force, to compute it again"
     try:
         with open(path) as f:
             record = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RecordError(f"cannot read the record {path} ({type(err).__name__}: {err}); "
-                          "delete it, or rerun with --force, to compute it again") from None
-    if not isinstance(record, dict) or not {"config", "hash", "provenance"} <= set(record):
-        raise RecordError(f"{path} is not a kanmix record (no config, hash or provenance); "
-                          "delete it, or rerun with --force, to compute it again")
+        raise RecordError(f"cannot read the record {path} ({type(err).__name__}: {err}); {fix}") from None
+    if not isinstance(record, dict) or not {"config", "hash", "kind", "numerics", "provenance"} <= set(record):
+        raise RecordError(f"{path} is not a kanmix record (no config, hash, kind, numerics or provenance); {fix}")
+    if not isinstance(record["config"], dict) or not isinstance(record["numerics"], str):
+        raise RecordError(f"{path} is not a kanmix record (its config or numerics has the wrong type); {fix}")
+    if record["hash"] != path.stem:
+        raise RecordError(f"the record {path} holds the hash {record['hash']!r}, not its file name's: it was "
+                          f"copied or renamed; move it back to {record['hash']}.json, or delete it")
+    expected = run_hash(record["config"], record["numerics"])
+    if expected != record["hash"] or record["kind"] != str(record["config"].get("kind", "run")) \
+            or path.parent.name != record["kind"]:
+        raise RecordError(f"the config stored in {path} does not hash to its name (it hashes to {expected}, "
+                          f"kind {record['config'].get('kind', 'run')!r}): it was edited; restore it "
+                          f"(`git checkout -- {path}`) or {fix}")
+    if record.get("checksum") != record_checksum(record):
+        why = "has no checksum (it was written before records carried one)" if "checksum" not in record \
+            else "does not match its checksum: it was edited or damaged after it was written"
+        raise RecordError(f"the record {path} {why}; restore it (`git checkout -- {path}`) or {fix}")
     return record
 
 
@@ -195,14 +225,19 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
     """Return the record for ``cfg``, running ``fn()`` only when there is none (or ``force``).
 
     ``fn()`` returns a dict (metrics, curves, ...); its keys go into the record at the top
-    level next to ``config``, ``hash``, ``kind``, ``numerics`` and ``provenance`` (which it must
-    not use). If ``fn`` raises, nothing is written, so the next call retries (and a training run
-    resumes from its :func:`checkpoint_dir`). ``needs_weights``: a stored record without weights
-    beside it (:func:`has_weights`) does not count, so ``fn`` runs again to save them. Once the
-    record exists, the run's checkpoint folder has served its purpose and is removed.
+    level next to ``config``, ``hash``, ``kind``, ``numerics``, ``provenance`` and ``checksum``
+    (which it must not use). If ``fn`` raises, nothing is written, so the next call retries (and a
+    training run resumes from its :func:`checkpoint_dir`). ``needs_weights``: a stored record
+    without weights beside it (:func:`has_weights`) does not count, so ``fn`` runs again to save
+    them. Once the record exists, the run's checkpoint has served its purpose and is removed;
+    ``force`` removes it first, so a forced run starts clean.
+
+    The store must be writable before ``fn`` starts (:func:`check_writable`), so a read-only or
+    missing folder costs one line, not a training run. If the finished record cannot be
+    written (a full disk), it is kept in the system's temporary folder and the error says where.
 
     ``fn`` runs under :func:`run_lock`: a concurrent call for the same ``cfg`` waits for it
-    and returns its record. A stored record that cannot be read raises :class:`RecordError`
+    and returns its record. A stored record that fails its checks raises :class:`RecordError`
     (one line naming the file), unless ``force`` replaces it.
     """
     path = record_path(cfg)  # validates cfg before any work is done
@@ -212,7 +247,7 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
         if force or not path.exists() or (needs_weights and not has_weights(cfg)):
             return None
         record = read_record(path)
-        shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
+        discard_checkpoint(cfg)
         return record
 
     record = stored()
@@ -221,11 +256,14 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
     if os.environ.get(READ_ONLY) == "1":
         raise RecordError(f"no record {path} for this {cfg.get('kind', 'run')} run, and the store is read-only here "
                           f"({READ_ONLY}=1): run the chapter that computes it first")
+    check_writable(path.parent)
     with run_lock(cfg):
         if not force:  # another process may have finished this run while we waited for the lock
             record = stored()
             if record is not None:
                 return record
+        else:
+            discard_checkpoint(cfg)
         start = time.perf_counter()
         out = fn()
         wall = time.perf_counter() - start
@@ -237,9 +275,61 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
         record = {"config": cfg, "hash": run_hash(cfg), "kind": str(cfg.get("kind", "run")), "numerics": NUMERICS,
                   **out, "provenance": provenance(wall)}
         _check_finite(record)
-        atomic_write_json(path, record)
-        shutil.rmtree(checkpoint_dir(cfg), ignore_errors=True)
-    return json.loads(json.dumps(record, default=json_default))
+        record = json.loads(json.dumps(record, default=json_default))  # plain JSON types: what a read returns
+        record["checksum"] = record_checksum(record)
+        try:
+            atomic_write_json(path, record)
+        except OSError as err:
+            raise RecordError(f"cannot write the record {path} ({err.strerror or err}); "
+                              f"{rescue(f'{path.parent.name}-{path.name}', record)}") from None
+        discard_checkpoint(cfg)
+    return record
+
+
+def check_writable(folder: Path) -> None:
+    """Raise :class:`RecordError` unless a file can be created in ``folder`` (made if missing) and in
+    the store's lock folder: a read-only, immutable or missing store fails here, before any training."""
+    for where in (Path(folder), results_dir() / ".locks"):
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=where, prefix=".write-test-"):
+                pass
+        except OSError as err:
+            raise RecordError(f"the results store cannot be written at {where} ({err.strerror or err}); make it "
+                              f"writable, or point KANMIX_RESULTS at a writable folder") from None
+
+
+def rescue(name: str, obj: Any) -> str:
+    """Keep ``obj`` (a record dict, or ``bytes``) that could not be written to the store in the system's
+    temporary folder; returns the sentence that says where it is (or that it could not be kept)."""
+    folder = Path(tempfile.gettempdir()) / "kanmix-rescued"
+    target = folder / name
+    try:
+        if isinstance(obj, bytes):
+            atomic_write_bytes(target, obj)
+        else:
+            atomic_write_json(target, obj)
+    except OSError as err:
+        return f"it could not be kept elsewhere either ({err.strerror or err})"
+    return f"it is kept at {target}: free space, then move it to the store"
+
+
+def discard_checkpoint(cfg: dict) -> None:
+    """Remove the training checkpoint of ``cfg``; a checkpoint set aside as unreadable
+    (``*.unreadable``, see :mod:`kanmix.train`) is kept for inspection, with its folder."""
+    folder = checkpoint_dir(cfg)
+    if not folder.is_dir():
+        return
+    kept = False
+    for path in folder.iterdir():
+        if path.name.endswith(".unreadable"):
+            kept = True
+        else:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if not kept:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _check_finite(obj: Any, where: str = "record") -> None:
@@ -256,11 +346,16 @@ def _check_finite(obj: Any, where: str = "record") -> None:
 
 # ----------------------------------------------------------------------------- small checkpoints
 
+class WeightsTooLarge(KanmixError, ValueError):
+    """A model whose weights are over :data:`MAX_ARTIFACT_BYTES`, asked to keep them beside its record."""
+
+
 def check_weights_fit(model) -> None:
-    """Raise before training, not after, if ``model``'s weights could not be kept beside a record."""
+    """Raise :class:`WeightsTooLarge` before training, not after, if ``model``'s weights could not be
+    kept beside a record."""
     size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     if size > MAX_ARTIFACT_BYTES:
-        raise ValueError(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
+        raise WeightsTooLarge(f"keep_weights: the model's weights are {size / 2**20:.1f} MB, over the "
                          f"{MAX_ARTIFACT_BYTES // 2**20} MB kept beside records; use a smaller model")
 
 
@@ -274,7 +369,11 @@ def save_weights(cfg: dict, state_dict: dict, *, name: str = "model") -> Path:
         raise ValueError(f"checkpoint is {len(data) / 2**20:.1f} MB; results/ only keeps checkpoints "
                          f"up to {MAX_ARTIFACT_BYTES // 2**20} MB (store a smaller model)")
     path = artifact_path(cfg, f"{name}.safetensors")
-    atomic_write_bytes(path, data)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        raise RecordError(f"cannot write the trained weights {path} ({err.strerror or err}); "
+                          f"{rescue(path.name, data)}") from None
     return path
 
 

@@ -58,6 +58,9 @@ class Run:
             raise TypeError(f"split must be a kanmix.splits.Split, got {type(self.split).__name__}")
         if not isinstance(self.model_kwargs, dict):
             raise ValueError(f"model_kwargs must be a dict, got {self.model_kwargs!r}")
+        for name, value in self.model_kwargs.items():  # the record's key is JSON, which has no NaN
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                checks.finite(name, v)
         if self.train is None:
             object.__setattr__(self, "train", TrainConfig(**self.TRAIN_DEFAULTS))
         elif not isinstance(self.train, TrainConfig):
@@ -140,9 +143,12 @@ def build(cfg: Run) -> nn.Module:
     return cfg.build_model()
 
 
-def check_model(cfg: Run) -> None:
-    """Build ``cfg``'s model once, so bad architecture arguments fail now with the model's own message."""
-    cfg.build_model()
+def check_model(cfg: Run, *, keep_weights: bool = False) -> None:
+    """Build ``cfg``'s model once, so bad architecture arguments fail now with the model's own message
+    (and, with ``keep_weights``, a model too large to keep beside its record fails now, not after training)."""
+    model = cfg.build_model()
+    if keep_weights:
+        results.check_weights_fit(model)
 
 
 def stored(cfg: Run) -> bool:
@@ -188,10 +194,18 @@ def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
     return model.to(device or "cpu").eval()
 
 
-def _worker_init(threads: int) -> None:
+#: Set in run_many's worker processes to how many runs train side by side: a record's training
+#: seconds depend on it, so its provenance says it (:func:`kanmix.provenance.provenance`).
+CONCURRENT_RUNS = "KANMIX_CONCURRENT_RUNS"
+
+
+def _worker_init(threads: int, concurrent: int) -> None:
+    import os
+
     import torch
 
     torch.set_num_threads(threads)
+    os.environ[CONCURRENT_RUNS] = str(concurrent)
 
 
 def run_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
@@ -226,8 +240,9 @@ def run_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
         import torch
 
         threads = max(1, torch.get_num_threads() // workers)
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(threads,)) as pool:
+        concurrent = min(workers, len(todo))
+        with ProcessPoolExecutor(max_workers=concurrent, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_init, initargs=(threads, concurrent)) as pool:
             for future in [pool.submit(run, cfg, force=force, keep_weights=k) for cfg, k in todo]:
                 future.result()  # a worker's error is raised here
         done = seen

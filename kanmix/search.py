@@ -25,6 +25,7 @@ with fresh draws rather than repeating the first ones.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
@@ -35,6 +36,7 @@ import optuna
 import pandas as pd
 
 from kanmix import checks, cv, results, runner
+from kanmix.errors import KanmixError
 from kanmix.experiment import ClassificationRun
 from kanmix.folds import derived_seed
 from kanmix.splits import Split
@@ -53,9 +55,17 @@ TRAIN_PARAMS = ("lr", "weight_decay")
 DEFAULT_STORAGE_NAME = "search.sqlite3"
 
 
+class StorageError(KanmixError):
+    """The study's database failed while the search used it (a damaged SQLite file, a lost server)."""
+
+
 def default_storage() -> str:
-    """``sqlite:///<results_dir>/search.sqlite3`` (an absolute path)."""
-    return f"sqlite:///{(results.results_dir() / DEFAULT_STORAGE_NAME).resolve()}"
+    """``sqlite:///<results_dir>/search.sqlite3`` (an absolute path, quoted: a ``?`` or ``%`` in the
+    store's path must stay part of the path, not become URL options)."""
+    from sqlalchemy.engine import URL
+
+    path = (results.results_dir() / DEFAULT_STORAGE_NAME).resolve()
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def _schema_lock(path: Path):
@@ -65,8 +75,6 @@ def _schema_lock(path: Path):
     would fail ("table ... already exists"); the lock makes them take turns. Where ``fcntl``
     is missing (Windows) the retry loop in :func:`open_storage` has to do.
     """
-    import contextlib
-
     try:
         import fcntl
     except ImportError:
@@ -90,8 +98,6 @@ def open_storage(url: str | None = None) -> optuna.storages.RDBStorage:
     Raises ``ValueError`` naming the URL when it cannot be opened (bad scheme, missing
     driver, unreachable server, unwritable file).
     """
-    import contextlib
-
     import sqlalchemy.engine
     import sqlalchemy.exc
 
@@ -225,8 +231,9 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
              "model_kwargs": dict(model_kwargs or {})}
     name = name or study_name(dataset, model=model, folds=folds, space=space, **fixed)
     store = open_storage(storage)
-    study = optuna.create_study(study_name=name, storage=store, direction="maximize", load_if_exists=True)
-    existing = len(study.get_trials(deepcopy=False))
+    with _database_errors(storage):
+        study = optuna.create_study(study_name=name, storage=store, direction="maximize", load_if_exists=True)
+        existing = len(study.get_trials(deepcopy=False))
     study.sampler = optuna.samplers.RandomSampler(seed=derived_seed(seed, worker, existing))
 
     def objective(trial: optuna.Trial) -> float:
@@ -248,8 +255,22 @@ def search(dataset: str, *, trials: int, folds: int = 3, space: Mapping | None =
 
     callbacks = list(callbacks or []) + ([optuna.study.MaxTrialsCallback(total_trials)] if total_trials else [])
     # A diverged configuration is a failed trial, not the end of the search.
-    study.optimize(objective, n_trials=trials, callbacks=callbacks, catch=(FloatingPointError,))
+    with _database_errors(storage):
+        study.optimize(objective, n_trials=trials, callbacks=callbacks, catch=(FloatingPointError,))
     return study
+
+
+@contextlib.contextmanager
+def _database_errors(url: str | None):
+    """Turn the database's own errors (a damaged file, a lost connection) into one :class:`StorageError` line."""
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise StorageError(f"the study's database {url or default_storage()} failed ({first}); finished trials "
+                           "and their run records are kept: repair or move the database and rerun") from None
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:

@@ -71,11 +71,17 @@ class Split:
             checks.integer("size", self.size, 4)
         if self.subset is not None:
             checks.integer("subset", self.subset, info.num_classes)  # one image per class at least
+            if self.subset > info.train_size:  # else it would train on them all under a config that says more
+                raise ValueError(f"subset={self.subset!r} is more than the {info.train_size:,} training images of "
+                                 f"{info.title}; use None for all of them")
         checks.integer("subset_seed", self.subset_seed, 0)
         ts = self.test_subset
         if ts is not None and ts != "all" and (isinstance(ts, bool) or not isinstance(ts, int) or ts < info.num_classes):
             raise ValueError(f"test_subset={ts!r} must be 'all', an integer >= {info.num_classes}, "
                              "or None (the same fraction as subset)")
+        if isinstance(ts, int) and not isinstance(ts, bool) and ts > info.test_size:
+            raise ValueError(f"test_subset={ts!r} is more than the {info.test_size:,} test images of {info.title}; "
+                             "use 'all'")
         if self.fold is not None and not isinstance(self.fold, Fold):
             raise TypeError(f"fold must be a kanmix.splits.Fold or None, got {self.fold!r}")
 

@@ -108,7 +108,10 @@ class TrainConfig:
     def __post_init__(self):
         checks.integer("epochs", self.epochs)
         checks.integer("batch_size", self.batch_size)
-        if not (self.lr > 0 and math.isfinite(self.lr)):
+        for name in ("lr", "weight_decay", "warmup", "min_lr_ratio", "label_smoothing", "grad_clip",
+                     "checkpoint_every_s"):
+            checks.finite(name, getattr(self, name))
+        if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} must be a positive number")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay={self.weight_decay!r} must be >= 0")
@@ -261,29 +264,57 @@ def save_checkpoint(path: Path, state: dict) -> None:
     atomic_write_bytes(Path(path), buf.getvalue())
 
 
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True`` (tensors and plain containers only)."""
-    return torch.load(Path(path), map_location=device, weights_only=True)
+def load_checkpoint(path: Path, device: torch.device | str = "cpu", *, max_bytes: int | None = None) -> dict:
+    """Load a checkpoint with ``weights_only=True`` (tensors and plain containers only).
+
+    The sizes are checked before anything is read into memory: ``torch.save`` writes a zip of
+    uncompressed entries, so a compressed entry (which could inflate far beyond the file) or one
+    whose stated size disagrees with the bytes on disk is refused, as is a file over ``max_bytes``.
+    """
+    import zipfile
+
+    path = Path(path)
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{size:,} bytes, more than the {max_bytes:,} this run's training state can take")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            for entry in z.infolist():
+                if entry.compress_type != zipfile.ZIP_STORED or entry.file_size != entry.compress_size:
+                    raise ValueError(f"entry {entry.filename} is compressed ({entry.compress_size:,} bytes that "
+                                     f"unpack to {entry.file_size:,}); torch.save never compresses")
+    return torch.load(path, map_location=device, weights_only=True)
 
 
-def _readable_checkpoint(path: Path | None) -> dict | None:
+def non_finite(model: nn.Module) -> list[str]:
+    """Names of ``model``'s parameters and buffers that hold a NaN or an infinity."""
+    named = [*model.named_parameters(), *model.named_buffers()]
+    return [name for name, t in named if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
+def _readable_checkpoint(path: Path | None, max_bytes: int) -> dict | None:
     """The checkpoint at ``path`` (on the CPU: RNG states must stay there), or ``None`` to start afresh.
 
-    A checkpoint that cannot be read (truncated by a full disk, say) is not worth failing a
-    run for: it says so in one line, moves the file aside and the run starts from scratch.
+    A checkpoint that cannot be read (truncated by a full disk, crafted, too large for this run)
+    is not worth failing a run for: it says so in one line, moves the file aside as
+    ``last.pt.unreadable`` (kept when the run finishes, for inspection) and the run starts from
+    scratch.
     """
     if path is None or not path.exists():
         return None
     try:
-        state = load_checkpoint(path)
+        state = load_checkpoint(path, max_bytes=max_bytes)
         if not isinstance(state, dict) or not {f.name for f in fields(TrainingState)} <= set(state):
             raise ValueError("not a kanmix training checkpoint")
+        bad = [k for k, t in state["model"].items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+        if bad:
+            raise ValueError(f"its weights hold NaN or infinity ({', '.join(bad[:3])})")
         return state
     except Exception as err:  # noqa: BLE001 - torch.load raises many types for a damaged file
         aside = path.with_name(path.name + ".unreadable")
         os.replace(path, aside)
-        print(f"kanmix: the checkpoint {path} cannot be read ({type(err).__name__}: {str(err)[:120]}); "
-              f"moved it to {aside.name} and training starts from scratch", file=sys.stderr, flush=True)
+        print(f"kanmix: the checkpoint {path} cannot be used ({type(err).__name__}: {str(err)[:160]}); "
+              f"moved it to {aside} and training starts from scratch", file=sys.stderr, flush=True)
         return None
 
 
@@ -367,6 +398,14 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
     return row
 
 
+def _diverged_advice(cfg: TrainConfig, ckpt_path: Path | None) -> str:
+    kept = f"the last good checkpoint is kept at {ckpt_path}" if ckpt_path and ckpt_path.exists() \
+        else "no checkpoint was written"
+    clip = f"gradients are already clipped to norm {cfg.grad_clip}" if cfg.grad_clip is not None \
+        else "or clip the gradients (TrainConfig.grad_clip)"
+    return f"{kept}. Lower lr ({clip}); --force starts over"
+
+
 def _check_inputs(images_u8: torch.Tensor, labels: torch.Tensor | None, task: str) -> None:
     if task not in TASKS:
         raise ValueError(f"task={task!r}; choose from {', '.join(TASKS)}")
@@ -410,22 +449,38 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
 
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
     torch.manual_seed(derived_seed(cfg.seed, 1))  # the dropout stream (a checkpoint restores its state)
-    checkpoint = _readable_checkpoint(ckpt_path)
+    # Model, AdamW's two moments and small change: anything far larger is not this run's state.
+    state_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    checkpoint = _readable_checkpoint(ckpt_path, max_bytes=4 * state_bytes + (64 << 20))
     if checkpoint is not None:
         state.restore(checkpoint, device, ckpt_path)
+        print(f"kanmix: resuming from {ckpt_path} (epoch {state.epoch + 1}, step {state.step + 1})",
+              file=sys.stderr, flush=True)
     resumed_from = state.epoch + state.step / steps_per_epoch if checkpoint is not None else None
+    unsaved = []  # the first failed checkpoint write, said once; training goes on without checkpoints
 
     def save() -> None:
-        if ckpt_path is not None:
+        # The update after the last finite loss can still make weights non-finite: a state with
+        # them is never kept as good, so a rerun never resumes into a diverged model.
+        bad = non_finite(model)
+        if bad:
+            when = f"the end of epoch {state.epoch}" if state.step == 0 else \
+                f"epoch {state.epoch + 1}, step {state.step}"
+            raise TrainingDiverged(f"the weights became non-finite ({', '.join(bad[:3])}) by {when}")
+        if ckpt_path is None or unsaved:
+            return
+        try:
             save_checkpoint(ckpt_path, state.to_checkpoint(device))
+        except OSError as err:
+            unsaved.append(err)
+            print(f"kanmix: cannot write the checkpoint {ckpt_path} ({err.strerror or err}); training goes on, "
+                  "but an interrupted run will restart from its last checkpoint", file=sys.stderr, flush=True)
 
     while state.epoch < cfg.epochs:
         try:
             row = train_epoch(state, images, targets, cfg, task=task, device=device, save=save)
         except TrainingDiverged as err:
-            kept = f"the last good checkpoint is kept at {ckpt_path}" if ckpt_path and ckpt_path.exists() \
-                else "no checkpoint was written"
-            raise TrainingDiverged(f"{err}; {kept}. Lower lr or enable grad_clip.") from None
+            raise TrainingDiverged(f"{err}; {_diverged_advice(cfg, ckpt_path)}") from None
         if val is not None:
             row.update(evaluate(model, *val, task=task, batch_size=max(256, cfg.batch_size), device=device,
                                 precision=cfg.precision, prefix="val_"))
@@ -435,7 +490,10 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
             update_grids(model, to_float(images[:GRID_PROBE]))
         state.history.append(row)
         state.epoch, state.step, state.aug_rng = state.epoch + 1, 0, None
-        save()
+        try:
+            save()
+        except TrainingDiverged as err:
+            raise TrainingDiverged(f"{err}; {_diverged_advice(cfg, ckpt_path)}") from None
         if on_epoch is not None:
             on_epoch(row)
     return {

@@ -136,7 +136,7 @@ def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(data
     got_model = tiny()
     got = fit(got_model, *data, CFG, checkpoint_dir=tmp_path)
     err = capsys.readouterr().err
-    assert f"the checkpoint {tmp_path / 'last.pt'} cannot be read" in err and "starts from scratch" in err
+    assert f"the checkpoint {tmp_path / 'last.pt'} cannot be used" in err and "starts from scratch" in err
     assert (tmp_path / "last.pt.unreadable").exists()  # kept for inspection, not deleted
     assert got["resumed_from_epoch"] is None and got["history"] == expected["history"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -55,13 +56,20 @@ def parser_of(parse, what: str):
     return convert
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # every range check is false for NaN, and no option means infinity
+        raise ValueError(text)
+    return value
+
+
 integer = parser_of(int, "an integer")
-number = parser_of(float, "a number")
+number = parser_of(_finite, "a finite number")
 
 
 def _at_least(kind: type, low, strict: bool = False):
     def parse(text: str):
-        value = kind(text)
+        value = _finite(text) if kind is float else kind(text)
         if value < low or (strict and value == low):
             raise ValueError(text)
         return value
@@ -71,7 +79,7 @@ def _at_least(kind: type, low, strict: bool = False):
 # For the commands' own flags (trial counts, worker numbers, search ranges): no config checks them.
 positive_int = parser_of(_at_least(int, 1), "a positive integer")
 non_negative_int = parser_of(_at_least(int, 0), "a non-negative integer")
-positive_float = parser_of(_at_least(float, 0.0, strict=True), "a positive number")
+positive_float = parser_of(_at_least(float, 0.0, strict=True), "a positive finite number")
 #: Comma-separated integers, e.g. ``256,128`` -> ``[256, 128]`` (the model checks the widths).
 widths = parser_of(lambda t: [int(v) for v in t.split(",")], "comma-separated integers like 256,128")
 
@@ -199,7 +207,11 @@ def classifier_config(args: argparse.Namespace, parser: argparse.ArgumentParser)
         model_kwargs[key] = value
     fold = None
     if getattr(args, "folds", None) is not None:
-        fold = {"folds": args.folds, "fold": args.fold, "repeat": args.repeat, "seed": args.fold_seed}
+        fold = {"folds": args.folds, "fold": args.fold or 0, "repeat": args.repeat or 0, "seed": args.fold_seed or 0}
+    elif hasattr(args, "fold"):  # a fold's coordinates without --folds would be ignored: refuse them instead
+        for name in ("fold", "repeat", "fold_seed"):
+            if getattr(args, name) is not None:
+                parser.error(f"argument --{name.replace('_', '-')}: needs --folds (how many folds to split the training set into)")
     return {"dataset": args.dataset, **split_options(args), "model": args.model, "model_kwargs": model_kwargs,
             "train": training_config(args), "seed": args.seed, "fold": fold}
 
@@ -213,16 +225,18 @@ def stored_hashes(cfgs: Iterable, force: bool) -> set[str]:
 
 
 def datasets_fetched(command: str, datasets: Iterable[str]) -> bool:
-    """Whether ``datasets`` are all on disk; if not, prints which fetch command to run.
+    """Whether ``datasets`` are all on disk and intact; if not, prints what is wrong and the command that repairs it.
 
     SVHN is exempt: it is read from ``KANMIX_SVHN_DIR``, and its loader names what is missing.
     """
     from kanmix import data
 
     for name in datasets:
-        if name != "svhn" and not data.is_fetched(name):
-            print(f"kanmix {command}: error: dataset {name!r} is not fetched; run `python -m kanmix data fetch "
-                  f"{name}` first", file=sys.stderr)
+        if name == "svhn":
+            continue
+        try:
+            data.verify(name)
+        except data.DataError as err:
+            print(f"kanmix {command}: error: {err}", file=sys.stderr)
             return False
     return True
-

@@ -8,6 +8,17 @@ import sys
 from kanmix import data
 
 
+def _state(name: str, root) -> str:
+    """``ok``, ``-`` (not fetched) or what is wrong with the fetched files."""
+    try:
+        data.verify(name, root)
+        return "ok"
+    except data.NotFetched:
+        return "-"
+    except data.DataError as err:
+        return f"damaged: {err}"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanmix data", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -24,9 +35,7 @@ def main(argv: list[str]) -> int:
 
     if args.action == "list":
         for name, meta in data.DATASETS.items():
-            state = "ok" if name != "svhn" and data.is_fetched(name, args.root) else "-"
-            if name == "svhn":
-                state = "user-supplied (KANMIX_SVHN_DIR)"
+            state = "user-supplied (KANMIX_SVHN_DIR)" if name == "svhn" else _state(name, args.root)
             print(f"{name:<14} {meta.train_size:>6} / {meta.test_size:<6} {state}")
         return 0
     try:

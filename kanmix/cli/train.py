@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = p.add_argument_group("cross-validation fold (optional)")
     f.add_argument("--folds", type=integer, default=None, help="split the training set into K stratified folds")
-    f.add_argument("--fold", type=integer, default=0, help="which fold to hold out")
-    f.add_argument("--repeat", type=integer, default=0, help="repeated k-fold: which reshuffle")
-    f.add_argument("--fold-seed", type=integer, default=0)
+    f.add_argument("--fold", type=integer, default=None, help="which fold to hold out (default 0; needs --folds)")
+    f.add_argument("--repeat", type=integer, default=None, help="repeated k-fold: which reshuffle (default 0; "
+                   "needs --folds)")
+    f.add_argument("--fold-seed", type=integer, default=None, help="seed of the fold assignment (default 0)")
 
     add_model_args(p, title="model (defaults: the paper configuration; see kanmix.models)")
     r = add_running_args(p, progress_help="progress bar", force_help="retrain even if a record exists")
@@ -60,11 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reusing {path} (pass --force to retrain)", file=sys.stderr)
     else:
         with config_errors(parser):
-            runner.check_model(cfg)
+            runner.check_model(cfg, keep_weights=args.keep_weights)
         if not datasets_fetched("train", [args.dataset]):
             return 1
-        if checkpoint.exists():
-            print(f"resuming from {checkpoint}", file=sys.stderr)
 
     def on_epoch(row: dict) -> None:
         parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()]
