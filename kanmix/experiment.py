@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from kanmix.data import to_float
+from kanmix.flops import run_training_flops
 from kanmix.grids import outside_grid_fractions
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
@@ -72,7 +73,7 @@ class ClassificationRun(Run):
         """Accuracy, macro precision/recall/F1 and confusion matrix on the held-out fold and the test split.
 
         The record holds ``metrics.val`` (``None`` without a fold) and ``metrics.test``, the
-        per-epoch ``history``, ``train_seconds``, ``images_per_second``, ``parameters``, the
+        per-epoch ``history``, ``train_seconds``, ``images_per_second``, ``parameters``, ``training_flops``, the
         sizes of the three sets, ``fold`` and ``seed``.
         """
         train, val, test = data
@@ -88,6 +89,8 @@ class ClassificationRun(Run):
             "train_seconds": fitted["train_seconds"],
             "images_per_second": fitted["images_per_second"],
             "parameters": count_parameters(model),
+            # Machine-independent compute, from the layer shapes (kanmix.flops): what a frontier plots.
+            "training_flops": run_training_flops(self, int(train[0].shape[0])),
             "n_train": int(train[0].shape[0]),
             "n_val": int(val[0].shape[0]) if val is not None else 0,
             "n_test": int(test[0].shape[0]),

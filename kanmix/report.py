@@ -276,3 +276,109 @@ def recompute_time(records, *, workers: int = 1) -> str:
     if workers > 1:
         text += f", about {fmt(hours / workers, 2)} h of wall time with {workers} runs at a time"
     return text
+
+
+# ----------------------------------------------------------------------------- the compute frontier
+
+_PREFIXES = ((1e18, "EFLOP"), (1e15, "PFLOP"), (1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"))
+
+
+def flop_text(value: float) -> str:
+    """A FLOP count in prose, with an SI prefix and three significant digits: ``2.72e15`` -> ``"2.72 PFLOP"``."""
+    for scale, unit in _PREFIXES:
+        if value >= scale * (1 - 5e-4):  # 9.9999e12 is 10.0 TFLOP, not 10,000 GFLOP
+            return f"{format_number(float(f'{value / scale:.3g}'), 3)} {unit}"
+    return f"{format_number(float(f'{value:.3g}'), 3)} FLOP"
+
+
+def points(value: float) -> str:
+    """An accuracy difference in percentage points, signed, two significant digits: ``-0.0123`` -> ``"−1.2 points"``."""
+    return f"{signed(100 * value, 2)} points"
+
+
+def _budget(cmp, value: float) -> str:
+    return flop_text(value) if cmp.x == "flops" else f"{format_number(value, 3)} s"
+
+
+def frontier_gap_sentence(cmp, *, what: str = "training FLOPs") -> str:
+    """Who is ahead at equal compute (a :class:`kanmix.frontier.Comparison`), over which range, by how much.
+
+    A compute level counts for a family only where its frontier is ahead by more than the noise
+    band; without repeated seeds there is no band and the sentence says the differences are not
+    judged against noise.
+    """
+    a, b = cmp.a, cmp.b
+    if cmp.lo is None or cmp.gaps.empty:
+        return (f"The {a} and {b} frontiers cover no common range of {what}, so they cannot be compared at "
+                "equal compute.")
+    n = len(cmp.gaps)
+    where = f"from {_budget(cmp, cmp.lo)} to {_budget(cmp, cmp.hi)}"
+    if cmp.band is None:
+        leader = a if cmp.gaps.gap.mean() > 0 else b
+        return (f"At equal {what} ({where}, {count(n, 'compute level')}), the {a} frontier minus the {b} one is "
+                f"{span(100 * cmp.gaps.gap, 3)} points (mean {points(cmp.gaps.gap.mean())}, toward the {leader}); "
+                "no configuration was trained with several seeds, so these gaps are not judged against noise.")
+    ahead = cmp.ahead()
+    parts = []
+    for who in (a, b):
+        rows = ahead[who]
+        if len(rows):
+            parts.append(f"the {who} is ahead at {len(rows)} of {n} ({_budget(cmp, rows.x.min())}–"
+                         f"{_budget(cmp, rows.x.max())}), by {span(100 * rows.gap.abs(), 3)} points")
+        else:
+            parts.append(f"the {who} is ahead at none")
+    tied = len(ahead["tied"])
+    text = (f"At equal {what} ({where}, {count(n, 'compute level')} where a frontier has a point), "
+            + "; ".join(parts) + f"; {tied} of {n} are within the noise band of ±{format_number(100 * cmp.band, 2)} "
+            f"points (95%, from {count(cmp.seed_df, 'repeated seed')}).")
+    return text[0].upper() + text[1:]
+
+
+def frontier_trend_sentence(cmp, *, what: str = "training FLOPs") -> str:
+    """Whether the gap widens or narrows with compute: the difference of the fitted slopes, with its interval."""
+    a, b = cmp.a, cmp.b
+    if cmp.slope is None:
+        return f"A trend needs at least two frontier points of each family; {a} or {b} has fewer."
+    per = f"per tenfold {what}"
+    if cmp.slope_ci is None:
+        return (f"Fitted as accuracy against log {what}, the gap ({a} − {b}) changes by {points(cmp.slope)} {per}; "
+                "with only two frontier points for a family this slope has no error estimate, so no trend is claimed.")
+    lo, hi = cmp.slope_ci
+    interval = f"{points(cmp.slope)} {per} (95% interval {points(lo)} to {points(hi)})"
+    if lo > 0 or hi < 0:
+        toward = a if cmp.slope > 0 else b
+        verdict = f"the gap moves toward the {toward} as compute grows"
+    else:
+        verdict = "the interval includes zero: no widening or narrowing can be claimed"
+    return f"Fitted as accuracy against log {what}, the gap ({a} − {b}) changes by {interval}: {verdict}."
+
+
+def frontier_crossing_sentence(cmp, *, target_name: str = "the paper's budget") -> str:
+    """Where the fitted frontiers cross, and the fitted gap at ``cmp.target`` (an extrapolation when outside the range)."""
+    a, b = cmp.a, cmp.b
+    if cmp.trend_a is None or cmp.trend_b is None:
+        return "The frontiers have too few points to be fitted."
+    parts = []
+    if cmp.crossing is None:
+        parts.append("The fitted frontiers are parallel: they do not cross.")
+    elif cmp.lo is not None and cmp.lo <= cmp.crossing <= cmp.hi:
+        parts.append(f"The fitted frontiers cross at about {_budget(cmp, cmp.crossing)}, inside the measured range.")
+    else:
+        top = max(cmp.gaps.x) if not cmp.gaps.empty else None
+        beyond = (f", {format_number(cmp.crossing / top, 2)}× the largest budget compared" if top and cmp.crossing > top
+                  else ", below the smallest budget compared")
+        parts.append(f"The fitted frontiers would cross at about {_budget(cmp, cmp.crossing)}{beyond}: "
+                     "an extrapolation of straight lines through a saturating curve.")
+    if cmp.target is not None and cmp.at_target is not None:
+        inside = cmp.lo is not None and cmp.lo <= cmp.target <= cmp.hi
+        label = "At" if inside else "Extrapolated to"
+        text = f"{label} {target_name} ({_budget(cmp, cmp.target)}), the fitted gap ({a} − {b}) is {points(cmp.at_target)}"
+        if cmp.at_target_ci is None:
+            text += " with no error estimate (two points per frontier)."
+        else:
+            lo, hi = cmp.at_target_ci
+            text += f" (95% interval {points(lo)} to {points(hi)})"
+            text += ("; the interval includes zero, so the lines cannot say which family would lead there."
+                     if lo <= 0 <= hi else f"; on these lines the {a if cmp.at_target > 0 else b} would lead there.")
+        parts.append(text)
+    return " ".join(parts)

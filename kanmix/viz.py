@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from kanmix.kan import KANLinear
 
-__all__ = ["plot_edges"]
+__all__ = ["plot_edges", "plot_frontier"]
 
 
 def plot_edges(
@@ -73,4 +73,63 @@ def plot_edges(
     what = f"all {total_edges} edges" if shown == total_edges else f"top {shown} of {total_edges} edges"
     fig.suptitle(f"KANLinear {layer.in_features}\u2192{layer.out_features}: {what}, by {source}", fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+#: Marker of a point by its training length (epochs), in the order lengths appear.
+_LENGTH_MARKERS = ("o", "s", "^", "D")
+
+
+def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "val_accuracy",
+                  width: float = 6.4) -> Figure:
+    """Accuracy against training FLOPs (left) and training seconds (right), one row per dataset.
+
+    ``points`` is :attr:`kanmix.studies.FrontierStudy.points` (one row per record: seed means
+    are drawn, each seed as a faint dot); each family's frontier (:func:`kanmix.frontier.envelope`)
+    is a line through its points on the envelope. ``families`` maps a family label to its colour.
+    ``paper`` maps a dataset to ``[(label, flops, accuracy), ...]``: the paper's reported accuracies,
+    drawn as stars at their training FLOPs, with a dotted line at each budget. Drawn ``width``
+    inches wide, the width the book shows it at.
+    """
+    from kanmix.frontier import envelope, mean_points
+
+    lengths = sorted(points["epochs"].unique())
+    markers = dict(zip(lengths, _LENGTH_MARKERS))
+    fig = Figure(figsize=(width, 2.9 * len(datasets) + 0.6))
+    axes = fig.subplots(len(datasets), 2, squeeze=False, sharey="row")
+    for row, dataset in zip(axes, datasets):
+        part = points[points.dataset == dataset]
+        for ax, x, xlabel in ((row[0], "flops", "training FLOPs"), (row[1], "train_seconds", "training seconds")):
+            means = mean_points(part, y)
+            for family, colour in families.items():
+                fam = means[means.family == family]
+                if fam.empty:
+                    continue
+                raw = part[part.family == family]
+                ax.scatter(raw[x], raw[y], s=8, color=colour, alpha=0.3, linewidths=0)
+                for n, grp in fam.groupby("epochs"):
+                    ax.scatter(grp[x], grp[y], s=22, color=colour, marker=markers[n], edgecolors="white",
+                               linewidths=0.5, zorder=3)
+                env = envelope(part[part.family == family], x=x, y=y)
+                ax.step(env[x], env[y], where="post", color=colour, lw=1.2, label=family)
+            if x == "flops":
+                for label, budget, acc in (paper or {}).get(dataset, []):
+                    colour = families.get(label, "0.3")
+                    ax.axvline(budget, color=colour, ls=":", lw=0.8)
+                    ax.scatter([budget], [acc], marker="*", s=90, color=colour, edgecolors="k", linewidths=0.5,
+                               zorder=4)
+            ax.set_xscale("log")
+            ax.set_xlabel(xlabel, fontsize=9)
+            ax.tick_params(labelsize=8)
+            ax.grid(True, which="major", lw=0.3, alpha=0.5)
+        row[0].set_ylabel(f"{titles[dataset]}\nfold-0 validation accuracy", fontsize=9)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    handles += [Line2D([], [], ls="", marker=markers[n], color="0.4", label=f"{n} epochs") for n in lengths]
+    if paper:
+        handles.append(Line2D([], [], ls="", marker="*", markersize=10, color="0.4", markeredgecolor="k",
+                              label="paper (reported)"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 if len(handles) > 4 else 0.07, 1, 1))
     return fig
