@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
+from torch import nn
 
 from kanmix import grids
 from kanmix.kan import KAN, KANLinear
@@ -51,6 +54,52 @@ def test_update_grids_moves_every_layer_to_its_inputs_and_keeps_the_function():
     with torch.no_grad():
         y1 = net(x)
     assert (y1 - y0).abs().max() < 0.1 * y0.abs().max()  # the refit keeps the function on x
+
+
+class Backwards(nn.Module):
+    """Two KAN layers defined in the opposite order of the forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.second = KANLinear(5, 3)
+        self.first = KANLinear(4, 5)
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+def update_grids_all_at_once(model, x):
+    """update_grids as it was: every layer's inputs collected on the un-updated model, then each layer updated."""
+    layers = grids.kan_layers(model)
+    for name, inputs in grids.layer_inputs(model, x).items():
+        layers[name].update_grid(inputs)
+
+
+@pytest.mark.parametrize("kind", ["kan_mixer", "backwards"])
+def test_update_grids_one_layer_at_a_time_equals_collecting_all_first(kind):
+    seed_everything(0)
+    if kind == "kan_mixer":
+        model = build_model("kan_mixer", in_shape=(1, 32, 32), num_classes=10, patch=8, dim=16, depth=2,
+                            token_hidden=8, channel_hidden=16)
+        x = torch.rand(300, 1, 32, 32) * 2 - 1  # two batches of layer_inputs
+    else:
+        model = Backwards()
+        x = 2 * torch.randn(300, 4)
+    before = copy.deepcopy(model)
+    reference = copy.deepcopy(model)
+    update_grids_all_at_once(reference, x)
+    grids.update_grids(model, x)
+    states = zip(model.state_dict().items(), reference.state_dict().values(), before.state_dict().values())
+    for (name, a), b, c in states:
+        assert torch.equal(a, b), name
+        if name.endswith(("grid", "spline_weight")):
+            assert not torch.equal(a, c), name  # every layer moved
+    # The order matters: one layer at a time, first layer first, later layers see updated ones.
+    wrong = copy.deepcopy(before)
+    layers = grids.kan_layers(wrong)
+    for name in (["first", "second"] if kind == "backwards" else layers):  # the forward order
+        layers[name].update_grid(grids.layer_inputs(wrong, x)[name])
+    assert not all(torch.equal(a, b) for a, b in zip(wrong.state_dict().values(), reference.state_dict().values()))
 
 
 def test_fit_records_outside_grid_and_updates_grids_after_the_named_epochs(synthetic):

@@ -282,6 +282,36 @@ def test_update_grid_does_not_scale_twice():
     assert _max_relative_change(before, after) < 1e-4  # applying the scaler twice would double it
 
 
+@pytest.mark.parametrize("inputs", ["gaussian", "discrete", "few rows"])
+def test_update_grid_refit_is_the_minimum_norm_least_squares_fit(inputs):
+    """The streamed refit (row blocks folded into a running QR) against the whole problem solved at once.
+
+    The oracle: numpy's SVD least squares (LAPACK gelsd, the minimum-norm solution) of scipy's
+    bases on the new knots against the current splines on every row at once, per input.
+    'discrete': three values per input leave knot intervals empty, so the system is
+    rank-deficient (rank 3 of 8) and only the minimum-norm solution is determined; 'few rows':
+    fewer rows than bases. At 64 x 64 a block holds 1,024 rows: 4,131 rows are 5 blocks, the
+    last partial.
+    """
+    torch.manual_seed(0)
+    layer = KANLinear(64, 64)
+    g = torch.Generator().manual_seed(1)
+    x = {"gaussian": 0.8 * torch.randn(4131, 64, generator=g),  # partly outside [-1, 1]
+         "discrete": torch.randint(-1, 2, (4131, 64), generator=g).float(),
+         "few rows": torch.randn(6, 64, generator=g)}[inputs]
+    with torch.no_grad():  # what the refit fits: the current unscaled splines, as the layer computes them
+        y = torch.einsum("nic,oic->nio", layer.bases(x), layer.spline_weight).double().numpy()
+    layer.update_grid(x)
+    xs, grid, k = x.double().numpy(), layer.grid.double().numpy(), layer.spline_order
+    a = [scipy_bases(grid[i], xs[:, i], k) for i in range(64)]
+    if inputs == "discrete":
+        assert max(np.linalg.matrix_rank(ai) for ai in a) == 3
+    expected = np.stack([np.linalg.lstsq(ai, y[:, i], rcond=None)[0].T for i, ai in enumerate(a)], axis=1)
+    expected = torch.from_numpy(expected).float()  # (out, in, G + k)
+    scale = expected.abs().max().item()
+    torch.testing.assert_close(layer.spline_weight.detach(), expected, rtol=0, atol=1e-6 * scale)
+
+
 def test_state_dict_round_trip_keeps_updated_grid():
     torch.manual_seed(0)
     a = KANLinear(4, 3)
