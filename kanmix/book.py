@@ -14,12 +14,18 @@ Commands (``python -m kanmix.book COMMAND``)::
     convert --out DIR                       sources -> .ipynb (for nbmake), parameters untouched
     run --profile P [--only NB ...] [-p NAME VALUE ...]
                                             execute chapters with papermill into book/NN_name.ipynb
+    check --profile P [--only NB ...] [-p NAME VALUE ...]
+                                            what `run` checks first (names, types, values); runs nothing
     build [--strict]                        Jupyter Book 1.x (execution off) -> _build/html
     params [NB ...]                         list each chapter's parameters and defaults
 
 Every parameter (profile file or ``-p``) is checked against the chapter's parameters cell
 before any kernel starts: an unknown name or a value of the wrong type stops the run with a
-message naming the chapter, the parameter and where the value came from. The name
+message naming the chapter, the parameter and where the value came from. Then the values
+themselves: each chapter's resolved parameters go through its check
+(:func:`kanmix.studies.check_chapter`), which builds the configs of every run the chapter
+would make and checks what they need (data splits, models), so a value that the type check
+accepts but no run can take stops the run in one line, before anything trains. The name
 ``profile`` is injected into every chapter so captions can say which profile produced them.
 
 The second half of the module holds the small helpers chapters use to caption their tables
@@ -318,6 +324,30 @@ def plan(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[
     return out
 
 
+def resolved(ch: Chapter, given: dict) -> dict:
+    """All of ``ch``'s parameters: its cell's defaults with ``given`` (checked overrides) over them."""
+    return {**{name: p.default for name, p in parameters(ch.read()).items()}, **given}
+
+
+def check_values(jobs: Sequence[tuple[Chapter, dict]], root: Path = ROOT) -> None:
+    """Each job's resolved parameters through its chapter's own check; raises :class:`BookError` in one line.
+
+    :func:`kanmix.studies.check_chapter` builds the configs of every run the chapter would make
+    from those values (nothing trains) and checks the data splits and models of the runs the
+    results store does not hold yet, so a value its type admits but no run can take is reported
+    here, naming the chapter and the parameter, instead of failing a kernel hours in.
+    """
+    from kanmix import studies
+    from kanmix.errors import KanmixError
+
+    checked: set = set()  # a summary page checks the chapters it reads: once each, after them
+    for ch, given in sorted(jobs, key=lambda job: job[0].stem in SUMMARIES):
+        try:
+            studies.check_chapter(ch.stem, resolved(ch, given), root=root, checked=checked)
+        except (ValueError, TypeError, LookupError, KanmixError) as err:
+            raise BookError(f"{ch.stem}: {studies.one_line(err)}") from None
+
+
 def chapter_parameters(profile: str, only: Iterable[str], root: Path = ROOT) -> dict[str, dict]:
     """Every parameter of the chapters ``only`` under ``profile``: the cell's defaults with the profile's
     overrides, checked as :func:`plan` checks them, keyed by chapter number.
@@ -325,11 +355,7 @@ def chapter_parameters(profile: str, only: Iterable[str], root: Path = ROOT) -> 
     What a chapter executed with this profile sees; a page that summarises the chapters builds
     their studies from it, so it reads the very runs they made.
     """
-    out = {}
-    for ch, given in plan(profile, only, root=root):
-        declared = parameters(ch.read())
-        out[ch.number] = {**{name: p.default for name, p in declared.items()}, **given}
-    return out
+    return {ch.number: resolved(ch, given) for ch, given in plan(profile, only, root=root)}
 
 
 # ----------------------------------------------------------------------------- commands
@@ -361,13 +387,15 @@ def run(profile: str, only: Iterable[str] | None = None, extra: Sequence[tuple[s
         root: Path = ROOT, out_dir: Path | None = None, log=print) -> dict[str, float]:
     """Execute chapters with papermill into ``out_dir`` (default ``root/book``); returns seconds per chapter.
 
-    All parameters are checked first. Each notebook executes in a scratch file and replaces
+    All parameters are checked first, names and types (:func:`plan`), then values
+    (:func:`check_values`). Each notebook executes in a scratch file and replaces
     ``out_dir/NN_name.ipynb`` only when it finished; a failed one is kept as
     ``build/failed/NN_name.ipynb`` (under ``root``) for inspection and the previous good copy stays.
     Summary pages (:data:`SUMMARIES`) come first in the book but run last: they read what the
     chapters computed.
     """
     jobs = plan(profile, only, extra, root)  # raises before any kernel starts
+    check_values(jobs, root)  # the values too: every run's config is built, nothing trains
     jobs.sort(key=lambda job: job[0].stem in SUMMARIES)  # stable: the chapters keep their order
     out_dir = Path(out_dir or root / "book")
     # The kernels import the kanmix that runs the book, also when ``root`` is a scratch copy.
@@ -624,6 +652,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override one parameter of the chapter named by --only")
     r.add_argument("--out-dir", type=Path, default=None, help="where executed notebooks go (default book/)")
+    k = sub.add_parser("check", help="check the parameters as `run` does first, run nothing")
+    k.add_argument("--profile", default="cpu", help="book/params/<profile>.yaml (smoke, cpu, paper)")
+    k.add_argument("--only", nargs="*", default=[], metavar="NB", help="chapter numbers or names, e.g. 03")
+    k.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override one parameter of the chapter named by --only")
     b = sub.add_parser("build", help="Jupyter Book build of the executed notebooks -> _build/html")
     b.add_argument("--strict", action="store_true", help="nitpicky, warnings are errors")
     s = sub.add_parser("params", help="list chapters' parameters and defaults")
@@ -639,6 +672,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[book] wrote {path}")
         elif args.command == "run":
             run(args.profile, args.only, [tuple(p) for p in args.parameter], out_dir=args.out_dir)
+        elif args.command == "check":
+            jobs = plan(args.profile, args.only, [tuple(p) for p in args.parameter])
+            check_values(jobs)
+            print(f"[book] parameters of {', '.join(ch.stem for ch, _ in jobs)} are fine under profile {args.profile}")
         elif args.command == "build":
             html = build(strict=args.strict)
             print(f"[book] open {html / 'index.html'}")

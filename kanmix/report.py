@@ -329,8 +329,9 @@ def frontier_gap_sentence(cmp, *, what: str = "training FLOPs") -> str:
             parts.append(f"the {who} is ahead at none")
     tied = len(ahead["tied"])
     text = (f"At equal {what} ({where}, {count(n, 'compute level')} where a frontier has a point), "
-            + "; ".join(parts) + f"; {tied} of {n} are within the noise band of ±{format_number(100 * cmp.band, 2)} "
-            f"points (95%, from {count(cmp.seed_df, 'repeated seed')}).")
+            + "; ".join(parts) + f"; {tied} of {n} {'is' if tied == 1 else 'are'} within the noise band of "
+            f"±{format_number(100 * cmp.band, 2)} points (95%, from the spread between seeds, "
+            f"{count(cmp.seed_df, 'degree')} of freedom).")
     return text[0].upper() + text[1:]
 
 

@@ -91,11 +91,13 @@ def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "v
     drawn as stars at their training FLOPs, with a dotted line at each budget. Drawn ``width``
     inches wide, the width the book shows it at.
     """
+    from matplotlib.ticker import NullFormatter
+
     from kanmix.frontier import envelope, mean_points
 
     lengths = sorted(points["epochs"].unique())
     markers = dict(zip(lengths, _LENGTH_MARKERS))
-    fig = Figure(figsize=(width, 2.9 * len(datasets) + 0.6))
+    fig = Figure(figsize=(width, 2.7 * len(datasets) + 0.6))
     axes = fig.subplots(len(datasets), 2, squeeze=False, sharey="row")
     for row, dataset in zip(axes, datasets):
         part = points[points.dataset == dataset]
@@ -119,6 +121,7 @@ def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "v
                     ax.scatter([budget], [acc], marker="*", s=90, color=colour, edgecolors="k", linewidths=0.5,
                                zorder=4)
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # labelled decades only: minor labels collide
             ax.set_xlabel(xlabel, fontsize=9)
             ax.tick_params(labelsize=8)
             ax.grid(True, which="major", lw=0.3, alpha=0.5)
@@ -130,6 +133,8 @@ def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "v
     if paper:
         handles.append(Line2D([], [], ls="", marker="*", markersize=10, color="0.4", markeredgecolor="k",
                               label="paper (reported)"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.12 if len(handles) > 4 else 0.07, 1, 1))
+    ncol = min(len(handles), 4)
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    legend_inches = 0.25 * math.ceil(len(handles) / ncol) + 0.1
+    fig.tight_layout(rect=(0, legend_inches / fig.get_figheight(), 1, 1))
     return fig

@@ -65,7 +65,6 @@ from IPython.display import Markdown, display
 
 from kanmix import book, data, grids, interpret, report, runner, runtime, studies
 from kanmix.bench import kan as bench_kan
-from kanmix.experiment import ClassificationRun
 
 report.setup()
 NAMES = {"train_seconds": "training time per fold", "val_accuracy": "val accuracy", "std": "sd over folds"}
@@ -80,10 +79,8 @@ UNITS = {"train_seconds": "s"}
 # untrained twin (same architecture and seed, no training) is the control for every measure.
 
 # %%
-cfg = ClassificationRun.from_dict({
-    "dataset": dataset, "model": "kan", "subset": subset, "seed": seed,
-    "model_kwargs": {"hidden": hidden, "grid_size": grid_size, "spline_order": spline_order},
-    "train": {"epochs": epochs, "precision": precision}})
+cfg = studies.layer_run(dict(dataset=dataset, subset=subset, seed=seed, hidden=hidden, grid_size=grid_size,
+                             spline_order=spline_order, epochs=epochs, precision=precision))
 record = runner.run(cfg, keep_weights=True)
 model, untrained = runner.load_trained(cfg), runner.build(cfg).eval()
 images, _ = data.load(dataset, "test")

@@ -124,3 +124,34 @@ def test_the_chosen_grid_handling_is_the_main_kan_mixer():
                        subset=100, grid_variants={"a": {}}, grid_handling="b")
     with pytest.raises(ValueError, match="may set model_kwargs and train"):
         studies.with_overrides({"model": "kan_mixer"}, {"epochs": 3})
+
+
+def test_every_run_is_built_and_checked_before_the_first_trains(training_calls, store):
+    # A size the k-fold split cannot take (1 image per class for 2 folds) used to fail after the
+    # ablation, the main CV and the headline repeats had trained; now nothing trains.
+    kw = dict(datasets=["fashion_mnist"], models=["kan_mixer", "mlp_mixer"], model_kwargs=KWARGS, folds=2,
+              train=TRAIN, subset=200, efficiency_sizes=[100, 10], grid_variants={"[-1, 1]": {}},
+              grid_handling="[-1, 1]")
+    with pytest.raises(studies.ParameterError, match=r"efficiency_sizes \(size 10\): class \d+ has only 1 "):
+        studies.mixers(**kw)
+    with pytest.raises(studies.ParameterError, match=r"model_kwargs\['mlp_mixer'\]: .*dim"):
+        studies.mixers(**{**kw, "efficiency_sizes": [], "model_kwargs": {**KWARGS, "mlp_mixer": {**KWARGS["mlp_mixer"],
+                                                                                                 "dim": 0}}})
+    with pytest.raises(studies.ParameterError, match=r"parity_models\['KAN'\]=.* must be a dict with 'model'"):
+        studies.parity_plan(dataset="fashion_mnist", models={"KAN": {"model_kwargs": MIXER}}, folds=2, train=TRAIN,
+                            subset=100, name="parity_models")
+    # The autoencoders' PCA baseline of 300 components needs 300 training images: refused before it is computed.
+    with pytest.raises(studies.ParameterError, match=r"bottlenecks\['mnist'\]=\[4, 300\]: .* at most 200"):
+        studies.autoencoders(datasets=["mnist"], models=["kan"], bottlenecks={"mnist": [4, 300]}, hidden={"mnist": 16},
+                             train={"epochs": 1}, subset=200)
+    assert training_calls == [] and not store.exists()
+
+
+def test_one_epoch_leaves_out_the_grid_update_and_the_study_says_so(training_calls):
+    kw = dict(datasets=["fashion_mnist"], models=["kan_mixer"], model_kwargs=KWARGS, folds=2,
+              train={**TRAIN, "epochs": 1}, subset=100, headline_repeats=1,
+              grid_variants={"[-1, 1]": {}, "update after epoch 1": {"train": {"grid_updates": [1]}}},
+              grid_handling="[-1, 1]")
+    study = studies.mixers(**kw)
+    assert list(study.ablation.model) == ["[-1, 1]"] and list(study.left_out) == ["update after epoch 1"]
+    assert len(training_calls) == 2  # the KAN-Mixer's two folds; the ablation's fold 0 is the first of them
