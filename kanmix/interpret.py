@@ -65,7 +65,7 @@ __all__ = [
     "EdgeSample", "sample_edges", "probe_images", "data_range", "spline_share", "silu_deviation", "shape_stats",
     "edge_table", "LIBRARY", "library", "symbolic_fits", "symbolic_top", "edge_importances", "token_maps",
     "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_runs", "Comparison", "compare",
-    "Evidence", "summarize", "evidence", "findings", "conclude_interpretability", "conclude_cost",
+    "Evidence", "summarize", "evidence", "findings", "null_results", "conclude_interpretability", "conclude_cost",
 ]
 
 #: Points per edge where the edge functions are sampled (curvature comes from their second differences).
@@ -810,6 +810,25 @@ def findings(ev: Evidence) -> list[str]:
     return held
 
 
+#: What each per-state measure is called where it shows nothing (:func:`null_results`).
+_MEASURE_NAMES = {"spline_share": "the splines' share of the edges", "silu_like": "the share of SiLU-like edges",
+                  "deviation": "the edges' deviation from the SiLU shape", "monotone": "the share of monotone edges",
+                  "concentration": "how concentrated importance is", "locality": "how local the token maps are"}
+
+
+def null_results(ev: Evidence) -> list[str]:
+    """The measures that do *not* separate the trained model from its untrained control beyond noise, as
+    phrases: the negative results a summary names beside :func:`findings`' positive ones."""
+    c = _per_state(ev)
+    out = [_MEASURE_NAMES[name] for name in _MEASURE_NAMES if name in c and not c[name].sign]
+    if _both(ev.stability) and compare(ev.stability["trained"], ev.stability["init"]).sign != 1:
+        out.append("how much the token maps recur across seeds")
+    if ev.pruning is not None and not ev.pruning.empty and _pruning_lines(ev)[1] is None:
+        out.append(f"pruning: no kept fraction down to {_pct(ev.pruning.keep.min())} of the edges kept the unpruned "
+                   "accuracy after fine-tuning")
+    return out
+
+
 def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models") -> str:
     """Markdown answering "what does the interpretability of ``name`` amount to, measurably?".
 
@@ -849,9 +868,11 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
         if ev.symbolic.get("init") is not None:
             i_fit, i_good, _, _ = _symbolic_counts(ev.symbolic["init"])
             init = f" (at initialisation: {i_good} of {i_fit})"
-        lines.append(f"- **Symbolic forms.** {n_good} of the {n_fit} top trained edges fit a library form with "
-                     f"R² ≥ {GOOD_FIT}{init}; forms named: {forms}. Of these, {n_mlp} are fitted as well (R² ≥ "
-                     f"{GOOD_FIT}) by `a + b·SiLU(x)` or a straight line: shapes an MLP edge already has.")
+        verb = "has" if n_good - n_mlp == 1 else "have"
+        lines.append(f"- **Symbolic forms.** {n_good - n_mlp} of the {n_fit} top trained edges {verb} a closed form "
+                     f"(R² ≥ {GOOD_FIT}) that an MLP edge, `a + b·SiLU(x)` or a straight line, would not also give. "
+                     f"In all, {n_good} fit a library form{init}; forms named: {forms}; {n_mlp} of them are fitted as "
+                     "well by an MLP edge's shape.")
     if "locality" in c:
         words = [_versus(c["locality"], "less local than at initialisation", "more local than at initialisation",
                          "as local as at initialisation")]
@@ -900,17 +921,21 @@ def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None 
             + _versus(acc, "higher than the MLP-Mixer's", "lower than the MLP-Mixer's",
                       "no different from the MLP-Mixer's")
             + f", at {cost} of the MLP-Mixer of the same widths.")
+    # The same widths are no cost-matched baseline: a verdict on cost says so and points to the
+    # MLP-Mixers matched in parameters and in training time (chapter 3), where the cost is decided.
+    matched = (" This MLP-Mixer is not matched in cost; the MLP-Mixers with the KAN-Mixer's parameters or its "
+               "training time are in {doc}`03_kan_mixers`, whose comparison decides the cost question.")
     if params <= 1 and seconds <= 1:
         return f"{head} **The KAN-Mixer costs no more here, so there is no extra cost to justify.**"
     if acc.sign == 1:
-        return f"{head} **On this evidence the extra cost buys accuracy.**"
-    verdict = "**On this evidence the extra cost is not justified by accuracy.**"
+        return f"{head} **Against this same-width MLP-Mixer the extra cost buys accuracy.**{matched}"
+    verdict = "**Against this same-width MLP-Mixer the extra cost is not justified by accuracy.**"
     if ev is not None:
         held = findings(ev)
         verdict += (" Nor do the interpretability measures find anything beyond the untrained network that it buys."
                     if not held else f" What it buys instead: {'; '.join(held)}. Whether that is worth {cost} "
                     "is a judgement these numbers leave to the reader.")
-    return f"{head} {verdict}"
+    return f"{head} {verdict}{matched}"
 
 
 # ----------------------------------------------------------------------------- chapter 5's runs

@@ -165,12 +165,16 @@ def ranking_sentence(scores: Mapping[str, float], *, what: str = "mean validatio
 
 
 def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, what: str = "accuracy",
-                     noise: Mapping[str, float] | None = None) -> str:
+                     noise: Mapping[str, float] | None = None, separated: set | None = None) -> str:
     """Ours against a paper's numbers for the models both report: each gap, then the rankings.
 
     ``noise`` (optional) gives, per model, the spread below which a gap is called "within
     noise" (e.g. the fold standard deviation). The rankings are compared pair by pair: the
     sentence names every pair whose order the two disagree on, so a reversal is spelled out.
+    ``separated`` (optional) holds the pairs (frozensets of two labels) whose difference in our
+    runs survives the chapter's test: an order is then said to agree with the paper's only where
+    each neighbouring pair of it is separated, and reversed or agreeing pairs that are not are
+    called tied within noise.
     """
     common = [m for m in paper if m in ours]
     if not common:
@@ -191,7 +195,24 @@ def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, w
     ties = [(a, b) for i, a in enumerate(common) for b in common[i + 1:] if paper[a] == paper[b]]
     paper_order = " > ".join(ranking({m: paper[m] for m in common}))
     our_order = " > ".join(ranking({m: ours[m] for m in common}))
-    if not flipped:
+    if separated is not None:
+        ordered = ranking({m: ours[m] for m in common})
+        tied = [(a, b) for a, b in zip(ordered, ordered[1:]) if frozenset((a, b)) not in separated]
+        real_flips = [(a, b) for a, b in flipped if frozenset((a, b)) in separated]
+        parts_ = []
+        if not flipped and not tied:
+            parts_.append(f"The ranking agrees with the paper's ({our_order}), each neighbouring pair separated "
+                          "beyond noise.")
+        elif not real_flips:
+            parts_.append(f"We have {our_order}, the paper {paper_order}; no pair is separated against the paper's "
+                          f"order, and {listing(f'{a} and {b}' for a, b in tied)} are tied within noise, as far as "
+                          "these folds can tell." if tied else
+                          f"We have {our_order}, the paper {paper_order}; every reversed pair is within noise.")
+        else:
+            parts_.append(f"The ranking differs: the paper has {paper_order}, we have {our_order}; the order of "
+                          f"{listing(f'{a} and {b}' for a, b in real_flips)} is reversed beyond noise.")
+        text += " " + " ".join(parts_)
+    elif not flipped:
         text += f" The ranking agrees with the paper's ({our_order})."
     else:
         pairs = listing(f"{a} and {b}" for a, b in flipped)
@@ -202,22 +223,27 @@ def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, w
     return text
 
 
-def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: float = 0.05) -> str:
+def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: float = 0.05,
+                    wilcoxon: bool = True) -> str:
     """One paired comparison (:class:`kanmix.stats.PairedComparison`) of ``a`` and ``b`` in words.
 
     The difference is called significant only when the corrected t-test's p is below ``alpha``;
     otherwise the sentence says the data cannot tell the two apart. The exact Wilcoxon p is given
-    with its floor, which says whether ``alpha`` was reachable at all with this many pairs.
+    with its floor, which says whether ``alpha`` was reachable at all with this many pairs;
+    ``wilcoxon=False`` leaves it out, as for the folds of a repeated k-fold split, which are not
+    the independent pairs the test assumes.
     """
     diff = f"{a} − {b} = {signed(res.mean_diff)} [{signed(res.ci_low)}, {signed(res.ci_high)}] over {res.n} pairs"
-    tests = (f"corrected t-test p = {fmt(res.p_nb, 2)}; exact Wilcoxon p = {fmt(res.p_wilcoxon, 2)}, "
-             f"whose floor with {res.wilcoxon_n} non-zero pairs is {fmt(res.p_floor, 2)}")
+    tests = f"corrected t-test p = {fmt(res.p_nb, 2)}"
+    if wilcoxon:
+        tests += (f"; exact Wilcoxon p = {fmt(res.p_wilcoxon, 2)}, "
+                  f"whose floor with {res.wilcoxon_n} non-zero pairs is {fmt(res.p_floor, 2)}")
     if res.p_nb < alpha:
         better = a if res.mean_diff > 0 else b
         verdict = f"{better} has the higher {metric}, significantly at {alpha}"
     else:
         verdict = f"at {alpha} the data cannot tell {a} and {b} apart"
-    unreachable = f"; the Wilcoxon test could not have reached {alpha}" if res.p_floor >= alpha else ""
+    unreachable = f"; the Wilcoxon test could not have reached {alpha}" if wilcoxon and res.p_floor >= alpha else ""
     return f"{diff}: {verdict} ({tests}{unreachable})."
 
 
@@ -383,3 +409,66 @@ def frontier_crossing_sentence(cmp, *, target_name: str = "the paper's budget") 
                      if lo <= 0 <= hi else f"; on these lines the {a if cmp.at_target > 0 else b} would lead there.")
         parts.append(text)
     return " ".join(parts)
+
+
+# ----------------------------------------------------------------------------- a model against the rest
+
+
+def against_sentence(rows, *, title: str, kan: str = "KAN-Mixer", alpha: float = 0.05) -> str:
+    """Where ``kan`` wins, loses and ties on one dataset (:func:`kanmix.studies.kan_mixer_against`'s rows).
+
+    A pair is called a win or a loss only when its Holm-adjusted p (over every pair of the CV)
+    is below ``alpha``; every loss names what the other model costs beside it, so a reader sees
+    whether the cheaper model is the better one.
+    """
+    if len(rows) == 0:
+        return f"On {title} there is nothing to set the {kan} against."
+    groups = {"ahead of": [], "behind": [], "not separable from": []}
+    for r in rows.itertuples():
+        key = "not separable from" if r.p_holm >= alpha else ("ahead of" if r.diff > 0 else "behind")
+        cost = (f"{format_number(r.params / r.kan_params, 2)}× the {kan}'s parameters and "
+                f"{format_number(r.seconds / r.kan_seconds, 2)}× its training time")
+        groups[key].append(f"the {r.model} ({points(r.diff)} [{signed(100 * r.ci_low, 2)}, {signed(100 * r.ci_high, 2)}],"
+                           f" p = {format_number(r.p_holm, 2)}; {cost})")
+    n = int(rows.pairs.iloc[0])
+    said = "; ".join(f"{key} {listing(items)}" for key, items in groups.items() if items)
+    return (f"On {title}, with p-values Holm-adjusted over the {n} pairs of the cross-validation, the {kan} is "
+            f"{said}.")
+
+
+def equivalence_sentence(res, *, margin: float, a: str = "bf16", b: str = "float32",
+                         what: str = "held-out accuracy") -> str:
+    """Whether ``a`` and ``b`` are equivalent within ``margin`` (stated before the runs): two one-sided
+    tests at 0.05, i.e. the corrected 90% interval of ``a - b`` (:class:`kanmix.stats.PairedComparison`
+    with ``confidence=0.90``) inside ``±margin``. An interval reaching past the margin says only that
+    equivalence cannot be claimed, not that the two differ."""
+    lo, hi = res.ci_low, res.ci_high
+    interval = (f"{a} − {b} = {points(res.mean_diff)} of {what}, corrected 90% interval {points(lo)} to "
+                f"{points(hi)} over {count(res.n, 'paired fold')}")
+    band = f"±{format_number(100 * margin, 2)} points"
+    if -margin < lo and hi < margin:
+        return f"{interval}: inside the {band} margin set in advance, so the two are equivalent at that margin."
+    return (f"{interval}: it reaches past the {band} margin set in advance, so equivalence cannot be claimed "
+            f"(and a difference of up to {format_number(100 * max(abs(lo), abs(hi)), 2)} points is not ruled out).")
+
+
+def one_fold_sentence(scores: Mapping[str, float], reference: str, n: int, *, what: str = "held-out accuracy") -> str:
+    """Each of ``scores`` against ``reference``, all scored once on the same ``n`` images: a gap is called
+    one only beyond :func:`kanmix.stats.binomial_band` (the test images' noise alone, so a lower bound
+    on the real noise)."""
+    from kanmix.stats import binomial_band
+
+    band = binomial_band(scores[reference], n)
+    beyond, within = [], []
+    for label, value in scores.items():
+        if label == reference:
+            continue
+        gap = value - scores[reference]
+        (beyond if abs(gap) > band else within).append(f"{label} ({signed(gap)})")
+    text = (f"Scored once on {n:,} images, two {what} values near {fmt(scores[reference], 3)} must differ by more "
+            f"than ±{fmt(band, 2)} to be told apart by the images alone")
+    if within:
+        text += f"; {listing(within)} against {reference} {'is' if len(within) == 1 else 'are'} within that"
+    if beyond:
+        text += f"; {listing(beyond)} against {reference} {'is' if len(beyond) == 1 else 'are'} beyond it"
+    return text + "."

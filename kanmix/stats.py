@@ -286,3 +286,13 @@ def minimum_detectable_difference(sd_diff: float, n: int, *, test_train_ratio: f
     while shortfall(upper) < 0:
         upper *= 2
     return brentq(shortfall, 0.0, upper) * se
+
+
+def binomial_band(p: float, n: int, *, confidence: float = 0.95) -> float:
+    """Half-width of the normal-approximation interval of the difference of two accuracies near ``p``,
+    each scored on ``n`` images: ``z * sqrt(2 p (1 - p) / n)``. Below it, two single-fold scores
+    cannot be told apart by their test images alone (seed noise comes on top)."""
+    if n < 1:
+        raise ValueError(f"n={n!r} must be a positive number of images")
+    z = st.norm.ppf(0.5 + confidence / 2)
+    return float(z * math.sqrt(2 * p * (1 - p) / n))

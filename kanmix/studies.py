@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kanmix import ae, checks, cv, data, results, runner
+from kanmix import ae, checks, cv, data, results, runner, stats
 from kanmix import frontier as frontier_mod
 from kanmix.errors import KanmixError
 from kanmix.models import CLASSIFIERS, build_model, count_parameters, param_matched
@@ -263,6 +263,48 @@ class MixerStudy:
     records: list[dict] = field(default_factory=list)
 
 
+def kan_mixer_against(folds_table: pd.DataFrame, *, folds: int, kan: str = "KAN-Mixer") -> pd.DataFrame:
+    """The KAN-Mixer against every other model of one dataset's main CV, from the family of all its pairs.
+
+    ``folds_table`` is one dataset's rows of :attr:`MixerStudy.folds`. Returns one row per other
+    model: ``model``, ``diff`` (KAN-Mixer minus it, mean held-out accuracy) with its corrected 95%
+    interval ``ci_low``/``ci_high``, ``p`` (the corrected t-test) and ``p_holm`` (Holm-adjusted over
+    every pair of the CV: the family the chapter tests), ``pairs`` (that family's size), and the
+    cost of each side: ``params``, ``kan_params``, ``seconds``, ``kan_seconds`` (training per fold).
+    """
+    pairs = stats.all_pairs(folds_table, metric="val_accuracy", folds=folds)
+    cost = folds_table.groupby("model").agg(params=("params", "first"), seconds=("train_seconds", "mean"))
+    rows = []
+    for r in pairs.itertuples():
+        if kan not in (r.a, r.b):
+            continue
+        sign, other = (1, r.b) if r.a == kan else (-1, r.a)
+        lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
+        rows.append({"model": other, "diff": sign * r.mean_diff, "ci_low": lo, "ci_high": hi, "p": r.p_nb,
+                     "p_holm": r.p_nb_holm, "pairs": len(pairs), "params": int(cost.loc[other, "params"]),
+                     "kan_params": int(cost.loc[kan, "params"]), "seconds": float(cost.loc[other, "seconds"]),
+                     "kan_seconds": float(cost.loc[kan, "seconds"])})
+    return pd.DataFrame(rows)
+
+
+def output_layer_outside(labelled: Sequence[tuple[str, dict]], label: str) -> float | None:
+    """The mean over ``label``'s folds of the fraction of its last KAN layer's inputs outside the grid
+    after the last epoch (``None`` for a model without KAN layers). Outside the grid a KAN edge is
+    its SiLU term alone, so a high fraction in the output layer makes that layer mostly a SiLU network."""
+    shares = []
+    for name, rec in labelled:
+        outside = rec["history"][-1].get("outside_grid") if name == label and rec.get("history") else None
+        if outside:
+            shares.append(list(outside.values())[-1])  # layers in forward order: the last is the output layer
+    return float(np.mean(shares)) if shares else None
+
+
+def separated_pairs(folds_table: pd.DataFrame, *, folds: int, alpha: float = 0.05) -> set[frozenset]:
+    """The model pairs of one dataset's main CV whose difference survives Holm's correction at ``alpha``."""
+    pairs = stats.all_pairs(folds_table, metric="val_accuracy", folds=folds)
+    return {frozenset((r.a, r.b)) for r in pairs.itertuples() if r.p_nb_holm < alpha}
+
+
 def with_overrides(spec: dict, overrides: Mapping | None) -> dict:
     """``spec`` (``model``, ``model_kwargs``, ``train``) with ``overrides``' ``model_kwargs`` and ``train`` merged in."""
     overrides = overrides or {}
@@ -390,7 +432,8 @@ class MixerPlan:
 def mixers_plan(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapping[str, dict], folds: int,
                 train: dict, size: int | None = 32, subset: int | None = None, seed: int = 0,
                 param_matched_to: str | None = None, time_matched_epochs: int | None = None,
-                headline_repeats: int = 1, efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
+                headline_repeats: int = 1, headline_against: str | None = None,
+                efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
                 grid_variants: Mapping[str, dict] | None = None, grid_handling: str | None = None,
                 force: bool = False, check: bool = True) -> MixerPlan:
     """Every run config of :func:`mixers` (same arguments), built and, with ``check``, checked; nothing trains.
@@ -429,8 +472,8 @@ def mixers_plan(*, datasets: Sequence[str], models: Sequence[str], model_kwargs:
         raise ParameterError(f"grid_handling={grid_handling!r} cannot be trained: {left_out[grid_handling]}")
     args = dict(datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, train=dict(train), size=size,
                 subset=subset, seed=seed, time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
-                efficiency_sizes=list(efficiency_sizes), efficiency_folds=efficiency_folds, variants=kept,
-                left_out=left_out, grid_handling=grid_handling)
+                headline_against=headline_against, efficiency_sizes=list(efficiency_sizes),
+                efficiency_folds=efficiency_folds, variants=kept, left_out=left_out, grid_handling=grid_handling)
     run_checks = RunChecks(force=force) if check else None
     if param_matched_to is not None:  # every other run first: the matched widths need the KAN-Mixer built
         first = _plan_mixers(**args, param_matched_to=None)
@@ -446,8 +489,8 @@ def mixers_plan(*, datasets: Sequence[str], models: Sequence[str], model_kwargs:
 
 
 def _plan_mixers(*, datasets, models, model_kwargs, folds, train, size, subset, seed, param_matched_to,
-                 time_matched_epochs, headline_repeats, efficiency_sizes, efficiency_folds, variants, left_out,
-                 grid_handling, count=None) -> MixerPlan:
+                 time_matched_epochs, headline_repeats, headline_against, efficiency_sizes, efficiency_folds, variants,
+                 left_out, grid_handling, count=None) -> MixerPlan:
     """:func:`mixers_plan`'s configs of arguments it has checked one by one."""
     shared = {"folds": folds, "size": size, "subset": subset, "seed": seed}
     first, kan, mlp = datasets[0], MIXER_LABELS["kan_mixer"], MIXER_LABELS["mlp_mixer"]
@@ -472,10 +515,13 @@ def _plan_mixers(*, datasets, models, model_kwargs, folds, train, size, subset, 
         plan.specs[dataset] = specs
         plan.main[dataset] = _fold_runs(specs, dataset, train=train, **shared)
     specs = plan.specs[first]
-    if kan in specs:
-        for label in (label for label, s in specs.items() if s["model"] == "mlp_mixer"):
-            plan.headline[label] = _fold_runs({kan: specs[kan], label: specs[label]}, first, train=train,
-                                              repeats=headline_repeats, **shared)
+    if headline_against is not None:
+        candidates = [label for label, s in specs.items() if s["model"] == "mlp_mixer"]
+        if kan not in specs or headline_against not in candidates:
+            raise ParameterError(f"headline_against={headline_against!r} must be one of the MLP-Mixers the chapter "
+                                 f"trains beside a KAN-Mixer: {candidates}")
+        plan.headline[headline_against] = _fold_runs({kan: specs[kan], headline_against: specs[headline_against]},
+                                                     first, train=train, repeats=headline_repeats, **shared)
     if efficiency_sizes:
         pair = {label: specs[label] for label in (kan, mlp) if label in specs}
         if not pair:
@@ -494,7 +540,8 @@ def _plan_mixers(*, datasets, models, model_kwargs, folds, train, size, subset, 
 def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapping[str, dict], folds: int,
            train: dict, size: int | None = 32, subset: int | None = None, seed: int = 0,
            param_matched_to: str | None = None, time_matched_epochs: int | None = None,
-           headline_repeats: int = 1, efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
+           headline_repeats: int = 1, headline_against: str | None = None,
+           efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
            grid_variants: Mapping[str, dict] | None = None, grid_handling: str | None = None,
            force: bool = False, workers: int = 1) -> MixerStudy:
     """Chapter 3's runs, in the order a reader needs them (see :class:`MixerStudy`).
@@ -504,9 +551,9 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     KAN-Mixer, compared first on fold 0 of the first dataset (a variant the epochs cannot train
     is left out: :func:`runnable_grid_variants`); ``grid_handling`` names the one every KAN-Mixer
     of the study uses, so its fold 0 is one record. The headline pair is the KAN-Mixer and the
-    best MLP-Mixer variant of the main CV on the first dataset (by mean validation accuracy);
-    with ``headline_repeats > 1`` both get that many repeats of the k-fold split (repeat 0 is
-    the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
+    MLP-Mixer named by ``headline_against``, fixed before any run (a pair picked after looking at
+    the results would need its p-value corrected for the picking); with ``headline_repeats > 1``
+    both get that many repeats of the k-fold split on the first dataset (repeat 0 is the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
     which the KAN-Mixer and MLP-Mixer run the first ``efficiency_folds`` folds, with
     :func:`efficiency_epochs`. ``workers`` trains that many runs at a time (:func:`kanmix.runner.run_many`).
     Every run is built and checked before the first trains (:func:`mixers_plan`).
@@ -515,8 +562,9 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     plan = mixers_plan(datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, train=train, size=size,
                        subset=subset, seed=seed, param_matched_to=param_matched_to,
                        time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
-                       efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds,
-                       grid_variants=grid_variants, grid_handling=grid_handling, force=force)
+                       headline_against=headline_against, efficiency_sizes=efficiency_sizes,
+                       efficiency_folds=efficiency_folds, grid_variants=grid_variants, grid_handling=grid_handling,
+                       force=force)
     study = MixerStudy(folds=pd.DataFrame(), curves=pd.DataFrame(), labelled={}, left_out=dict(plan.left_out))
     if plan.ablation:
         labelled = cv.run_plan(plan.ablation, force=force, workers=workers)
@@ -532,10 +580,9 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     study.folds, study.curves = pd.concat(tables, ignore_index=True), pd.concat(curves, ignore_index=True)
     first = datasets[0]
     if plan.headline:
-        means = study.folds[study.folds.dataset == first].groupby("model")["val_accuracy"].mean()
-        best = max(plan.headline, key=lambda label: means[label])
-        study.headline_pair = (MIXER_LABELS["kan_mixer"], best)
-        labelled = cv.run_plan(plan.headline[best], force=force, workers=workers)
+        (against,) = plan.headline
+        study.headline_pair = (MIXER_LABELS["kan_mixer"], against)
+        labelled = cv.run_plan(plan.headline[against], force=force, workers=workers)
         study.headline = cv.table(labelled)
         study.records += [rec for _, rec in labelled]
     if plan.efficiency:
@@ -738,7 +785,8 @@ def _mixer_args(params: Mapping) -> dict:
     """:func:`mixers`' arguments of chapter 3's parameters (``profile`` and ``paper_epochs`` only caption)."""
     p = _pick(params, ("datasets", "models", "model_kwargs", "folds", "subset", "seed", "epochs", "batch_size", "lr",
                        "weight_decay", "precision", "augment", "param_matched", "time_matched_epochs",
-                       "headline_repeats", "efficiency_sizes", "efficiency_folds", "grid_variants", "grid_handling",
+                       "headline_repeats", "headline_against", "efficiency_sizes", "efficiency_folds", "grid_variants",
+                       "grid_handling",
                        "workers"))
     train = {k: p.pop(k) for k in ("epochs", "batch_size", "lr", "weight_decay", "precision", "augment")}
     return {**{k: v for k, v in p.items() if k != "param_matched"}, "train": train,
@@ -907,20 +955,20 @@ def _check_splines(params: Mapping, root: Path | None = None, checked: set | Non
 
 
 def _check_findings(params: Mapping, root: Path | None = None, checked: set | None = None) -> None:
-    """The findings page builds chapters 2-5's studies from their parameters under its profile: their checks."""
+    """The findings page builds chapters 2-6's studies from their parameters under its profile: their checks."""
     from kanmix import book
 
     profile = params["profile"]
-    read = {"02": "02_layer", "03": "03_kan_mixers", "04": "04_autoencoders", "05": "05_splines"}
+    read = {"02": "02_layer", "03": "03_kan_mixers", "04": "04_autoencoders", "05": "05_splines",
+            "06": "06_frontier"}
     for number, values in book.chapter_parameters(profile, list(read)).items():
         try:
             check_chapter(read[number], values, root=root, checked=checked)
         except (ValueError, TypeError, LookupError, KanmixError) as err:
             raise ParameterError(f"{read[number]}'s parameters under profile {profile!r}, which this page reads: "
-                                 f"{oneone_line(err)}") from None
+                                 f"{one_line(err)}") from None
 
 
-#: chapter stem -> its check of the resolved parameters (see :func:`check_chapter`).
 # ----------------------------------------------------------------------------- the compute frontier (chapter 6)
 
 
@@ -973,7 +1021,7 @@ def _frontier_rows(runs: Sequence[tuple[str, runner.Run]], recs: Sequence[dict])
 
 def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs: Sequence[int],
              other_datasets_sizes: Mapping[str, Sequence], lr_sweep: Mapping, frontier_seeds: Sequence[int],
-             folds: int, fold_runs: int, patch: int, train: Mapping, size: int | None = 32,
+             seeded_points: int, folds: int, fold_runs: int, patch: int, train: Mapping, size: int | None = 32,
              subset: int | None = None, seed: int = 0, available_only: bool = False, force: bool = False,
              workers: int = 1) -> FrontierStudy:
     """The compute-frontier campaign: every family at every size and length, in three steps.
@@ -985,9 +1033,9 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
     2. **The grid.** Every size of every family (:class:`kanmix.frontier.Family`) for each of
        ``epochs``, on the first dataset; on the others only the sizes ``other_datasets_sizes``
        lists for the family. Each is the first ``fold_runs`` folds of ``folds``, seed ``seed``.
-    3. **Seeds.** Every point on a family's frontier on the first dataset (by training FLOPs,
-       :func:`kanmix.frontier.envelope` of the seed-``seed`` points) trains again with each seed
-       of ``frontier_seeds``, so the frontier carries a noise band.
+    3. **Seeds.** The ``seeded_points`` cheapest points on each family's frontier on the first
+       dataset (by training FLOPs, :func:`kanmix.frontier.envelope` of the seed-``seed`` points)
+       train again with each seed of ``frontier_seeds``, so the frontier carries a noise band.
 
     ``train`` holds the shared training options (all but ``epochs`` and ``lr``). Every
     configuration is checked before the first run trains. ``available_only`` trains nothing:
@@ -1029,7 +1077,8 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
     first = _frontier_rows(done, recs)
     study.points = first
     if plan.first_complete(first) or not available_only:
-        on_frontier = frontier_mod.envelope(first[first.dataset == datasets[0]])
+        on_frontier = frontier_mod.envelope(first[first.dataset == datasets[0]])  # sorted by FLOPs per family
+        on_frontier = on_frontier.groupby("family", sort=False).head(seeded_points)
         keys = {(r.family, r.dim, r.depth, r.epochs) for r in on_frontier.itertuples()}
         extra = [(f, c) for s in frontier_seeds for f, c in plan.grid_runs(study.lrs, seed=s, datasets=datasets[:1])
                  if (f, c.model_kwargs["dim"], c.model_kwargs["depth"], c.train.epochs) in keys]
@@ -1193,9 +1242,9 @@ def paper_frontier_marks(datasets: Sequence[str], *, paper_epochs: int, folds: i
 
 def _frontier_args(params: Mapping) -> dict:
     """:func:`frontier`'s arguments of chapter 6's parameters (``profile`` and ``paper_epochs`` only caption)."""
-    p = _pick(params, ("families", "datasets", "other_datasets_sizes", "epochs", "lr_sweep", "frontier_seeds", "folds",
-                       "fold_runs", "patch", "subset", "batch_size", "weight_decay", "precision", "augment",
-                       "available_only", "seed", "workers"))
+    p = _pick(params, ("families", "datasets", "other_datasets_sizes", "epochs", "lr_sweep", "frontier_seeds",
+                       "seeded_points", "folds", "fold_runs", "patch", "subset", "batch_size", "weight_decay",
+                       "precision", "augment", "available_only", "seed", "workers"))
     train = {k: p.pop(k) for k in ("batch_size", "weight_decay", "precision", "augment")}
     return {**p, "train": train}
 
@@ -1214,6 +1263,7 @@ def _check_frontier(params: Mapping, root: Path | None = None, checked: set | No
             or args["seed"] in seeds:
         raise ParameterError(f"frontier_seeds={seeds!r} must be a list of seeds >= 0 other than seed={args['seed']!r}")
     _distinct("frontier_seeds", list(seeds))
+    checks.integer("seeded_points", args.pop("seeded_points"), 0)
     args.pop("available_only")
     plan = frontier_plan(**args)
     if not params["available_only"]:
@@ -1222,6 +1272,7 @@ def _check_frontier(params: Mapping, root: Path | None = None, checked: set | No
         checks_.verify()
 
 
+#: chapter stem -> its check of the resolved parameters (see :func:`check_chapter`).
 CHAPTER_CHECKS: dict[str, Callable[[Mapping, Path | None, set | None], None]] = {
     "00_findings": _check_findings, "01_kan": _check_kan, "02_layer": _check_layer, "03_kan_mixers": _check_mixers,
     "04_autoencoders": _check_autoencoders, "05_splines": _check_splines, "06_frontier": _check_frontier}

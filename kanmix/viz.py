@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from kanmix.kan import KANLinear
 
-__all__ = ["plot_edges", "plot_frontier"]
+__all__ = ["family_colours", "plot_edges", "plot_frontier"]
 
 
 def plot_edges(
@@ -74,6 +74,11 @@ def plot_edges(
     fig.suptitle(f"KANLinear {layer.in_features}\u2192{layer.out_features}: {what}, by {source}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def family_colours(labels) -> dict:
+    """One colour per model family, in order (the KAN family first, red), the same on every page."""
+    return dict(zip(labels, ("tab:red", "tab:blue", "tab:cyan", "tab:green", "tab:purple")))
 
 
 #: Marker of a point by its training length (epochs), in the order lengths appear.

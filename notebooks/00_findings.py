@@ -28,15 +28,16 @@ read_only = False  # True: every number must come from a stored record (the cpu 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, cv, data, interpret, report, results, runner, runtime, stats, studies
+from kanmix import book, cv, data, frontier, interpret, report, results, runner, runtime, stats, studies, viz
 from kanmix.bench import kan as bench_kan
 
 report.setup()
-params = book.chapter_parameters(profile, ["02", "03", "04", "05"])
+params = book.chapter_parameters(profile, ["02", "03", "04", "05", "06"])
 PAPER = studies.PAPER_ACCURACY  # the KAN-Mixers paper's mean accuracies, per dataset
 
 # %%
 with results.read_only(read_only):
+    scale = studies.frontier_from_chapter(params["06"])
     mixers = studies.mixers_from_chapter(params["03"])
     autoencoders = studies.autoencoders_from_chapter(params["04"])
     p2 = params["02"]
@@ -57,19 +58,35 @@ with results.read_only(read_only):
 # ## The findings
 
 # %% tags=["hide-input"]
-first = params["03"]["datasets"][0]
-s3 = cv.overview(mixers.folds[mixers.folds.dataset == first])
 points = []
-# 1. KAN-Mixer vs baselines vs the paper
-text = ("**KAN-Mixers.** " + report.ranking_sentence(
-    s3["val_accuracy"].to_dict(), what=f"mean held-out accuracy on {data.info(first).title}") + " " + report.compare_to_paper(
-    s3["val_accuracy"].to_dict(), PAPER.get(first, {}), what="mean held-out accuracy",
-    noise=s3["std"].to_dict()))
+# 0. the compute frontier (chapter 6): the families at equal compute, on every dataset it ran
+p6 = params["06"]
+kan_family, mlp_family = list(p6["families"])[:2]
+marks = studies.paper_frontier_marks(p6["datasets"], paper_epochs=p6["paper_epochs"])
+scale_cmp = {d: frontier.compare(scale.points, kan_family, mlp_family, d, target=marks.get(d, [(None, None, None)])[0][1])
+             for d in p6["datasets"]}
+under_way = (f" (a campaign under way: {report.count(scale.missing, 'planned run')} not yet in the results store)"
+             if scale.missing else "")
+points.append(f"**At equal compute** (chapter 6{under_way}). " + " ".join(
+    f"{data.info(d).title}: " + report.frontier_gap_sentence(c) + " " + report.frontier_trend_sentence(c)
+    for d, c in scale_cmp.items()))
+# 1. KAN-Mixer vs every baseline of chapter 3, on every dataset, and vs the paper
+p3 = params["03"]
+parts = []
+for dataset in p3["datasets"]:
+    part = mixers.folds[mixers.folds.dataset == dataset]
+    s_ = cv.overview(part)
+    title = data.info(dataset).title
+    parts.append(report.against_sentence(studies.kan_mixer_against(part, folds=p3["folds"]), title=title) + " "
+                 + report.compare_to_paper(s_["val_accuracy"].to_dict(), PAPER.get(dataset, {}),
+                                           what="mean held-out accuracy", noise=s_["std"].to_dict(),
+                                           separated=studies.separated_pairs(part, folds=p3["folds"])))
+text = "**KAN-Mixers** (chapter 3). " + " ".join(parts)
 if mixers.headline is not None and mixers.headline_pair is not None:
     a, b = mixers.headline_pair
     wide = mixers.headline.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
-    text += " Over all repeated folds: " + report.paired_sentence(
-        stats.paired_comparison(wide[a], wide[b], folds=params["03"]["folds"]), a, b)
+    text += f" The headline pair over all {p3['headline_repeats']} repeats of the split: " + report.paired_sentence(
+        stats.paired_comparison(wide[a], wide[b], folds=p3["folds"]), a, b, wilcoxon=False)
 points.append(text)
 # 2. autoencoders vs CNN / MLP / PCA
 t4 = autoencoders.table
@@ -94,11 +111,12 @@ edges = pd.concat([interpret.edge_table(m, interpret.probe_images(runs.kan[0].sp
                    for c in runs.kan for state, m in (("trained", runner.load_trained(c)), ("init", runner.build(c)))])
 ev = interpret.evidence(edges, pruning=pruning, steps=p5["finetune_steps"],
                         chance=1 / data.info(p5["dataset"]).num_classes)
-found = interpret.findings(ev)
+found, null = interpret.findings(ev), interpret.null_results(ev)
 points.append(f"**Inside the KAN-Mixer** (chapter 5, {report.count(len(runs.kan), 'seed')}, each measure set against "
               "the same network at initialisation and called a difference only beyond the seeds' noise): " + (
     report.listing(found) + "."
-    if found else "no measure separates the trained edges from their untrained twins beyond noise."))
+    if found else "no measure separates the trained edges from their untrained twins beyond noise.")
+              + (" No difference beyond noise in " + "; ".join(null) + "." if null else ""))
 # 4. the layer's speed
 if bench:
     speed = pd.DataFrame(bench[0]["shapes"])
@@ -111,7 +129,21 @@ if bench:
                   + f" ({bench[0]['provenance']['device']}).")
 display(Markdown("\n\n".join(points)))
 
+# %% tags=["remove-input", "remove-output"]
+fig = viz.plot_frontier(scale.points, datasets=p6["datasets"], titles={d: data.info(d).title for d in p6["datasets"]},
+                        families=viz.family_colours(p6["families"]),
+                        paper=marks)
+book.figure("findings_frontier", fig, "Validation accuracy against training compute for each family along its "
+            "scaling path (chapter 6): lines are the frontiers, stars the paper's reported accuracies at the FLOPs of "
+            "its configuration", scale.records, profile)
+
 # %% [markdown]
+# ```{glue:figure} findings_frontier
+# :name: "fig-findings-frontier"
+#
+# {glue:md}`findings_frontier_caption`
+# ```
+#
 # ## The table
 
 # %% tags=["hide-input"]

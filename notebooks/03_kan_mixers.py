@@ -49,7 +49,9 @@ model_kwargs = {
 }
 param_matched = True  # add an MLP-Mixer with as many parameters as the KAN-Mixer
 time_matched_epochs: int | None = 3  # add an MLP-Mixer trained this many epochs (its time ~ the KAN-Mixer's)
-headline_repeats = 2  # repeats of the k-fold split for the KAN-Mixer and the best MLP-Mixer
+headline_repeats = 2  # repeats of the k-fold split for the headline pair
+# The headline pair, fixed before any run: the KAN-Mixer against this MLP-Mixer (a label of the main CV).
+headline_against = "MLP-Mixer (time-matched)"
 efficiency_sizes: list[int | None] = [100]  # training-set sizes (before the k-fold split; None: all) for the data-efficiency curve
 efficiency_folds = 1
 # Grid handling of the KAN-Mixer: the variants compared, and the one every KAN-Mixer uses.
@@ -71,6 +73,7 @@ from IPython.display import Markdown, display
 
 from kanmix import book, cv, data, report, splits, stats, studies
 from kanmix.models import build_model, count_parameters
+from kanmix.train import TrainConfig
 
 report.setup()
 NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training time per fold",
@@ -142,7 +145,7 @@ study = studies.mixers_from_chapter(dict(
     datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, subset=subset, seed=seed,
     epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, precision=precision, augment=augment,
     param_matched=param_matched, time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
-    efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds, grid_variants=grid_variants,
+    headline_against=headline_against, efficiency_sizes=efficiency_sizes, efficiency_folds=efficiency_folds, grid_variants=grid_variants,
     grid_handling=grid_handling, workers=workers))
 summary = {d: cv.overview(study.folds[study.folds.dataset == d]) for d in datasets}
 n_train = int(study.folds.n_train.iloc[0])
@@ -153,6 +156,33 @@ display(Markdown(
     f"flips (p = {augment['hflip']:g}) and rotations of up to ±{augment['rotate']:g}° — the angle is our "
     f"assumption. The paper trained for {paper_epochs} epochs. Recomputing this chapter from an empty results "
     f"store: {report.recompute_time(study.records, workers=workers)}."))
+
+# %% [markdown]
+# ### What we did differently from the paper, and why
+
+# %% tags=["remove-input"]
+kmx = model_kwargs["kan_mixer"]
+shape0 = {"in_shape": splits.Split(dataset=datasets[0], size=32).in_shape, "num_classes": data.info(datasets[0]).num_classes}
+ours_params = count_parameters(build_model("kan_mixer", **shape0, **kmx))
+paper_params = count_parameters(build_model("kan_mixer", **shape0, **PAPER_MIXER))
+clip = TrainConfig().grad_clip
+deviations = pd.DataFrame([
+    ("mixer size", f"patch {PAPER_MIXER['patch']}, width {PAPER_MIXER['dim']}, {PAPER_MIXER['depth']} blocks "
+     f"({paper_params:,} parameters)", f"patch {kmx['patch']}, width {kmx['dim']}, {kmx['depth']} blocks "
+     f"({ours_params:,})", "the budget of this machine; chapter 6 measures how the comparison moves with size"),
+    ("learning rate", "not stated per model", f"{lr:g} for every model, untuned",
+     "one recipe for all; chapter 6 tests one learning rate per family with a sweep"),
+    ("dropout", "used", f"{model_kwargs['mlp_mixer'].get('dropout', 0):g} in every mixer",
+     "no model is regularised differently from another"),
+    ("MLP-Mixer channel expansion", "4 in the standard MLP-Mixer",
+     f"{model_kwargs['mlp_mixer']['channel_hidden'] / model_kwargs['mlp_mixer']['dim']:g} (the KAN-Mixer's widths)",
+     "the same widths as the KAN-Mixer; chapter 6 adds the standard form"),
+    ("gradient clipping", "not stated", f"norm {clip:g}" if clip else "none", "the same for every model"),
+    ("precision", "not stated", precision_used, "bf16 is several times faster on this CPU; chapter 2 tests whether it "
+     "changes accuracy and how it shifts the time-matched comparison"),
+    ("rotation range", "not stated", f"±{augment['rotate']:g}°", "an assumption"),
+], columns=["setting", "the paper", "here", "why"]).set_index("setting")
+display(book.table(deviations, "What this chapter does differently from the KAN-Mixers paper", [], profile))
 
 # %% [markdown]
 # ## Where the KAN layers' inputs fall
@@ -180,17 +210,14 @@ ablation_records = [r for r in study.records if r["hash"] in set(study.ablation.
 display(book.table(ablation, f"The grid ablation: the KAN-Mixer on fold 0 of {data.info(datasets[0]).title}, with the fraction of its "
                    "KAN layers' inputs outside their grids after the last epoch (mean over layers)",
                    ablation_records, profile, names=NAMES, units=UNITS))
-best_variant = ablation["val_accuracy"].idxmax()
 default_outside = abl_curves[abl_curves.model == list(grid_variants)[0]]["outside_grid"]
-gap = ablation.loc[best_variant, "val_accuracy"] - ablation.loc[grid_handling, "val_accuracy"]
-choice = (f"The ablation's best variant is **{best_variant}**, which is the handling every KAN-Mixer in this "
-          "chapter uses." if best_variant == grid_handling else
-          f"The ablation's best variant is **{best_variant}** ({report.signed(gap)} validation accuracy on this one "
-          f"fold against the configured **{grid_handling}**, which every KAN-Mixer in this chapter uses); "
-          "one fold cannot separate differences this small from noise.")
+n_val = int(study.ablation.n_val.iloc[0])
 display(Markdown(
     f"With the default grid, {report.fmt(default_outside.min(), 3)}–{report.fmt(default_outside.max(), 3)} of the KAN "
-    f"layers' inputs fell outside $[-1, 1]$ over training. {choice}"))
+    f"layers' inputs fell outside $[-1, 1]$ over training. Every KAN-Mixer of this chapter uses **{grid_handling}**, "
+    "set in the profile. The ablation is one fold: "
+    + report.one_fold_sentence(ablation["val_accuracy"].to_dict(), grid_handling, n_val)
+    + " A difference within that band is not evidence for either handling."))
 if study.left_out:  # handlings the epochs cannot train (studies.runnable_grid_variants)
     display(Markdown("Left out of the ablation: " + "; ".join(
         f"**{label}**, because {why}" for label, why in study.left_out.items()) + "."))
@@ -225,7 +252,15 @@ book.figure("outside_grid", fig, "Fraction of the KAN-Mixer's KAN-layer inputs o
 for dataset in datasets:
     display(book.table(summary[dataset], f"{data.info(dataset).title}: {folds}-fold cross-validation, mean over folds",
                        [r for _, r in study.labelled[dataset]], profile, names=NAMES, units=UNITS))
-    display(Markdown(report.ranking_sentence(summary[dataset]["val_accuracy"].to_dict())))
+    text = report.ranking_sentence(summary[dataset]["val_accuracy"].to_dict())
+    outside = studies.output_layer_outside(study.labelled[dataset], "KAN")
+    if outside is not None:
+        # The flat KAN's handicap, stated beside its row: its output layer reads unnormalised
+        # activations, and outside the [-1, 1] grid an edge is its SiLU term alone.
+        text += (f" The flat KAN's output layer saw {report.fmt(100 * outside, 2)}% of its inputs outside its "
+                 "[−1, 1] grid after the last epoch, where its splines are zero: that layer is mostly a SiLU network, "
+                 "a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.")
+    display(Markdown(text))
 
 # %% tags=["hide-input", "remove-output"]
 fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.3), squeeze=False)
@@ -250,15 +285,11 @@ book.figure("cv_curves", fig, "Held-out accuracy per epoch, mean ± sd over fold
 # {glue:md}`cv_curves_caption`
 # ```
 
-# %%
-plateaus = []
-for dataset in datasets:
-    curves = study.curves[study.curves.dataset == dataset]
-    for label in summary[dataset].index:
-        mean = curves[curves.model == label].groupby("epoch")["val_accuracy"].mean()
-        plateaus.append(f"{label} on {data.info(dataset).title}: {report.plateau_sentence(mean)}")
-display(Markdown("Has training converged? For each model, the last epoch's change of the mean held-out "
-                 "accuracy ({numref}`fig-cv-curves`):\n\n" + "\n".join(f"- {p}" for p in plateaus)))
+# %% [markdown]
+# Has training converged? Not something the curves above can show: every run's learning rate
+# decays to zero over its epochs, so its last epoch is flat whatever the model could still
+# learn. What longer training buys is measured directly in {doc}`06_frontier`, where each size
+# is trained for 10 and for 30 epochs, each with its own schedule.
 
 # %% tags=["hide-input", "remove-output"]
 labels = list(summary[datasets[0]].index)
@@ -376,7 +407,13 @@ display(book.table(floors.set_index("paired folds"), "The smallest p-value an ex
 # (Bouckaert and Frank), the Nadeau–Bengio statistic over all $k \cdot r$ folds, which is what
 # `stats.paired_comparison` computes next to the Wilcoxon test.
 #
-# The headline comparison is the KAN-Mixer against the best of the three MLP-Mixers.
+# The headline comparison is fixed before any run, by the profile's `headline_against`: the
+# KAN-Mixer against one named MLP-Mixer (in the `cpu` profile the time-matched one). In the
+# committed `cpu` runs that pair was first picked after the main cross-validation, as the best
+# MLP-Mixer on Fashion-MNIST; the rule now names it in advance, and its p-value is quoted as
+# adjusted over the whole family of pairs the main cross-validation tests. The repeated folds
+# get the corrected test only: they are not the independent pairs Wilcoxon's test assumes, and
+# the second repeat re-partitions the same 60,000 images, so it is a repeat, not a replication.
 
 # %%
 head = study.headline
@@ -384,16 +421,19 @@ if head is not None and study.headline_pair is not None:
     a, b = study.headline_pair
     first_only = head[head.repeat == 0]
     sentences = []
-    for label, part in (("the main 5-fold CV" if folds == 5 else f"the main {folds}-fold CV", first_only),
-                        (f"{headline_repeats} repeats of the {folds}-fold split", head)):
+    against = studies.kan_mixer_against(study.folds[study.folds.dataset == datasets[0]], folds=folds).set_index("model")
+    for label, part, repeated in (("the main 5-fold CV" if folds == 5 else f"the main {folds}-fold CV", first_only, False),
+                                  (f"{headline_repeats} repeats of the {folds}-fold split", head, True)):
         wide = part.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
         res = stats.paired_comparison(wide[a], wide[b], folds=folds)
         mdd = stats.minimum_detectable_difference(float((wide[a] - wide[b]).std(ddof=1)), res.n,
                                                   test_train_ratio=res.test_train_ratio)
-        sentences.append(f"- **{label}**: {report.paired_sentence(res, a, b)} With this spread, the smallest "
-                         f"difference the corrected test would detect with 80% power at 0.05 is {report.fmt(mdd, 2)}.")
-    display(Markdown(f"On {data.info(datasets[0]).title}, the best MLP-Mixer by mean held-out accuracy is the "
-                     f"{b}.\n\n" + "\n".join(sentences)))
+        holm = (f" Adjusted over the {int(against.loc[b, 'pairs'])} pairs of the main CV (Holm), its p is "
+                f"{report.fmt(against.loc[b, 'p_holm'], 2)}." if not repeated else "")
+        sentences.append(f"- **{label}**: {report.paired_sentence(res, a, b, wilcoxon=not repeated)}{holm} With this "
+                         f"spread, the smallest difference the corrected test would detect with 80% power at 0.05 is "
+                         f"{report.fmt(mdd, 2)}.")
+    display(Markdown(f"On {data.info(datasets[0]).title}, the KAN-Mixer against the {b}:\n\n" + "\n".join(sentences)))
 
 # %% [markdown]
 # All pairs of the main cross-validation, with Holm's step-down correction over the pairs
@@ -428,14 +468,12 @@ if study.efficiency is not None:
                        profile, names=NAMES))
     by_size = eff.groupby(["n_train", "model"])["val_accuracy"].mean().unstack()
     if {"KAN-Mixer", "MLP-Mixer"} <= set(by_size.columns):
-        gaps = by_size["KAN-Mixer"] - by_size["MLP-Mixer"]
-        ahead = [f"{n:,}" for n, g in gaps.items() if g > 0]
-        behind = [f"{n:,}" for n, g in gaps.items() if g < 0]
-        display(Markdown(f"The KAN-Mixer is ahead of the MLP-Mixer at {report.listing(ahead)} training images and "
-                         f"behind at {report.listing(behind)}; the gaps are "
-                         + report.listing(f"{report.signed(g)} at {n:,}" for n, g in gaps.items())
-                         + f" (means over {report.count(efficiency_folds, 'fold')} each, so differences under about one fold "
-                           "standard deviation of the main study are noise)."))
+        n_val = eff.groupby("n_train")["n_val"].first()
+        display(Markdown(
+            f"Each point is the mean over {report.count(efficiency_folds, 'fold')}, scored on its held-out fold. "
+            + " ".join(f"At {n:,} training images: " + report.one_fold_sentence(
+                by_size.loc[n, ["KAN-Mixer", "MLP-Mixer"]].to_dict(), "MLP-Mixer", int(n_val.loc[n]) * efficiency_folds)
+                for n in by_size.index)))
 
 # %% tags=["hide-input", "remove-output"]
 if study.efficiency is not None:
@@ -460,41 +498,29 @@ if study.efficiency is not None:
 # ## What the numbers say
 
 # %%
-first = datasets[0]
-s = summary[first]
-points = [report.ranking_sentence(s["val_accuracy"].to_dict(), what=f"mean held-out accuracy on "
-                                  f"{data.info(first).title}")]
-targets = {"fashion_mnist": 0.90, "cifar10": 0.65}
+shape = {"in_shape": splits.Split(dataset=datasets[0], size=32).in_shape, "num_classes": data.info(datasets[0]).num_classes}
+papers = count_parameters(build_model("kan_mixer", **shape, **PAPER_MIXER))
+points = []
 for dataset in datasets:
-    if "KAN-Mixer" in summary[dataset].index and dataset in targets:
-        reached = summary[dataset].loc["KAN-Mixer", "val_accuracy"]
-        point = report.target_sentence(reached, targets[dataset], f"On {data.info(dataset).title} the KAN-Mixer") + "."
-        if reached < targets[dataset]:
-            # Why a shortfall: the model's size against the paper's configuration, and what the
-            # curve's end can and cannot say under a schedule that decays the learning rate to zero.
-            shape = {"in_shape": splits.Split(dataset=dataset, size=32).in_shape,
-                     "num_classes": data.info(dataset).num_classes}
-            ours = int(summary[dataset].loc["KAN-Mixer", "params"])
-            papers = count_parameters(build_model("kan_mixer", **shape, **PAPER_MIXER))
-            curve = study.curves[(study.curves.dataset == dataset) & (study.curves.model == "KAN-Mixer")]
-            point += (f" This KAN-Mixer has {ours:,} parameters, {report.fmt(100 * ours / papers, 2)}% of the paper's "
-                      f"configuration ({papers:,}), and trained {epochs} epochs; "
-                      + report.plateau_sentence(curve.groupby("epoch")["val_accuracy"].mean())
-                      + (", but the learning rate decays to zero over those epochs, so a flat end says the schedule "
-                         "ended, not that the model cannot go further." if study.records[0]["config"]["train"]
-                         ["min_lr_ratio"] == 0 else "."))
-        points.append(point)
-    points.append(f"**{data.info(dataset).title}.** " + report.compare_to_paper(
-        summary[dataset]["val_accuracy"].to_dict(), PAPER.get(dataset, {}), what="mean held-out accuracy",
-        noise=summary[dataset]["std"].to_dict()))
+    s = summary[dataset]
+    title = data.info(dataset).title
+    part = study.folds[study.folds.dataset == dataset]
+    text = f"**{title}.** " + report.ranking_sentence(s["val_accuracy"].to_dict(), what="mean held-out accuracy")
+    if "KAN-Mixer" in s.index:
+        text += " " + report.against_sentence(studies.kan_mixer_against(part, folds=folds), title=title)
+    text += " " + report.compare_to_paper(s["val_accuracy"].to_dict(), PAPER.get(dataset, {}),
+                                          what="mean held-out accuracy", noise=s["std"].to_dict(),
+                                          separated=studies.separated_pairs(part, folds=folds))
+    points.append(text)
+if "KAN-Mixer" in summary[datasets[0]].index:
+    ours = int(summary[datasets[0]].loc["KAN-Mixer", "params"])
+    points.append(f"Every comparison with the paper is at another scale: this KAN-Mixer has {ours:,} parameters, "
+                  f"{report.fmt(100 * ours / papers, 2)}% of the paper's configuration ({papers:,}); "
+                  "{doc}`06_frontier` measures how the comparison moves with size and training length.")
 if head is not None and study.headline_pair is not None:
     a, b = study.headline_pair
     wide = head.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
     res = stats.paired_comparison(wide[a], wide[b], folds=folds)
-    points.append("Headline pair, all repeats: " + report.paired_sentence(res, a, b))
-if "KAN-Mixer" in s.index:
-    cheaper = [o for o in s.index if o != "KAN-Mixer" and s.loc[o, "val_accuracy"] >= s.loc["KAN-Mixer", "val_accuracy"]
-               and s.loc[o, "train_seconds"] < s.loc["KAN-Mixer", "train_seconds"]]
-    points.append(f"On {data.info(first).title}, the models at least as accurate as the KAN-Mixer while training faster "
-                  f"are: {report.listing(cheaper)}.")
+    points.append(f"The headline pair (the profile's `headline_against`) over all {headline_repeats} repeats of the split: "
+                  + report.paired_sentence(res, a, b, wilcoxon=False))
 display(Markdown("\n".join(f"- {p}" for p in points)))

@@ -566,8 +566,6 @@ display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder
 # ### Is the added cost justified, compared with the MLP-Mixer?
 #
 # Here the comparison is with the MLP-Mixer of the same widths, which is much smaller and faster.
-# Chapter 3 asks the sharper question, against MLP-Mixers given the KAN-Mixer's parameter count or
-# its training time, and answers it in its closing section.
 
 # %%
 display(Markdown(interpret.conclude_cost(kan_records, mlp_records, ev)))

@@ -37,7 +37,8 @@ other_datasets_sizes = {"KAN-Mixer": [[16, 1]], "MLP-Mixer": [[16, 1]]}
 epochs = [1, 2]  # training lengths: each is its own run with its own schedule
 # One size per family tries each lr; the best (fold-0 validation accuracy) is that family's lr.
 lr_sweep = {"lrs": [0.002, 0.004], "epochs": 1, "sizes": {"KAN-Mixer": [16, 1], "MLP-Mixer": [32, 1]}}
-frontier_seeds = [1]  # further seeds of every point on a family's frontier (first dataset)
+frontier_seeds = [1]  # further seeds of the cheapest points on each family's frontier (first dataset) ...
+seeded_points = 2  # ... this many of them per family
 folds = 5  # the points are fold 0 of this partition (chapter 3's folds)
 fold_runs = 1
 patch = 8
@@ -60,11 +61,11 @@ from kanmix import book, data, frontier, report, studies, viz
 report.setup()
 study = studies.frontier_from_chapter(dict(
     families=families, datasets=datasets, other_datasets_sizes=other_datasets_sizes, epochs=epochs,
-    lr_sweep=lr_sweep, frontier_seeds=frontier_seeds, folds=folds, fold_runs=fold_runs, patch=patch, subset=subset,
+    lr_sweep=lr_sweep, frontier_seeds=frontier_seeds, seeded_points=seeded_points, folds=folds, fold_runs=fold_runs, patch=patch, subset=subset,
     batch_size=batch_size, weight_decay=weight_decay, precision=precision, augment=augment,
     available_only=available_only, seed=seed, workers=workers))
 TITLES = {d: data.info(d).title for d in datasets}
-COLOURS = dict(zip(families, ["tab:red", "tab:blue", "tab:cyan", "tab:green"]))
+COLOURS = viz.family_colours(families)
 PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)
 KAN, MLP = list(families)[:2]
 points = study.points

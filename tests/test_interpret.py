@@ -263,9 +263,10 @@ def test_interpretability_conclusion_follows_the_measures():
     assert "higher after training than at initialisation" in text and "more local than at initialisation" in text
     assert "read from 25% of its edges" in text
     assert "training makes more edges monotone" in text
-    assert "3 of the 4 top trained edges" in text and "(at initialisation: 0 of 4)" in text
-    assert "forms named: x^2 (2), silu (1)" in text
-    assert "2 are fitted as well (R² ≥ 0.99) by `a + b·SiLU(x)`" in text  # an x^2 that is also a SiLU counts
+    # 3 edges fit a form, 2 of them also an MLP edge's shape (an x^2 that is also a SiLU counts): 1 is KAN-only.
+    assert "1 of the 4 top trained edges has a closed form (R² ≥ 0.99) that an MLP edge" in text
+    assert "In all, 3 fit a library form (at initialisation: 0 of 4)" in text
+    assert "forms named: x^2 (2), silu (1); 2 of them are fitted as well by an MLP edge's shape" in text
     assert "Linear(SiLU(x))" in text and "dense layer" not in text
 
 
@@ -315,8 +316,9 @@ def test_cost_conclusion_follows_accuracy_and_cost():
     kan, mlp = _records([0.90, 0.91, 0.905], 3_000_000, 300), _records([0.85], 1_000_000, 60)
     better = interpret.conclude_cost(kan, mlp)
     assert "higher than the MLP-Mixer's" in better and "buys accuracy" in better and "3× the parameters" in better
+    assert "same-width" in better and "not matched in cost" in better and "03_kan_mixers" in better
     worse = interpret.conclude_cost(_records([0.80, 0.81, 0.805], 3_000_000, 300), _records([0.85], 1_000_000, 60))
-    assert "lower than the MLP-Mixer's" in worse and "not justified by accuracy" in worse
+    assert "lower than the MLP-Mixer's" in worse and "not justified by accuracy" in worse and "not matched in cost" in worse
     same = interpret.conclude_cost(_records([0.85, 0.851, 0.849], 3_000_000, 300), _records([0.85], 1_000_000, 60),
                                    _evidence(noisy=True, pruning_ok=False))
     assert "no different from the MLP-Mixer's" in same and "not justified" in same
@@ -358,3 +360,11 @@ def test_summarize_takes_concentration_within_each_layer():
     got = interpret.summarize(rows)
     assert got.concentration == pytest.approx((0.1 + 1.0) / 2)  # not dominated by layer b's scale
     assert got.silu_like == pytest.approx(15 / 19) and got.monotone == 1.0 and got.spline_share == 0.5
+
+
+def test_null_results_are_the_complement_of_the_findings():
+    assert interpret.null_results(_evidence()) == []
+    null = interpret.null_results(_evidence(noisy=True, pruning_ok=False))
+    assert "the splines' share of the edges" in null and "how local the token maps are" in null
+    assert any(n.startswith("pruning: no kept fraction down to 25%") for n in null)
+    assert not set(null) & set(interpret.findings(_evidence(noisy=True, pruning_ok=False)))

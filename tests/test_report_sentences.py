@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kanmix import report, stats
 
 PAPER = {"KAN-Mixer": 0.9030, "MLP": 0.8920, "MLP-Mixer": 0.8770, "KAN": 0.8920}
@@ -82,3 +84,78 @@ def test_distinct_keeps_each_record_once_in_first_seen_order():
     a, b = {"hash": "a", "n": 1}, {"hash": "b"}
     loose = {"n": 2}  # no hash: kept as it is, never merged with another hashless record
     assert report.distinct([a, b, {"hash": "a", "n": 3}, loose, {"n": 2}]) == [a, b, loose, {"n": 2}]
+
+
+def test_an_agreeing_order_is_claimed_only_where_its_pairs_are_separated():
+    ours = {"KAN-Mixer": 0.91, "MLP": 0.90, "MLP-Mixer": 0.88}
+    all_apart = {frozenset(p) for p in (("KAN-Mixer", "MLP"), ("MLP", "MLP-Mixer"), ("KAN-Mixer", "MLP-Mixer"))}
+    assert "agrees with the paper's (KAN-Mixer > MLP > MLP-Mixer), each neighbouring pair separated" in \
+        report.compare_to_paper(ours, PAPER, separated=all_apart)
+    tied = report.compare_to_paper(ours, PAPER, separated={frozenset(("MLP", "MLP-Mixer"))})
+    assert "agrees" not in tied and "KAN-Mixer and MLP are tied within noise" in tied
+    # A reversal within noise is not a reversal; one beyond noise is named.
+    flipped = {"KAN-Mixer": 0.87, "MLP-Mixer": 0.89}
+    within = report.compare_to_paper(flipped, PAPER, separated=set())
+    assert "no pair is separated against the paper's order" in within and "tied within noise" in within
+    beyond = report.compare_to_paper(flipped, PAPER, separated={frozenset(("KAN-Mixer", "MLP-Mixer"))})
+    assert "KAN-Mixer and MLP-Mixer is reversed beyond noise" in beyond
+
+
+def test_repeated_folds_get_no_wilcoxon():
+    a, b = [0.90, 0.91, 0.905, 0.90, 0.912, 0.9], [0.89, 0.90, 0.899, 0.891, 0.90, 0.89]
+    res = stats.paired_comparison(a, b, folds=5)
+    assert "Wilcoxon" in report.paired_sentence(res, "A", "B")
+    assert "Wilcoxon" not in report.paired_sentence(res, "A", "B", wilcoxon=False)
+
+
+def _folds(scores: dict, params: dict, seconds: dict):
+    import pandas as pd
+
+    return pd.DataFrame([{"model": m, "repeat": 0, "fold": f, "val_accuracy": v, "params": params[m],
+                          "train_seconds": seconds[m]} for m, vs in scores.items() for f, v in enumerate(vs)])
+
+
+def test_against_sentence_names_wins_losses_and_ties_and_flips_with_the_evidence():
+    from kanmix import studies
+
+    kan = [0.90, 0.905, 0.91, 0.90, 0.907]
+    scores = {"KAN-Mixer": kan, "Cheap": [v + 0.03 + 0.001 * i for i, v in enumerate(kan)],
+              "Weak": [v - 0.05 - 0.001 * i for i, v in enumerate(kan)], "Same": [v + (-1) ** i * 0.004 for i, v in enumerate(kan)]}
+    params = {"KAN-Mixer": 1000, "Cheap": 100, "Weak": 2000, "Same": 1000}
+    seconds = {"KAN-Mixer": 10.0, "Cheap": 5.0, "Weak": 10.0, "Same": 10.0}
+    rows = studies.kan_mixer_against(_folds(scores, params, seconds), folds=5)
+    assert set(rows.model) == {"Cheap", "Weak", "Same"} and (rows.pairs == 6).all()
+    text = report.against_sentence(rows, title="Set")
+    assert "Holm-adjusted over the 6 pairs" in text
+    assert "ahead of the Weak" in text and "behind the Cheap" in text and "not separable from the Same" in text
+    assert "0.10× the KAN-Mixer's parameters and 0.50× its training time" in text
+    # Reversed: the weak model becomes the strong one.
+    swapped = {**scores, "Cheap": scores["Weak"], "Weak": scores["Cheap"]}
+    text = report.against_sentence(studies.kan_mixer_against(_folds(swapped, params, seconds), folds=5), title="Set")
+    assert "ahead of the Cheap" in text and "behind the Weak" in text
+    # Null: every model the same as the KAN-Mixer.
+    null = {m: kan for m in scores}
+    text = report.against_sentence(studies.kan_mixer_against(_folds(null, params, seconds), folds=5), title="Set")
+    assert "ahead" not in text and "behind" not in text and "not separable from" in text
+
+
+def test_equivalence_is_claimed_only_inside_the_margin():
+    close = stats.paired_comparison([0.900, 0.902, 0.899, 0.901, 0.900], [0.901, 0.901, 0.900, 0.900, 0.901],
+                                    folds=5, confidence=0.90)
+    assert "equivalent at that margin" in report.equivalence_sentence(close, margin=0.01)
+    # The same numbers against a margin narrower than their interval: no claim either way.
+    text = report.equivalence_sentence(close, margin=0.0005)
+    assert "equivalence cannot be claimed" in text and "equivalent at" not in text
+    far = stats.paired_comparison([0.90, 0.93, 0.88, 0.92, 0.89], [0.90, 0.90, 0.90, 0.90, 0.90], folds=5,
+                                  confidence=0.90)
+    assert "equivalence cannot be claimed" in report.equivalence_sentence(far, margin=0.01)
+
+
+def test_one_fold_gaps_are_judged_against_the_images_noise():
+    assert stats.binomial_band(0.9, 10_000) == pytest.approx(1.96 * (2 * 0.09 / 10_000) ** 0.5, rel=1e-3)
+    text = report.one_fold_sentence({"A": 0.900, "B": 0.901, "C": 0.95}, "A", 10_000)
+    assert "B (+0.00100) against A is within that" in text and "C (+0.0500) against A is beyond it" in text
+    flipped = report.one_fold_sentence({"A": 0.95, "B": 0.951, "C": 0.900}, "A", 10_000)
+    assert "C (−0.0500) against A is beyond it" in flipped
+    small = report.one_fold_sentence({"A": 0.900, "C": 0.95}, "A", 100)
+    assert "within that" in small and "beyond" not in small
