@@ -80,7 +80,7 @@ def size_label(dim: int, depth: int) -> str:
 
 def mean_points(points: pd.DataFrame, y: str) -> pd.DataFrame:
     """One row per configuration (:data:`POINT`): ``y`` and the compute columns averaged over seeds, with ``seeds``."""
-    agg = {c: "mean" for c in ("flops", "train_seconds", y)} | {"seed": "count"}
+    agg = {c: "mean" for c in ("flops", "train_seconds", "timed_seconds", y) if c in points} | {"seed": "count"}
     out = points.groupby(POINT, sort=False, as_index=False).agg(agg).rename(columns={"seed": "seeds"})
     return out
 

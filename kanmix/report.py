@@ -400,7 +400,10 @@ def frontier_crossing_sentence(cmp, *, target_name: str = "the paper's budget") 
         inside = cmp.lo is not None and cmp.lo <= cmp.target <= cmp.hi
         label = "At" if inside else "Extrapolated to"
         text = f"{label} {target_name} ({_budget(cmp, cmp.target)}), the fitted gap ({a} − {b}) is {points(cmp.at_target)}"
-        if cmp.at_target_ci is None:
+        if cmp.at_target_ci is None and not inside:
+            text = (f"With two points per frontier the lines have no error estimate, so they are not extrapolated to "
+                    f"{target_name} ({_budget(cmp, cmp.target)}).")
+        elif cmp.at_target_ci is None:
             text += " with no error estimate (two points per frontier)."
         else:
             lo, hi = cmp.at_target_ci

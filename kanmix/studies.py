@@ -982,7 +982,8 @@ class FrontierStudy:
     - ``sweep``: the learning-rate sweep in the same form, with ``chosen`` marking each family's lr;
     - ``lrs``: family -> the learning rate its points trained with;
     - ``missing``: planned runs not in the store (only with ``available_only``; seeds not counted);
-    - ``records``: every record behind them, for provenance; ``sweep_records`` the sweep's.
+    - ``records``: every record behind them, for provenance; ``sweep_records`` the sweep's;
+    - ``timing``: :func:`frontier_timing`'s record; ``points.timed_seconds`` are from it.
     """
 
     points: pd.DataFrame
@@ -991,6 +992,7 @@ class FrontierStudy:
     missing: int = 0
     records: list[dict] = field(default_factory=list)
     sweep_records: list[dict] = field(default_factory=list)
+    timing: dict | None = None  # the side-by-side timing (frontier_timing), None until measured
 
 
 _FRONTIER_COLUMNS = ["dataset", "family", "size", "dim", "depth", "epochs", "seed", "lr", "params", "n_train",
@@ -1022,8 +1024,8 @@ def _frontier_rows(runs: Sequence[tuple[str, runner.Run]], recs: Sequence[dict])
 def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs: Sequence[int],
              other_datasets_sizes: Mapping[str, Sequence], lr_sweep: Mapping, frontier_seeds: Sequence[int],
              seeded_points: int, folds: int, fold_runs: int, patch: int, train: Mapping, size: int | None = 32,
-             subset: int | None = None, seed: int = 0, available_only: bool = False, force: bool = False,
-             workers: int = 1) -> FrontierStudy:
+             subset: int | None = None, seed: int = 0, timing_steps: int = 10, available_only: bool = False,
+             force: bool = False, workers: int = 1) -> FrontierStudy:
     """The compute-frontier campaign: every family at every size and length, in three steps.
 
     1. **The learning rate.** Each family named in ``lr_sweep["sizes"]`` trains that size for
@@ -1038,7 +1040,8 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
        train again with each seed of ``frontier_seeds``, so the frontier carries a noise band.
 
     ``train`` holds the shared training options (all but ``epochs`` and ``lr``). Every
-    configuration is checked before the first run trains. ``available_only`` trains nothing:
+    configuration is checked before the first run trains, and timed side by side
+    (:func:`frontier_timing`, ``timing_steps`` batches per timed run). ``available_only`` trains nothing:
     the study reads the records that exist (a campaign under way) and counts the missing ones.
     """
     plan = frontier_plan(families=families, datasets=datasets, epochs=epochs,
@@ -1049,6 +1052,8 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
         plan.queue(checks_)
         checks_.verify()
     study = FrontierStudy(points=pd.DataFrame(columns=_FRONTIER_COLUMNS), sweep=pd.DataFrame(), lrs={})
+    # Timed first, alone on the machine, before the campaign's runs share its cores.
+    study.timing = frontier_timing(plan, steps=timing_steps, repeats=3, available_only=available_only)
 
     def records(runs: list[tuple[str, runner.Run]]) -> tuple[list, list[dict]]:
         if available_only:
@@ -1084,6 +1089,9 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
                  if (f, c.model_kwargs["dim"], c.model_kwargs["depth"], c.train.epochs) in keys]
         done, recs = records(extra)
         study.points = pd.concat([first, _frontier_rows(done, recs)], ignore_index=True)
+    study.points["timed_seconds"] = timed_seconds(study.points, study.timing)
+    if study.timing is not None:
+        study.records.append(study.timing)
     return study
 
 
@@ -1202,6 +1210,62 @@ def frontier_plan(*, families: Mapping[str, Mapping], datasets: Sequence[str], e
     return plan
 
 
+def frontier_timing(plan: FrontierPlan, *, steps: int, repeats: int, threads: int = 1,
+                    available_only: bool = False) -> dict | None:
+    """Every configuration of the frontier timed side by side in one process: a ``bench_frontier`` record.
+
+    A campaign's runs span sessions, and their training seconds depend on the machine each ran
+    on and on what shared its cores; a seconds axis drawn from them mixes machines. Here every
+    (family, size, dataset) trains ``steps`` batches of random images (augmented like the real
+    runs, at the real batch size and precision) with ``threads`` threads, in turns, ``repeats``
+    times; the best run gives its images per second (:func:`kanmix.bench.mixer.measure`). A
+    point's training seconds are then its images over that rate, all measured in one sitting on
+    one machine. Returns the record, or ``None`` when ``available_only`` and it was not measured.
+    """
+    from kanmix.bench.mixer import measure
+    from kanmix.runtime import resolve_device
+
+    archs = {}
+    for family, dim, depth, dataset, _ in plan.points():
+        split = Split(dataset=dataset, size=plan.size)
+        archs.setdefault(f"{family} {frontier_mod.size_label(dim, depth)} {dataset}", {
+            "family": family, "model": plan.families[family].model, "dataset": dataset, "in_shape": list(split.in_shape),
+            "num_classes": split.info.num_classes, "model_kwargs": plan.families[family].model_kwargs(dim, depth, plan.patch)})
+    train = TrainConfig.from_dict({**plan.train, "epochs": 1})
+    cfg = {"kind": "bench_frontier", "archs": archs, "steps": steps, "repeats": repeats, "threads": threads,
+           "batch_size": train.batch_size, "precision": train.precision, "augment": train.augment}
+    if available_only and not results.record_path(cfg).exists():
+        return None
+
+    def run() -> dict:
+        import torch
+
+        saved = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            models = {name: build_model(a["model"], in_shape=tuple(a["in_shape"]), num_classes=a["num_classes"],
+                                        **a["model_kwargs"]) for name, a in archs.items()}
+            rates = measure(models, resolve_device("cpu"), train.batch_size, steps, warmup=2, repeats=repeats,
+                            precision=train.precision, in_shapes={n: a["in_shape"] for n, a in archs.items()},
+                            augment=train.augment)
+        finally:
+            torch.set_num_threads(saved)
+        return {"images_per_second": {name: r["images_per_second"] for name, r in rates.items()}}
+
+    return results.cached_run(cfg, run)
+
+
+def timed_seconds(points: pd.DataFrame, timing: dict | None) -> pd.Series:
+    """Each point's training seconds from :func:`frontier_timing`'s rates: ``n_train * epochs / rate``
+    (NaN where the timing is missing)."""
+    if timing is None:
+        return pd.Series(math.nan, index=points.index)
+    rates = timing["images_per_second"]
+    return pd.Series([p.n_train * p.epochs / rates[f"{p.family} {p.size} {p.dataset}"]
+                      if f"{p.family} {p.size} {p.dataset}" in rates else math.nan
+                      for p in points.itertuples()], index=points.index)
+
+
 def frontier_sizes(study: FrontierStudy) -> pd.DataFrame:
     """Each family's sizes with their parameters and training FLOPs per image (first dataset, from the points)."""
     pts = pd.concat([study.sweep, study.points], ignore_index=True)
@@ -1244,7 +1308,7 @@ def _frontier_args(params: Mapping) -> dict:
     """:func:`frontier`'s arguments of chapter 6's parameters (``profile`` and ``paper_epochs`` only caption)."""
     p = _pick(params, ("families", "datasets", "other_datasets_sizes", "epochs", "lr_sweep", "frontier_seeds",
                        "seeded_points", "folds", "fold_runs", "patch", "subset", "batch_size", "weight_decay",
-                       "precision", "augment", "available_only", "seed", "workers"))
+                       "precision", "augment", "timing_steps", "available_only", "seed", "workers"))
     train = {k: p.pop(k) for k in ("batch_size", "weight_decay", "precision", "augment")}
     return {**p, "train": train}
 
@@ -1264,6 +1328,7 @@ def _check_frontier(params: Mapping, root: Path | None = None, checked: set | No
         raise ParameterError(f"frontier_seeds={seeds!r} must be a list of seeds >= 0 other than seed={args['seed']!r}")
     _distinct("frontier_seeds", list(seeds))
     checks.integer("seeded_points", args.pop("seeded_points"), 0)
+    checks.integer("timing_steps", args.pop("timing_steps"))
     args.pop("available_only")
     plan = frontier_plan(**args)
     if not params["available_only"]:

@@ -86,12 +86,13 @@ _LENGTH_MARKERS = ("o", "s", "^", "D")
 
 
 def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "val_accuracy",
-                  width: float = 6.4) -> Figure:
+                  seconds: str = "train_seconds", width: float = 6.4) -> Figure:
     """Accuracy against training FLOPs (left) and training seconds (right), one row per dataset.
 
     ``points`` is :attr:`kanmix.studies.FrontierStudy.points` (one row per record: seed means
     are drawn, each seed as a faint dot); each family's frontier (:func:`kanmix.frontier.envelope`)
     is a line through its points on the envelope. ``families`` maps a family label to its colour.
+    ``seconds`` is the column of the right panel (``timed_seconds``: from one side-by-side timing).
     ``paper`` maps a dataset to ``[(label, flops, accuracy), ...]``: the paper's reported accuracies,
     drawn as stars at their training FLOPs, with a dotted line at each budget. Drawn ``width``
     inches wide, the width the book shows it at.
@@ -106,7 +107,7 @@ def plot_frontier(points, *, datasets, titles, families, paper=None, y: str = "v
     axes = fig.subplots(len(datasets), 2, squeeze=False, sharey="row")
     for row, dataset in zip(axes, datasets):
         part = points[points.dataset == dataset]
-        for ax, x, xlabel in ((row[0], "flops", "training FLOPs"), (row[1], "train_seconds", "training seconds")):
+        for ax, x, xlabel in ((row[0], "flops", "training FLOPs"), (row[1], seconds, "training seconds")):
             means = mean_points(part, y)
             for family, colour in families.items():
                 fam = means[means.family == family]

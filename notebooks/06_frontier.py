@@ -48,6 +48,7 @@ weight_decay = 0.01
 precision = "auto"
 augment = {"hflip": 0.5, "rotate": 10.0}
 paper_epochs = 10
+timing_steps = 2  # batches per timed run of the side-by-side timing of every size (the seconds axis)
 available_only = False  # True: read the records that exist, train nothing (a campaign under way)
 seed = 0
 workers = 1
@@ -63,12 +64,15 @@ study = studies.frontier_from_chapter(dict(
     families=families, datasets=datasets, other_datasets_sizes=other_datasets_sizes, epochs=epochs,
     lr_sweep=lr_sweep, frontier_seeds=frontier_seeds, seeded_points=seeded_points, folds=folds, fold_runs=fold_runs, patch=patch, subset=subset,
     batch_size=batch_size, weight_decay=weight_decay, precision=precision, augment=augment,
-    available_only=available_only, seed=seed, workers=workers))
+    timing_steps=timing_steps, available_only=available_only, seed=seed, workers=workers))
 TITLES = {d: data.info(d).title for d in datasets}
 COLOURS = viz.family_colours(families)
 PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)
 KAN, MLP = list(families)[:2]
 points = study.points
+# The seconds axis: one side-by-side timing of every size on one machine when it exists; else the
+# runs' own training seconds, which may come from several machines and sessions.
+SECONDS = "timed_seconds" if study.timing is not None else "train_seconds"
 
 # %% [markdown]
 # ## The answer
@@ -76,7 +80,7 @@ points = study.points
 # %% tags=["remove-input"]
 comparisons = {d: frontier.compare(points, KAN, MLP, d, target=PAPER.get(d, [(None, None, None)])[0][1])
                for d in datasets}
-by_time = {d: frontier.compare(points, KAN, MLP, d, x="train_seconds") for d in datasets}
+by_time = {d: frontier.compare(points, KAN, MLP, d, x=SECONDS) for d in datasets}
 lines = [f"**{TITLES[d]}.** " + report.frontier_gap_sentence(comparisons[d]) for d in datasets]
 if study.missing:
     lines.insert(0, f"*This page shows a campaign under way: {report.count(study.missing, 'planned run')} of the "
@@ -84,9 +88,12 @@ if study.missing:
 display(Markdown("\n\n".join(lines)))
 
 # %% tags=["remove-input", "remove-output"]
-fig = viz.plot_frontier(points, datasets=datasets, titles=TITLES, families=COLOURS, paper=PAPER)
-book.figure("frontier", fig, "Validation accuracy (fold 0) against training compute: FLOPs (left) and seconds on "
-            "this machine (right). Large markers are seed means (circle: shorter training, square: longer), faint dots "
+fig = viz.plot_frontier(points, datasets=datasets, titles=TITLES, families=COLOURS, paper=PAPER, seconds=SECONDS)
+seconds_source = ("seconds from one side-by-side timing of every size, one thread, on "
+                  f"{study.timing['provenance']['device']}" if study.timing is not None else
+                  "seconds as each run recorded them (machines may differ between runs)")
+book.figure("frontier", fig, f"Validation accuracy (fold 0) against training compute: FLOPs (left) and {seconds_source} "
+            "(right). Large markers are seed means (circle: shorter training, square: longer), faint dots "
             "single seeds, lines each family's frontier; stars mark the paper's reported accuracies at the training "
             "FLOPs of its configuration", study.records, profile)
 

@@ -91,7 +91,7 @@ def test_sentences_on_null_and_thin_evidence():
     two = make_points({"A": (0.6, 0.03), "B": (0.7, 0.02)}, {"A": XS[:2], "B": XS[:2]})
     cmp = frontier.compare(two, "A", "B", "fashion_mnist", target=1e16)
     assert "no error estimate, so no trend is claimed" in report.frontier_trend_sentence(cmp)
-    assert "with no error estimate" in report.frontier_crossing_sentence(cmp)
+    assert "they are not extrapolated to the paper's budget" in report.frontier_crossing_sentence(cmp)
     # Frontiers that do not overlap in compute.
     apart = make_points({"A": (0.6, 0.03), "B": (0.7, 0.02)}, {"A": XS[:2], "B": XS[2:]})
     cmp = frontier.compare(apart, "A", "B", "fashion_mnist")
@@ -114,3 +114,13 @@ def test_flop_text_reads_like_prose():
     assert report.flop_text(2.72e15) == "2.72 PFLOP"
     assert report.flop_text(4.57e13) == "45.7 TFLOP"
     assert report.points(-0.0123) == "−1.2 points"
+
+
+def test_timed_seconds_are_images_over_the_measured_rate():
+    from kanmix import studies
+
+    pts = pd.DataFrame([{"family": "A", "size": "32×1", "dataset": "d", "n_train": 1000, "epochs": 10},
+                        {"family": "B", "size": "32×1", "dataset": "d", "n_train": 1000, "epochs": 20}])
+    secs = studies.timed_seconds(pts, {"images_per_second": {"A 32×1 d": 500.0}})
+    assert secs.iloc[0] == 20.0 and math.isnan(secs.iloc[1])
+    assert studies.timed_seconds(pts, None).isna().all()

@@ -53,25 +53,30 @@ def build(spec: dict) -> tuple[torch.nn.Module, float]:
 
 
 def measure(models: dict[str, torch.nn.Module], device: torch.device, batch_size: int, steps: int,
-            warmup: int, repeats: int, precision: str = "fp32") -> dict[str, dict]:
+            warmup: int, repeats: int, precision: str = "fp32", *, in_shapes: dict[str, tuple] | None = None,
+            augment=None) -> dict[str, dict]:
     """Training images/s of each model: the best of ``repeats`` timed runs of ``steps`` batches.
 
     The contenders take turns (round-robin) so that a slow spell of a shared machine does not
-    land on one of them only; the best run is the one least disturbed by other work.
+    land on one of them only; the best run is the one least disturbed by other work. Each model
+    reads random uint8 images of its ``in_shapes`` entry (default :data:`IN_SHAPE`), augmented
+    as ``augment`` (a :class:`kanmix.train.TrainConfig` ``augment``) like a real run.
     """
     gen = torch.Generator().manual_seed(0)
     n = batch_size * max(steps, warmup)
-    images = torch.randint(0, 256, (n, *IN_SHAPE), dtype=torch.uint8, generator=gen)
+    shapes = {name: tuple((in_shapes or {}).get(name, IN_SHAPE)) for name in models}
+    images = {shape: torch.randint(0, 256, (n, *shape), dtype=torch.uint8, generator=gen)
+              for shape in set(shapes.values())}
     labels = torch.randint(0, 10, (n,), generator=gen)
     cfg = dict(epochs=1, batch_size=batch_size, warmup=0.0, device=str(device), progress=False,
-               checkpoint_every_s=None, precision=precision)
-    for model in models.values():
+               checkpoint_every_s=None, precision=precision, augment=augment)
+    for name, model in models.items():
         if warmup:  # first calls allocate, compile and fill caches
-            fit(model, images[:batch_size * warmup], labels[:batch_size * warmup], cfg)
+            fit(model, images[shapes[name]][:batch_size * warmup], labels[:batch_size * warmup], cfg)
     runs: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(repeats):
         for name, model in models.items():
-            out = fit(model, images[:batch_size * steps], labels[:batch_size * steps], cfg)
+            out = fit(model, images[shapes[name]][:batch_size * steps], labels[:batch_size * steps], cfg)
             runs[name].append(out["images_per_second"])
     return {name: {"images_per_second": max(r), "runs": r, "parameters": count_parameters(models[name])}
             for name, r in runs.items()}
