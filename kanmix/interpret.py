@@ -451,7 +451,7 @@ def mask_edges(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module
     return model
 
 
-def _pick(total: int, n: int, seed: int) -> torch.Tensor:
+def _sample_indices(total: int, n: int, seed: int) -> torch.Tensor:
     """``n`` indices of ``range(total)`` from a seeded permutation, cycling through it when ``n > total``."""
     perm = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
     return perm[torch.arange(n) % total]
@@ -473,7 +473,7 @@ def probe_images(split, n: int, seed: int = PROBE_SEED) -> torch.Tensor:
 
 
 def _probe(train_x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
-    return data.to_float(train_x[_pick(train_x.shape[0], min(n, train_x.shape[0]), seed)])
+    return data.to_float(train_x[_sample_indices(train_x.shape[0], min(n, train_x.shape[0]), seed)])
 
 
 def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, precision: str) -> float:
@@ -520,7 +520,7 @@ def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n
                 raise ValueError(f"prune_runs: the base run {base_hash} kept no weights; run it with keep_weights=True")
             (train_x, train_y), _, _ = load_split(base.split)
             test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
-            pick = _pick(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
+            pick = _sample_indices(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
             shared.update(train=(train_x, train_y), test=(test_x[pick], test_y[pick]),
                           importance=edge_importances(model, _probe(train_x, n_importance, PROBE_SEED)))
             shared["before"] = _accuracy(model, *shared["test"], base.train.precision)
@@ -533,7 +533,7 @@ def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n
         mask_edges(model, masks)
         pruned = _accuracy(model, *p["test"], base.train.precision)
         train_x, train_y = p["train"]
-        tune = _pick(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
+        tune = _sample_indices(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
         fitted = fit(model, train_x[tune], train_y[tune], train_cfg, task="classify")
         tuned = _accuracy(model, *p["test"], base.train.precision)
         # phi = base_weight * SiLU + spline_scaler * spline: a removed edge is zero iff both factors are.

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kanmix import kan_fast
+from kanmix._torch_compat import version_counter
 
 __all__ = ["KANLinear", "KAN", "PlainKANLinear", "EdgeFunctions", "Grid", "bspline_bases"]
 
@@ -220,10 +221,10 @@ class KANLinear(nn.Module):
         counter and are not seen; write to ``grid`` itself.
         """
         cache = self._grids
-        if cache.get("source") is not self.grid or cache.get("version") != self.grid._version:
+        if cache.get("source") is not self.grid or cache.get("version") != version_counter(self.grid):
             steps = self.grid.double().diff(dim=1)
             uniform = bool(torch.allclose(steps, steps[:, :1].expand_as(steps), rtol=1e-5, atol=0))
-            cache = self._grids = {"source": self.grid, "version": self.grid._version, "uniform": uniform}
+            cache = self._grids = {"source": self.grid, "version": version_counter(self.grid), "uniform": uniform}
         if dtype not in cache:
             knots = self.grid.t().to(dtype).contiguous()
             t0 = knots[0].contiguous()

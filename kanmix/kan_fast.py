@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from kanmix._torch_compat import mark_dynamic, recompile_limit
+
 if TYPE_CHECKING:
     from kanmix.kan import Grid, KANLinear
 
@@ -76,20 +78,16 @@ class _Fused:
     def __call__(self, *args):
         if self.compiled is not None and not torch.compiler.is_compiling():
             for i in self.row_args:
-                torch._dynamo.maybe_mark_dynamic(args[i], 0)
-            config = torch._dynamo.config
-            limit = config.recompile_limit
-            config.recompile_limit = max(limit, self.RECOMPILE_LIMIT)
-            try:
-                return self.compiled(*args)
-            except Exception as err:  # noqa: BLE001 - any compiler failure: fall back, loudly, once
-                out = self.eager(*args)  # a genuine error in the inputs re-raises here
-                warnings.warn(f"kanmix.kan_fast: torch.compile failed ({type(err).__name__}: {err}); using eager kernels",
-                              RuntimeWarning, stacklevel=3)
-                self.compiled = None
-                return out
-            finally:
-                config.recompile_limit = limit
+                mark_dynamic(args[i], 0)
+            with recompile_limit(self.RECOMPILE_LIMIT):
+                try:
+                    return self.compiled(*args)
+                except Exception as err:  # noqa: BLE001 - any compiler failure: fall back, loudly, once
+                    out = self.eager(*args)  # a genuine error in the inputs re-raises here
+                    warnings.warn(f"kanmix.kan_fast: torch.compile failed ({type(err).__name__}: {err}); using eager "
+                                  "kernels", RuntimeWarning, stacklevel=3)
+                    self.compiled = None
+                    return out
         return self.eager(*args)
 
 
@@ -125,7 +123,7 @@ def _blocks(rows: int, width: int, device: torch.device, dtype: torch.dtype) -> 
     kan``): smaller blocks, or one whole-matrix block, were slower on some of them. Budgets are
     in bytes, so bf16 blocks hold twice the rows.
     """
-    return _fit(rows, width * dtype.itemsize, device, _MIN_ROWS)
+    return _sized_blocks(rows, width * dtype.itemsize, device, _MIN_ROWS)
 
 
 def _input_blocks(rows: int, n_in: int, n_feat: int, device: torch.device, dtype: torch.dtype) -> list[tuple[int, int]]:
@@ -136,10 +134,10 @@ def _input_blocks(rows: int, n_in: int, n_feat: int, device: torch.device, dtype
     back to few large ones, as short row blocks do. Widths are multiples of ``_VECTOR``: the
     kernel vectorises along the inputs, and a ragged width costs a masked tail per row and feature.
     """
-    return _fit(n_in, rows * n_feat * dtype.itemsize, device, _MIN_INPUTS, _VECTOR)
+    return _sized_blocks(n_in, rows * n_feat * dtype.itemsize, device, _MIN_INPUTS, _VECTOR)
 
 
-def _fit(n: int, unit_bytes: int, device: torch.device, least: dict[str, int], multiple: int = 1):
+def _sized_blocks(n: int, unit_bytes: int, device: torch.device, least: dict[str, int], multiple: int = 1):
     """``n`` units of ``unit_bytes`` in blocks of ``_CACHE_BYTES``, or of ``_LARGE_BYTES`` if fewer than ``least`` fit."""
     kind = device.type if device.type in _CACHE_BYTES else "cuda"
     most = _CACHE_BYTES[kind] // max(1, unit_bytes)

@@ -49,15 +49,6 @@ def _in_shape(in_shape) -> tuple[int, int, int]:
     return tuple(checks.integer(f"in_shape[{i}]", int(v)) for i, v in enumerate(in_shape))
 
 
-class KANRegularized(nn.Module):
-    """Mixin: ``regularization_loss`` summed over every KAN layer inside the model."""
-
-    def regularization_loss(self, l1: float = 1.0, entropy: float = 1.0) -> torch.Tensor:
-        terms = [m.regularization_loss(l1, entropy) for m in self.modules()
-                 if m is not self and hasattr(m, "regularization_loss") and not isinstance(m, (KAN, KANRegularized))]
-        return sum(terms) if terms else torch.zeros(())
-
-
 # ============================================================================== mixers
 
 
@@ -86,7 +77,7 @@ class MixerBlock(nn.Module):
         return x + self.drop(self.channel_mix(self.norm2(x)))
 
 
-class Mixer(KANRegularized):
+class Mixer(nn.Module):
     """KAN-Mixer (``mixer="kan"``) or MLP-Mixer (``mixer="mlp"``), identical except for the mixers.
 
     ``(B, C, H, W) -> (B, num_classes)``: a strided-conv patch embedding gives
@@ -158,7 +149,7 @@ class MLPClassifier(nn.Module):
         return self.net(x)
 
 
-class KANClassifier(KANRegularized):
+class KANClassifier(nn.Module):
     """Flattened pixels -> ``KAN([C*H*W, *hidden, classes])``. ``(B, C, H, W) -> (B, classes)``."""
 
     def __init__(self, in_shape=(1, 28, 28), num_classes: int = 10, *, hidden: Sequence[int] = (64,), **kan_kwargs):
@@ -200,7 +191,7 @@ class _FlatAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
-class KANAutoencoder(_FlatAutoencoder, KANRegularized):
+class KANAutoencoder(_FlatAutoencoder):
     """The paper's KAN autoencoder on flattened pixels.
 
     encoder: ``KAN(in -> hidden) -> ReLU -> Linear(hidden -> bottleneck)``;

@@ -774,7 +774,7 @@ def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks:
 # study through these, so the page that summarises the book reads exactly the chapters' records.
 
 
-def _pick(params: Mapping, names: Sequence[str]) -> dict:
+def _chapter_values(params: Mapping, names: Sequence[str]) -> dict:
     missing = [n for n in names if n not in params]
     if missing:
         raise KeyError(f"the chapter parameters lack {missing}")
@@ -783,7 +783,7 @@ def _pick(params: Mapping, names: Sequence[str]) -> dict:
 
 def _mixer_args(params: Mapping) -> dict:
     """:func:`mixers`' arguments of chapter 3's parameters (``profile`` and ``paper_epochs`` only caption)."""
-    p = _pick(params, ("datasets", "models", "model_kwargs", "folds", "subset", "seed", "epochs", "batch_size", "lr",
+    p = _chapter_values(params, ("datasets", "models", "model_kwargs", "folds", "subset", "seed", "epochs", "batch_size", "lr",
                        "weight_decay", "precision", "augment", "param_matched", "time_matched_epochs",
                        "headline_repeats", "headline_against", "efficiency_sizes", "efficiency_folds", "grid_variants",
                        "grid_handling",
@@ -810,7 +810,7 @@ def mixers_plan_from_chapter(params: Mapping, *, check: bool = True) -> MixerPla
 
 def _ae_args(params: Mapping) -> dict:
     """:func:`autoencoders`' arguments of chapter 4's parameters (``keep_weights`` as dataset -> model -> bottleneck)."""
-    p = _pick(params, ("datasets", "models", "bottlenecks", "hidden", "epochs", "precision", "seed", "subset",
+    p = _chapter_values(params, ("datasets", "models", "bottlenecks", "hidden", "epochs", "precision", "seed", "subset",
                        "test_subset", "keep_weights", "require_beat_mean", "workers"))
     named = p.pop("keep_weights")
     if not isinstance(named, Mapping) or not all(isinstance(chosen, Mapping) for chosen in named.values()):
@@ -827,7 +827,7 @@ def autoencoders_from_chapter(params: Mapping, *, force: bool = False) -> Autoen
 
 def parity_from_chapter(params: Mapping, *, force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
     """:func:`precision_parity` of chapter 2's parameters (``parity_*``)."""
-    p = _pick(params, ("dataset", "parity_models", "parity_folds", "parity_train", "parity_subset", "workers"))
+    p = _chapter_values(params, ("dataset", "parity_models", "parity_folds", "parity_train", "parity_subset", "workers"))
     return precision_parity(dataset=p["dataset"], models=p["parity_models"], folds=p["parity_folds"],
                             train=p["parity_train"], subset=p["parity_subset"], workers=p["workers"], force=force)
 
@@ -836,7 +836,7 @@ def layer_run(params: Mapping) -> runner.Run:
     """Chapter 2's KAN classifier (784 -> ``hidden`` -> 10 on ``dataset``) of the chapter's parameters."""
     from kanmix.experiment import ClassificationRun
 
-    p = _pick(params, ("dataset", "subset", "seed", "hidden", "grid_size", "spline_order", "epochs", "precision"))
+    p = _chapter_values(params, ("dataset", "subset", "seed", "hidden", "grid_size", "spline_order", "epochs", "precision"))
     return ClassificationRun.from_dict({
         "dataset": p["dataset"], "model": "kan", "subset": p["subset"], "seed": p["seed"],
         "model_kwargs": {"hidden": p["hidden"], "grid_size": p["grid_size"], "spline_order": p["spline_order"]},
@@ -1306,7 +1306,7 @@ def paper_frontier_marks(datasets: Sequence[str], *, paper_epochs: int, folds: i
 
 def _frontier_args(params: Mapping) -> dict:
     """:func:`frontier`'s arguments of chapter 6's parameters (``profile`` and ``paper_epochs`` only caption)."""
-    p = _pick(params, ("families", "datasets", "other_datasets_sizes", "epochs", "lr_sweep", "frontier_seeds",
+    p = _chapter_values(params, ("families", "datasets", "other_datasets_sizes", "epochs", "lr_sweep", "frontier_seeds",
                        "seeded_points", "folds", "fold_runs", "patch", "subset", "batch_size", "weight_decay",
                        "precision", "augment", "timing_steps", "available_only", "seed", "workers"))
     train = {k: p.pop(k) for k in ("batch_size", "weight_decay", "precision", "augment")}
