@@ -65,7 +65,8 @@ __all__ = [
     "EdgeSample", "sample_edges", "probe_images", "data_range", "spline_share", "silu_deviation", "shape_stats",
     "edge_table", "LIBRARY", "library", "symbolic_fits", "symbolic_top", "edge_importances", "token_maps",
     "locality", "top_share", "rank_agreement", "keep_masks", "mask_edges", "prune_runs", "Comparison", "compare",
-    "Evidence", "summarize", "evidence", "findings", "null_results", "conclude_interpretability", "conclude_cost",
+    "Evidence", "summarize", "evidence", "findings", "null_results", "conclude_interpretability",
+    "conclude_linearized", "conclude_cost",
 ]
 
 #: Points per edge where the edge functions are sampled (curvature comes from their second differences).
@@ -902,6 +903,31 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
                    "not already show:** no measure below differs from initialisation beyond noise"
                    + (", and no pruned model kept its accuracy." if prune is not None else "."))
     return "\n".join([summary, "", *lines])
+
+
+def conclude_linearized(records: Sequence[dict], steps: int) -> str:
+    """Markdown: what replacing each arm's KAN edges by their best ``a + b SiLU(x)`` costs in test accuracy
+    (:func:`kanmix.linearize.linearize_runs`' records, one per seed and arm), with and without fine-tuning.
+
+    A loss is claimed only beyond the noise band of :func:`compare` (paired over seeds, with the
+    test images' binomial noise): splines whose replacement costs nothing do no work an MLP edge
+    could not.
+    """
+    if not records:
+        return "No linearized model was scored."
+    lines = []
+    for arm in dict.fromkeys(r["config"]["arm"] for r in records):
+        rows = [r for r in records if r["config"]["arm"] == arm]
+        n = min(int(r["n_eval"]) for r in rows)
+        trained = [r["accuracy_trained"] for r in rows]
+        raw = compare([r["accuracy_linearized"] for r in rows], trained, n=n, paired=True)
+        tuned = compare([r["accuracy_finetuned"] for r in rows], trained, n=n, paired=True)
+        r2 = np.median([v for r in rows for v in r["median_r2"].values()])
+        lines.append(f"- **{arm[0].upper() + arm[1:]} layers** (median R² of the edge fits {_num(r2)}): accuracy is "
+                     + _versus(raw, "higher than trained", "lower than trained", "no different from trained")
+                     + f" with no fine-tuning, and after {steps} fine-tuning steps "
+                     + _versus(tuned, "higher", "lower", "no different") + ".")
+    return "\n".join(lines)
 
 
 def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None = None) -> str:

@@ -941,6 +941,12 @@ def _check_splines(params: Mapping, root: Path | None = None, checked: set | Non
         runs = interpret.chapter_runs(params)
     for name in ("n_importance", "n_eval", "finetune_steps", "n_panels", "n_top", "workers"):
         checks.integer(name, params[name])
+    from kanmix.linearize import ARMS
+
+    arms = params["linearize_arms"]
+    if not isinstance(arms, (list, tuple)) or any(a not in ARMS for a in arms):
+        raise ParameterError(f"linearize_arms={arms!r} must list arms among {list(ARMS)}")
+    _distinct("linearize_arms", list(arms))
     for keep in params["keep_fractions"]:
         if not 0 < keep <= 1:
             raise ParameterError(f"keep_fractions={params['keep_fractions']!r}: {keep!r} is not a fraction in (0, 1]")

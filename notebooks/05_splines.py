@@ -62,6 +62,7 @@ n_eval = 500  # test images scored before and after pruning
 keep_fractions = [0.25]  # fractions of each KAN layer's edges kept when pruning
 finetune_steps = 3  # fine-tuning steps after pruning
 finetune_lr = 3e-4
+linearize_arms = ["token mixing", "channel mixing", "all"]  # KAN layers whose edges become a + b·SiLU(x) (kanmix.linearize.ARMS)
 n_panels = 16  # edges drawn per layer, most important first
 n_top = 4  # edges per layer in the symbolic-fit table: this many most important, this many least SiLU-like
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
@@ -73,7 +74,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import book, data, grids, interpret, report, runner, viz
+from kanmix import book, data, grids, interpret, linearize, report, runner, viz
 
 report.setup()  # widget warning off, inline figures, the book's figure style
 NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
@@ -521,6 +522,23 @@ book.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kep
 # ```
 
 # %% [markdown]
+# ## Do the splines do work an MLP edge cannot?
+#
+# Every KAN edge is replaced by its least-squares `a + b·SiLU(x)` over the inputs it sees on
+# training images (`kanmix.linearize`): exactly what a dense layer after a SiLU can compute. If
+# the splines did nothing an MLP edge could not, the replaced network would score as the trained
+# one. The replacement is made for the token-mixing layers, the channel-mixing layers, and all
+# of them, then scored on the same test images as the pruning arms, before and after the same
+# fine-tuning.
+
+# %%
+linear_records = [rec for c in kan_cfgs for rec in linearize.linearize_runs(
+    c, linearize_arms, n_fit=n_importance, n_eval=n_eval, steps=finetune_steps,
+    finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})]
+display(Markdown(interpret.conclude_linearized(linear_records, finetune_steps) if linearize_arms else
+                 "Not run under this profile yet (`linearize_arms` is empty)."))
+
+# %% [markdown]
 # ## The price
 #
 # The KAN-Mixer against the MLP-Mixer of the same widths, from the records above: test
@@ -570,4 +588,4 @@ display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder
 # %%
 display(Markdown(interpret.conclude_cost(kan_records, mlp_records, ev)))
 display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
-                 f"{report.recompute_time([*mixer_records, ae_record, *pruning_records], workers=workers)}."))
+                 f"{report.recompute_time([*mixer_records, ae_record, *pruning_records, *linear_records], workers=workers)}."))

@@ -368,3 +368,18 @@ def test_null_results_are_the_complement_of_the_findings():
     assert "the splines' share of the edges" in null and "how local the token maps are" in null
     assert any(n.startswith("pruning: no kept fraction down to 25%") for n in null)
     assert not set(null) & set(interpret.findings(_evidence(noisy=True, pruning_ok=False)))
+
+
+def _linear_records(arm, trained, linearized, tuned):
+    return [{"config": {"arm": arm}, "n_eval": 10_000, "accuracy_trained": t, "accuracy_linearized": li,
+             "accuracy_finetuned": f, "median_r2": {"l": 0.95}} for t, li, f in zip(trained, linearized, tuned)]
+
+
+def test_linearized_conclusion_claims_a_loss_only_beyond_noise():
+    lost = interpret.conclude_linearized(_linear_records("all", [0.89, 0.888, 0.89], [0.55, 0.56, 0.59],
+                                                         [0.86, 0.862, 0.861]), 200)
+    assert "**All layers**" in lost and "lower than trained" in lost and "after 200 fine-tuning steps lower" in lost
+    kept = interpret.conclude_linearized(_linear_records("channel mixing", [0.89, 0.888, 0.89], [0.889, 0.888, 0.891],
+                                                         [0.89, 0.889, 0.89]), 200)
+    assert "no different from trained" in kept and "lower" not in kept
+    assert interpret.conclude_linearized([], 200) == "No linearized model was scored."
