@@ -29,11 +29,11 @@ from torch import nn
 
 from kanmix.data import to_float
 from kanmix.flops import run_training_flops
-from kanmix.grids import outside_grid_fractions
+from kanmix.grids import GRID_PROBE, outside_grid_fractions
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
 from kanmix.runner import Run
-from kanmix.train import GRID_PROBE, predict
+from kanmix.train import predict
 
 KIND = "classification"
 
@@ -58,7 +58,7 @@ class ClassificationRun(Run):
     def epoch_metrics(self, data: tuple):
         """After every epoch, the fraction of each KAN layer's inputs outside its grid (``outside_grid``).
 
-        Measured on the first :data:`kanmix.train.GRID_PROBE` training images, unaugmented; models
+        Measured on the first :data:`kanmix.grids.GRID_PROBE` training images, unaugmented; models
         without KAN layers add nothing to their history.
         """
         probe = to_float(data[0][0][:GRID_PROBE])

@@ -17,7 +17,12 @@ from torch import nn
 
 from kanmix.kan import KANLinear
 
-__all__ = ["kan_layers", "layer_inputs", "outside_grid", "outside_grid_fractions", "update_grids"]
+__all__ = ["GRID_PROBE", "grid_update_hook", "kan_layers", "layer_inputs", "outside_grid", "outside_grid_fractions",
+           "update_grids"]
+
+#: The training images whose KAN-layer inputs place the knots at a grid update (the first ones,
+#: unaugmented): enough for stable quantiles, few enough to cost one forward pass of a batch or two.
+GRID_PROBE = 1024
 
 
 def kan_layers(model: nn.Module) -> dict[str, KANLinear]:
@@ -134,3 +139,22 @@ def knot_occupancy(layer: KANLinear, x: torch.Tensor, *, min_share: float = 0.01
     xt = x.t().unsqueeze(-1)  # (in, rows, 1)
     inside = (xt >= knots[:, None, :-1]) & (xt < knots[:, None, 1:])  # (in, rows, G)
     return float((inside.float().mean(1) >= min_share).float().mean())
+
+
+def grid_update_hook(images_u8: torch.Tensor, epochs) -> Callable[[nn.Module, int], None]:
+    """The ``after_epoch`` hook of :func:`kanmix.train.fit` that applies a config's ``grid_updates``.
+
+    After each epoch in ``epochs`` (1-based), every KAN layer's grid moves to the inputs it sees
+    on the first :data:`GRID_PROBE` of the training images ``images_u8 (N, C, H, W)`` (uint8,
+    unaugmented): :func:`update_grids`.
+    """
+    from kanmix.data import to_float
+
+    epochs = set(epochs)
+    probe = images_u8[:GRID_PROBE]
+
+    def hook(model: nn.Module, epoch: int) -> None:
+        if epoch in epochs:
+            update_grids(model, to_float(probe.to(next(model.parameters()).device)))
+
+    return hook

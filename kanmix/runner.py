@@ -30,6 +30,7 @@ from typing import ClassVar
 from torch import nn
 
 from kanmix import checks, results
+from kanmix.grids import grid_update_hook
 from kanmix.runtime import seed_everything
 from kanmix.splits import KEYS as SPLIT_KEYS
 from kanmix.splits import Split, load_split
@@ -172,9 +173,10 @@ def run(cfg: Run, *, force: bool = False, keep_weights: bool = False,
             results.check_weights_fit(model)
         data = load_split(cfg.split)
         curve_on = {"val": data[1], "test": data[2]}[cfg.CURVE_ON]
+        hook = grid_update_hook(data[0][0], cfg.train.grid_updates) if cfg.train.grid_updates else None
         fitted = fit(model, *data[0], cfg.train, task=cfg.TASK, val=curve_on,
                      checkpoint_dir=results.checkpoint_dir(key), on_epoch=on_epoch,
-                     epoch_metrics=cfg.epoch_metrics(data))
+                     epoch_metrics=cfg.epoch_metrics(data), after_epoch=hook)
         record = cfg.score(model, data, fitted)
         if keep_weights:
             results.save_weights(key, model.state_dict())

@@ -27,7 +27,6 @@ Loading uses ``torch.load(weights_only=True)``: nothing is unpickled.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import sys
@@ -47,12 +46,9 @@ from kanmix.augment import Augment
 from kanmix.data import to_float
 from kanmix.errors import KanmixError
 from kanmix.folds import derived_seed
-from kanmix.grids import update_grids
-from kanmix.io import atomic_write_bytes
-from kanmix.results import RecordError
+from kanmix.checkpoint import CHECKPOINT, TrainingState, fresh_running, readable_checkpoint, save_checkpoint
 from kanmix.runtime import PRECISIONS, autocast, progress_enabled, resolve_device, resolve_precision
 
-CHECKPOINT = "last.pt"
 TASKS = ("classify", "reconstruct")
 
 
@@ -163,10 +159,6 @@ class TrainConfig:
         return d
 
 
-#: The training images whose KAN-layer inputs place the knots at a grid update (the first ones,
-#: unaugmented): enough for stable quantiles, few enough to cost one forward pass of a batch or two.
-GRID_PROBE = 1024
-
 #: TrainConfig fields that say how a run executes, not what it computes.
 RUNTIME_OPTIONS = ("device", "progress", "checkpoint_every_s")
 
@@ -195,95 +187,7 @@ def configure_optimizers(model: nn.Module, cfg: TrainConfig, total_steps: int):
     return optimizer, scheduler
 
 
-# --------------------------------------------------------------------------- the training state
-
-
-def _fresh_running() -> dict:
-    return {"loss": 0.0, "correct": 0, "seen": 0}
-
-
-def _rng_state(device: torch.device) -> dict:
-    state = {"cpu": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device) -> None:
-    torch.set_rng_state(state["cpu"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-@dataclass
-class TrainingState:
-    """Everything that changes while a run trains: what a checkpoint holds, keyed by field name.
-
-    ``model``, ``optimizer`` and ``scheduler`` are saved as their state dicts, every other field
-    as it is, plus the global RNG (the dropout stream). ``layout`` describes the run (images,
-    steps per epoch, precision): a checkpoint of another layout cannot be resumed.
-    """
-
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    layout: dict
-    epoch: int = 0  # the epoch in progress (== cfg.epochs when done)
-    step: int = 0  # its next step
-    running: dict = field(default_factory=_fresh_running)  # loss, correct and seen so far this epoch
-    aug_rng: torch.Tensor | None = None  # the augmentation generator mid-epoch (None at an epoch's start)
-    history: list = field(default_factory=list)  # one row per finished epoch
-    # Time and images in training steps across restarts: a resumed run's images/s covers the whole run.
-    train_seconds: float = 0.0
-    images_seen: int = 0
-
-    MODULES = ("model", "optimizer", "scheduler")
-
-    def to_checkpoint(self, device: torch.device) -> dict:
-        state = {f.name: getattr(self, f.name) for f in fields(self)}
-        state.update({name: state[name].state_dict() for name in self.MODULES})
-        return {**state, "rng": _rng_state(device)}
-
-    def restore(self, checkpoint: dict, device: torch.device, where: Path) -> None:
-        """Continue from ``checkpoint`` (from :meth:`to_checkpoint` of a run with the same layout)."""
-        if checkpoint["layout"] != self.layout:
-            raise RecordError(f"checkpoint {where} is for {checkpoint['layout']}, not {self.layout}; "
-                              "delete it to start over")
-        for f in fields(self):
-            if f.name in self.MODULES:
-                getattr(self, f.name).load_state_dict(checkpoint[f.name])
-            else:
-                setattr(self, f.name, checkpoint[f.name])
-        _set_rng_state(checkpoint["rng"], device)
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """``torch.save`` to memory, then an atomic write: a kill never leaves a torn file."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
-
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu", *, max_bytes: int | None = None) -> dict:
-    """Load a checkpoint with ``weights_only=True`` (tensors and plain containers only).
-
-    The sizes are checked before anything is read into memory: ``torch.save`` writes a zip of
-    uncompressed entries, so a compressed entry (which could inflate far beyond the file) or one
-    whose stated size disagrees with the bytes on disk is refused, as is a file over ``max_bytes``.
-    """
-    import zipfile
-
-    path = Path(path)
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        raise ValueError(f"{size:,} bytes, more than the {max_bytes:,} this run's training state can take")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            for entry in z.infolist():
-                if entry.compress_type != zipfile.ZIP_STORED or entry.file_size != entry.compress_size:
-                    raise ValueError(f"entry {entry.filename} is compressed ({entry.compress_size:,} bytes that "
-                                     f"unpack to {entry.file_size:,}); torch.save never compresses")
-    return torch.load(path, map_location=device, weights_only=True)
+# --------------------------------------------------------------------------- the loop
 
 
 def non_finite(model: nn.Module) -> list[str]:
@@ -292,33 +196,6 @@ def non_finite(model: nn.Module) -> list[str]:
     return [name for name, t in named if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 
-def _readable_checkpoint(path: Path | None, max_bytes: int) -> dict | None:
-    """The checkpoint at ``path`` (on the CPU: RNG states must stay there), or ``None`` to start afresh.
-
-    A checkpoint that cannot be read (truncated by a full disk, crafted, too large for this run)
-    is not worth failing a run for: it says so in one line, moves the file aside as
-    ``last.pt.unreadable`` (kept when the run finishes, for inspection) and the run starts from
-    scratch.
-    """
-    if path is None or not path.exists():
-        return None
-    try:
-        state = load_checkpoint(path, max_bytes=max_bytes)
-        if not isinstance(state, dict) or not {f.name for f in fields(TrainingState)} <= set(state):
-            raise ValueError("not a kanmix training checkpoint")
-        bad = [k for k, t in state["model"].items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
-        if bad:
-            raise ValueError(f"its weights hold NaN or infinity ({', '.join(bad[:3])})")
-        return state
-    except Exception as err:  # noqa: BLE001 - torch.load raises many types for a damaged file
-        aside = path.with_name(path.name + ".unreadable")
-        os.replace(path, aside)
-        print(f"kanmix: the checkpoint {path} cannot be used ({type(err).__name__}: {str(err)[:160]}); "
-              f"moved it to {aside} and training starts from scratch", file=sys.stderr, flush=True)
-        return None
-
-
-# --------------------------------------------------------------------------- the loop
 
 
 def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, task: str, smoothing: float):
@@ -330,6 +207,18 @@ def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, task: str, 
         loss = F.mse_loss(out.float(), x.float())
         correct = None
     return loss, correct
+
+
+def optimizer_step(loss: torch.Tensor, model: nn.Module, optimizer: torch.optim.Optimizer,
+                   scheduler: torch.optim.lr_scheduler.LRScheduler, grad_clip: float | None) -> None:
+    """One update: gradients of ``loss``, clipped to norm ``grad_clip`` (None: not clipped), an AdamW step,
+    then the learning rate of the next step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    scheduler.step()
 
 
 def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tensor | None, cfg: TrainConfig, *,
@@ -350,7 +239,7 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
     if state.aug_rng is not None:  # resuming mid-epoch
         aug_gen.set_state(state.aug_rng.cpu())
     if state.step == 0:
-        state.running = _fresh_running()
+        state.running = fresh_running()
     running = state.running
     model.train()
     last_save = time.monotonic()
@@ -367,12 +256,7 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
                 loss, correct = _loss(model, x, y, task, cfg.label_smoothing)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (of {steps})")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(loss, model, optimizer, scheduler, cfg.grad_clip)
             b = idx.shape[0]
             # .item() synchronises, which also makes the step time honest on CUDA.
             running["loss"] += loss.item() * b
@@ -421,15 +305,18 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
         *, checkpoint_dir: str | os.PathLike | None = None, task: str = "classify",
         val: tuple[torch.Tensor, torch.Tensor] | None = None,
         on_epoch: Callable[[dict], None] | None = None,
-        epoch_metrics: Callable[[nn.Module], dict] | None = None) -> dict:
+        epoch_metrics: Callable[[nn.Module], dict] | None = None,
+        after_epoch: Callable[[nn.Module, int], None] | None = None) -> dict:
     """Train ``model`` in place on ``images_u8 (N, C, H, W)`` uint8 and ``labels (N,)`` int64.
 
     ``task="classify"``: cross-entropy on logits; ``task="reconstruct"``: MSE between the
     model's output and its (augmented) input, ``labels`` may be ``None``. ``val`` (images,
     labels) is evaluated after every epoch (loss, and accuracy when classifying), at the
     training precision. ``epoch_metrics(model)`` adds its dict to each epoch's row (it must not
-    train: it runs between epochs). After the epochs in ``cfg.grid_updates`` the KAN layers'
-    grids move to the inputs they see on the first :data:`GRID_PROBE` training images.
+    train: it runs between epochs). ``after_epoch(model, epoch)`` may change the model after each
+    epoch (1-based), before it is checkpointed: the study's hook, e.g. the KAN grid updates of
+    ``cfg.grid_updates`` (:func:`kanmix.grids.grid_update_hook`); the loop itself knows nothing
+    of KANs, so a config that names grid updates without a hook is refused.
     ``on_epoch(row)`` is called with each epoch's row of the history.
 
     Returns ``{"history": [per-epoch dicts], "train_seconds", "images_per_second",
@@ -438,6 +325,9 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     """
     cfg = TrainConfig.of(cfg)
     _check_inputs(images_u8, labels, task)
+    if cfg.grid_updates and after_epoch is None:
+        raise ValueError(f"grid_updates={list(cfg.grid_updates)} needs an after_epoch hook that applies them "
+                         "(kanmix.grids.grid_update_hook)")
     device = resolve_device(cfg.device)
     model.to(device)
     images = images_u8.to(device, non_blocking=True)
@@ -451,7 +341,7 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     torch.manual_seed(derived_seed(cfg.seed, 1))  # the dropout stream (a checkpoint restores its state)
     # Model, AdamW's two moments and small change: anything far larger is not this run's state.
     state_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-    checkpoint = _readable_checkpoint(ckpt_path, max_bytes=4 * state_bytes + (64 << 20))
+    checkpoint = readable_checkpoint(ckpt_path, max_bytes=4 * state_bytes + (64 << 20))
     if checkpoint is not None:
         state.restore(checkpoint, device, ckpt_path)
         print(f"kanmix: resuming from {ckpt_path} (epoch {state.epoch + 1}, step {state.step + 1})",
@@ -486,8 +376,8 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
                                 precision=cfg.precision, prefix="val_"))
         if epoch_metrics is not None:
             row.update(epoch_metrics(model))
-        if state.epoch + 1 in cfg.grid_updates:
-            update_grids(model, to_float(images[:GRID_PROBE]))
+        if after_epoch is not None:
+            after_epoch(model, state.epoch + 1)
         state.history.append(row)
         state.epoch, state.step, state.aug_rng = state.epoch + 1, 0, None
         try:

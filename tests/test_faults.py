@@ -20,7 +20,8 @@ from kanmix import data, results, search
 from kanmix.cli import main as kanmix
 from kanmix.runtime import seed_everything
 from kanmix.models import build_model
-from kanmix.train import TrainConfig, TrainingDiverged, fit, load_checkpoint, save_checkpoint
+from kanmix.checkpoint import load_checkpoint, save_checkpoint
+from kanmix.train import TrainConfig, TrainingDiverged, fit
 
 #: The issue's probe: a small MLP on 500 MNIST images for one epoch (a few seconds).
 T = ["train", "--model", "mlp", "--dataset", "mnist", "--subset", "500", "--epochs", "1", "--hidden", "16",

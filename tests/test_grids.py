@@ -111,13 +111,16 @@ def test_fit_records_outside_grid_and_updates_grids_after_the_named_epochs(synth
     rows = []
     out = fit(model, images, labels, {**cfg, "grid_updates": (2,)},
               epoch_metrics=lambda m: {"outside": grids.outside_grid_fractions(m, images.float() / 127.5 - 1)},
-              on_epoch=lambda row: rows.append(model.blocks[0].token_mix[0].grid.clone()))
+              on_epoch=lambda row: rows.append(model.blocks[0].token_mix[0].grid.clone()),
+              after_epoch=grids.grid_update_hook(images, (2,)))
     assert [sorted(r["outside"]) for r in out["history"]] == [sorted(grids.kan_layers(model))] * 3
     g1, g2, g3 = rows  # the grid after each epoch: moved only after epoch 2
     assert torch.equal(g1, grid0) and not torch.equal(g2, grid0) and torch.equal(g3, g2)
     assert torch.equal(g1, grid0) and not torch.equal(g2, grid0) and torch.equal(g3, g2)
     with pytest.raises(ValueError, match="grid_updates"):
         fit(model, images, labels, {**cfg, "grid_updates": (3,)})  # after the last epoch: pointless
+    with pytest.raises(ValueError, match="needs an after_epoch hook"):
+        fit(model, images, labels, {**cfg, "grid_updates": (1,)})  # the loop knows no KANs: no silent skip
 
 
 def test_knot_occupancy_counts_intervals_the_data_uses():

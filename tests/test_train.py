@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from kanmix.models import build_model
-from kanmix.results import RecordError
+from kanmix.checkpoint import CheckpointError, load_checkpoint
 from kanmix.runtime import progress_enabled, seed_everything
-from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, load_checkpoint, lr_lambda,
+from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, lr_lambda,
                           predict)
 
 
@@ -107,7 +107,7 @@ def test_resume_after_kill_matches_uninterrupted(data, tmp_path, kill_at, precis
 
 def test_a_checkpoint_of_another_precision_is_not_resumed(data, tmp_path):
     fit(tiny(), *data, {**CFG, "epochs": 1}, checkpoint_dir=tmp_path)
-    with pytest.raises(RecordError, match=r"checkpoint .*last\.pt is for .*'fp32'.*'bf16'.*delete it"):
+    with pytest.raises(CheckpointError, match=r"checkpoint .*last\.pt is for .*'fp32'.*'bf16'.*delete it"):
         fit(tiny(), *data, {**CFG, "precision": "bf16"}, checkpoint_dir=tmp_path)
 
 

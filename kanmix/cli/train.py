@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kanmix import results, runner
     from kanmix.experiment import ClassificationRun
-    from kanmix.train import CHECKPOINT
+    from kanmix.checkpoint import CHECKPOINT
 
     with config_errors(parser):
         cfg = ClassificationRun.from_dict(classifier_config(args, parser))
