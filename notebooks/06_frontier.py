@@ -141,12 +141,13 @@ display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.it
 
 # %%
 table = points.groupby(["dataset", "family", "size", "epochs"], sort=False).agg(
-    params=("params", "first"), flops=("flops", "first"), train_seconds=("train_seconds", "mean"),
+    params=("params", "first"), flops=("flops", "first"), seconds=(SECONDS, "mean"),
     val_accuracy=("val_accuracy", "mean"), test_accuracy=("test_accuracy", "mean"), seeds=("seed", "count"))
-display(book.table(table, "Every point of the frontier: means over seeds", study.records, profile,
-                   names={"params": "parameters", "flops": "training FLOPs", "train_seconds": "training time",
+display(book.table(table, f"Every point of the frontier: means over seeds (training time: {seconds_source})",
+                   study.records, profile,
+                   names={"params": "parameters", "flops": "training FLOPs", "seconds": "training time",
                           "val_accuracy": "val accuracy", "test_accuracy": "test accuracy"},
-                   units={"train_seconds": "s"}))
+                   units={"seconds": "s"}))
 display(Markdown(f"Recomputing this chapter from an empty results store: "
                  f"{report.recompute_time(study.records, workers=workers)}."))
 
