@@ -10,6 +10,7 @@ argument, and bad ones fail at construction with a message naming the argument.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
@@ -52,24 +53,34 @@ def _in_shape(in_shape) -> tuple[int, int, int]:
 # ============================================================================== mixers
 
 
-def _mixer_mlp(n: int, hidden: int, mixer: str, layer: Callable[..., nn.Module], kan_kwargs: dict) -> nn.Module:
-    """The two-layer map ``(..., n) -> (..., hidden) -> (..., n)`` used for token and channel mixing."""
-    if mixer == "kan":
-        # A KAN edge already carries its own nonlinearity, so there is no activation between layers.
-        return nn.Sequential(layer(n, hidden, **kan_kwargs), layer(hidden, n, **kan_kwargs))
-    return nn.Sequential(nn.Linear(n, hidden), nn.GELU(), nn.Linear(hidden, n))
+class KANMlp(nn.Sequential):
+    """``(..., n) -> (..., hidden) -> (..., n)``: two KAN layers, no activation between them, because
+    every KAN edge already is one. ``layer(in, out, **kan_kwargs)`` builds each (default :class:`KANLinear`)."""
+
+    def __init__(self, n: int, hidden: int, *, layer: Callable[..., nn.Module] = KANLinear, **kan_kwargs):
+        super().__init__(layer(n, hidden, **kan_kwargs), layer(hidden, n, **kan_kwargs))
+
+
+class Mlp(nn.Sequential):
+    """``(..., n) -> (..., hidden) -> (..., n)``: Linear, GELU, Linear (the MLP-Mixer's)."""
+
+    def __init__(self, n: int, hidden: int):
+        super().__init__(nn.Linear(n, hidden), nn.GELU(), nn.Linear(hidden, n))
 
 
 class MixerBlock(nn.Module):
-    """``x + TokenMix(LN(x)^T)^T``, then ``x + ChannelMix(LN(x))``; ``(B, T, D) -> (B, T, D)``."""
+    """``x + TokenMix(LN(x)^T)^T``, then ``x + ChannelMix(LN(x))``; ``(B, T, D) -> (B, T, D)``.
 
-    def __init__(self, tokens: int, dim: int, token_hidden: int, channel_hidden: int, *, mixer: str,
-                 dropout: float, layer: Callable[..., nn.Module], kan_kwargs: dict):
+    ``mlp_layer(n, hidden)`` builds both mixing networks: :class:`Mlp` or :class:`KANMlp`.
+    """
+
+    def __init__(self, tokens: int, dim: int, token_hidden: int, channel_hidden: int, *,
+                 mlp_layer: Callable[[int, int], nn.Module], dropout: float):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.token_mix = _mixer_mlp(tokens, token_hidden, mixer, layer, kan_kwargs)
+        self.token_mix = mlp_layer(tokens, token_hidden)
         self.norm2 = nn.LayerNorm(dim)
-        self.channel_mix = _mixer_mlp(dim, channel_hidden, mixer, layer, kan_kwargs)
+        self.channel_mix = mlp_layer(dim, channel_hidden)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,31 +89,27 @@ class MixerBlock(nn.Module):
 
 
 class Mixer(nn.Module):
-    """KAN-Mixer (``mixer="kan"``) or MLP-Mixer (``mixer="mlp"``), identical except for the mixers.
+    """An MLP-Mixer whose mixing networks are ``mlp_layer``: the KAN-Mixer with :class:`KANMlp`
+    (:func:`kan_mixer`), the MLP-Mixer with :class:`Mlp` (:func:`mlp_mixer`).
 
     ``(B, C, H, W) -> (B, num_classes)``: a strided-conv patch embedding gives
     ``T = (H / patch) * (W / patch)`` tokens of width ``dim``; ``depth`` :class:`MixerBlock`;
     LayerNorm; mean over tokens; linear head.
 
-    Paper configuration (KAN-Mixers): image 32, ``patch=4`` (64 tokens), ``dim=256``, ``depth=8``.
-    The hidden widths are our choice (we could not confirm the paper's values from its text):
-    ``token_hidden=128`` (= dim / 2, the MLP-Mixer ratio D_S / C) and ``channel_hidden=256``
-    (= dim, i.e. an expansion of 1 instead of MLP-Mixer's 4, because a KAN edge already holds
-    ``grid_size + spline_order + 1`` coefficients; this keeps the KAN-Mixer at 11.8 M parameters
-    and trainable on a CPU). The MLP-Mixer uses the same widths (GELU between its two layers), so
-    the pair differs only in the mixing functions.
-
-    ``layer`` builds each KAN layer (``layer(in, out, **kan_kwargs)``); it defaults to
-    :class:`kanmix.kan.KANLinear` and exists so the benchmark can swap in the reference layer.
+    Paper configuration (KAN-Mixers, :data:`CONFIGS`): image 32, ``patch=4`` (64 tokens),
+    ``dim=256``, ``depth=8``. The hidden widths are our choice (we could not confirm the paper's
+    values from its text): ``token_hidden=128`` (= dim / 2, the MLP-Mixer ratio D_S / C) and
+    ``channel_hidden=256`` (= dim, i.e. an expansion of 1 instead of MLP-Mixer's 4, because a
+    KAN edge already holds ``grid_size + spline_order + 1`` coefficients; this keeps the
+    KAN-Mixer at 11.8 M parameters and trainable on a CPU). The MLP-Mixer of the same widths
+    differs only in the mixing functions.
     """
 
-    def __init__(self, in_shape=(3, 32, 32), num_classes: int = 10, *, mixer: str = "kan", patch: int = 4,
-                 dim: int = 256, depth: int = 8, token_hidden: int = 128, channel_hidden: int = 256,
-                 dropout: float = 0.1, layer: Callable[..., nn.Module] = KANLinear, **kan_kwargs):
+    def __init__(self, in_shape=(3, 32, 32), num_classes: int = 10, *, mlp_layer: Callable[[int, int], nn.Module],
+                 patch: int = 4, dim: int = 256, depth: int = 8, token_hidden: int = 128, channel_hidden: int = 256,
+                 dropout: float = 0.1):
         super().__init__()
         c, h, w = _in_shape(in_shape)
-        if mixer not in ("kan", "mlp"):
-            raise ValueError(f"mixer={mixer!r}; choose 'kan' or 'mlp'")
         patch = checks.integer("patch", patch)
         if h % patch or w % patch:
             divisors = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
@@ -111,14 +118,11 @@ class Mixer(nn.Module):
                             ("channel_hidden", channel_hidden), ("num_classes", num_classes)):
             checks.integer(name, value)
         checks.fraction("dropout", dropout)
-        if mixer == "mlp" and kan_kwargs:
-            raise ValueError(f"KAN arguments {sorted(kan_kwargs)} only apply to mixer='kan'")
-        _check_kan_kwargs(kan_kwargs)
-        self.mixer, self.patch, self.tokens = mixer, patch, (h // patch) * (w // patch)
+        self.patch, self.tokens = patch, (h // patch) * (w // patch)
         self.embed = nn.Conv2d(c, dim, kernel_size=patch, stride=patch)
         self.blocks = nn.Sequential(*(
-            MixerBlock(self.tokens, dim, token_hidden, channel_hidden, mixer=mixer, dropout=dropout,
-                       layer=layer, kan_kwargs=kan_kwargs) for _ in range(depth)))
+            MixerBlock(self.tokens, dim, token_hidden, channel_hidden, mlp_layer=mlp_layer, dropout=dropout)
+            for _ in range(depth)))
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
 
@@ -126,6 +130,19 @@ class Mixer(nn.Module):
         x = self.embed(x).flatten(2).transpose(1, 2)  # (B, D, H/p, W/p) -> (B, T, D)
         x = self.norm(self.blocks(x))
         return self.head(x.mean(dim=1))
+
+
+def kan_mixer(in_shape=(3, 32, 32), num_classes: int = 10, *, layer: Callable[..., nn.Module] = KANLinear,
+              **kwargs) -> Mixer:
+    """The KAN-Mixer: a :class:`Mixer` of :class:`KANMlp`. ``kwargs`` are the Mixer's and the KAN layers'
+    (:data:`KAN_KWARGS`); ``layer`` lets the benchmark swap in the reference layer."""
+    kan_kwargs = _check_kan_kwargs({k: kwargs.pop(k) for k in KAN_KWARGS if k in kwargs})
+    return Mixer(in_shape, num_classes, mlp_layer=functools.partial(KANMlp, layer=layer, **kan_kwargs), **kwargs)
+
+
+def mlp_mixer(in_shape=(3, 32, 32), num_classes: int = 10, **kwargs) -> Mixer:
+    """The MLP-Mixer: a :class:`Mixer` of :class:`Mlp`."""
+    return Mixer(in_shape, num_classes, mlp_layer=Mlp, **kwargs)
 
 
 # ============================================================================== flat baselines
@@ -294,30 +311,53 @@ class CNNAutoencoder(nn.Module):
 # ============================================================================== registry
 
 CLASSIFIERS = {
-    "kan_mixer": (Mixer, {"mixer": "kan"}),
-    "mlp_mixer": (Mixer, {"mixer": "mlp"}),
-    "mlp": (MLPClassifier, {}),
-    "kan": (KANClassifier, {}),
+    "kan_mixer": kan_mixer,
+    "mlp_mixer": mlp_mixer,
+    "mlp": MLPClassifier,
+    "kan": KANClassifier,
 }
 AUTOENCODERS = {
-    "kan_ae": (KANAutoencoder, {}),
-    "cnn_ae": (CNNAutoencoder, {}),
-    "mlp_ae": (MLPAutoencoder, {}),
+    "kan_ae": KANAutoencoder,
+    "cnn_ae": CNNAutoencoder,
+    "mlp_ae": MLPAutoencoder,
 }
 MODELS = {**CLASSIFIERS, **AUTOENCODERS}
+
+#: Named configurations: a registry name and its arguments. The paper's mixer is the KAN-Mixers
+#: paper's choice (patch 4, width 256, 8 blocks; the hidden widths are ours, see :class:`Mixer`);
+#: the cpu sizes are the book's ``cpu`` profile's (chapter 3). ``tests/test_models.py`` checks that
+#: the profiles use exactly these.
+CONFIGS: dict[str, tuple[str, dict]] = {
+    "kan_mixer_paper": ("kan_mixer", {"patch": 4, "dim": 256, "depth": 8, "token_hidden": 128, "channel_hidden": 256,
+                                      "dropout": 0.0}),
+    "mlp_mixer_paper": ("mlp_mixer", {"patch": 4, "dim": 256, "depth": 8, "token_hidden": 128, "channel_hidden": 256,
+                                      "dropout": 0.0}),
+    "kan_mixer_cpu": ("kan_mixer", {"patch": 4, "dim": 64, "depth": 2, "token_hidden": 32, "channel_hidden": 64,
+                                    "dropout": 0.0}),
+    "mlp_mixer_cpu": ("mlp_mixer", {"patch": 4, "dim": 64, "depth": 2, "token_hidden": 32, "channel_hidden": 64,
+                                    "dropout": 0.0}),
+}
+
+
+def config(name: str) -> tuple[str, dict]:
+    """A named configuration of :data:`CONFIGS`: ``(registry name, a copy of its arguments)``."""
+    try:
+        model, kwargs = CONFIGS[name]
+    except KeyError:
+        raise ValueError(f"unknown configuration {name!r}; choose from {', '.join(CONFIGS)}") from None
+    return model, dict(kwargs)
 
 
 def model_arguments(name: str) -> list[str]:
     """The keyword arguments ``build_model(name, ...)`` accepts besides ``in_shape``/``num_classes``."""
-    cls, fixed = _lookup(name)
-    params = inspect.signature(cls.__init__).parameters
-    names = [p for p in params if p not in ("self", "in_shape", "num_classes", "kan_kwargs")
-             and params[p].kind is not inspect.Parameter.VAR_KEYWORD and p not in fixed]
-    if fixed.get("mixer") == "mlp":
-        names.remove("layer")
-    elif any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    builder = _lookup(name)
+    params = inspect.signature(builder).parameters
+    names = [p for p in params if p not in ("self", "in_shape", "num_classes", "kwargs", "kan_kwargs")]
+    if builder in (kan_mixer, mlp_mixer):  # the Mixer's own arguments, less the part its builder supplies
+        names += [p for p in inspect.signature(Mixer).parameters if p not in ("in_shape", "num_classes", "mlp_layer")]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()) and builder is not mlp_mixer:
         names += list(KAN_KWARGS)
-    return names
+    return list(dict.fromkeys(names))
 
 
 def _lookup(name: str):
@@ -333,14 +373,14 @@ def build_model(name: str, *, in_shape=(3, 32, 32), num_classes: int = 10, **kwa
     Classifiers map ``(B, C, H, W) -> (B, num_classes)``; autoencoders ignore ``num_classes``.
     Unknown keyword arguments raise an error that lists the allowed ones.
     """
-    cls, fixed = _lookup(name)
+    builder = _lookup(name)
     allowed = model_arguments(name)
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise ValueError(f"unknown argument(s) {unknown} for model {name!r}; allowed: {', '.join(allowed)}")
     if name in AUTOENCODERS:
-        return cls(in_shape, **fixed, **kwargs)
-    return cls(in_shape, num_classes, **fixed, **kwargs)
+        return builder(in_shape, **kwargs)
+    return builder(in_shape, num_classes, **kwargs)
 
 
 def param_matched(name: str, model_kwargs: dict, target: int, *, in_shape, num_classes: int = 10,

@@ -1287,13 +1287,13 @@ def paper_frontier_marks(datasets: Sequence[str], *, paper_epochs: int, folds: i
     """The paper's reported accuracies at the training FLOPs of its configuration, per dataset:
     ``{dataset: [(label, flops, accuracy), ...]}`` for :func:`kanmix.viz.plot_frontier`.
 
-    The paper's mixers are the ``paper`` profile's (patch 4, width 256, 8 blocks), trained for
+    The paper's mixers are :data:`kanmix.models.CONFIGS`' (patch 4, width 256, 8 blocks), trained for
     ``paper_epochs`` epochs on ``folds - 1`` of ``folds`` folds of the training split. The
     paper's MLP-Mixer's hidden widths are not given; the KAN-Mixer's are assumed.
     """
-    from kanmix import book
+    from kanmix.models import config
 
-    mixer = book.chapter_parameters("paper", ["03"])["03"]["model_kwargs"]["kan_mixer"]
+    mixer = config("kan_mixer_paper")[1]
     marks = {}
     for dataset in datasets:
         split = Split(dataset=dataset, size=32, fold=Fold(folds=folds, fold=0))

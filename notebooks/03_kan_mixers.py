@@ -72,6 +72,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from kanmix import book, cv, data, report, splits, stats, studies
+from kanmix import models
 from kanmix.models import build_model, count_parameters
 from kanmix.train import TrainConfig
 
@@ -82,8 +83,8 @@ NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training 
          "outside_grid": "inputs outside the grid"}
 UNITS = {"train_seconds": "s"}
 PAPER = studies.PAPER_ACCURACY
-# The paper's random search chose patch 4, dim 256 and 8 blocks: the `paper` profile's KAN-Mixer.
-PAPER_MIXER = book.chapter_parameters("paper", ["03"])["03"]["model_kwargs"]["kan_mixer"]
+# The paper's random search chose patch 4, dim 256 and 8 blocks (kanmix.models.CONFIGS).
+PAPER_MIXER = models.config("kan_mixer_paper")[1]
 
 # %% [markdown]
 # ## The architecture

@@ -150,3 +150,16 @@ def test_param_matched_widens_only_the_named_widths_to_the_target_count():
         param_matched("mlp_mixer", kw, 10, in_shape=(1, 32, 32))
     with pytest.raises(ValueError, match="lack"):
         param_matched("mlp", {"hidden": [8]}, target, in_shape=(1, 32, 32))
+
+
+def test_the_profiles_use_the_named_configurations():
+    """Chapter 3's mixers under the cpu and paper profiles are exactly the registry's named configurations."""
+    from kanmix import book
+    from kanmix.models import config
+
+    for profile in ("cpu", "paper"):
+        kwargs = book.chapter_parameters(profile, ["03"])["03"]["model_kwargs"]
+        for model in ("kan_mixer", "mlp_mixer"):
+            assert (model, kwargs[model]) == config(f"{model}_{profile}")
+    with pytest.raises(ValueError, match="unknown configuration"):
+        config("resnet_paper")
