@@ -1,7 +1,7 @@
 """The autoencoder study: KAN, CNN and MLP autoencoders, bottleneck sweeps, latent quality.
 
 One run (an :class:`AutoencoderRun`, made by :func:`ae_config` and trained by
-:func:`kanmix.runner.run`) trains one autoencoder on the official training split (or a
+:func:`kanmix.runner.record`) trains one autoencoder on the official training split (or a
 stratified subset of it) and measures, on the official test split (or, for a run on a
 training subset, a stratified test subset of the same fraction, see :mod:`kanmix.splits`):
 
@@ -251,14 +251,14 @@ def sweep(models_: Sequence[str], datasets: Sequence[str], bottlenecks: Sequence
     ``config`` goes to :func:`ae_config` (epochs, seed, subset, knn_k, size, model_kwargs,
     training options). All configs are validated before the first run trains. Finished runs
     are read from the results store; ``on_record(record)`` is called after each run.
-    ``keep_weights`` is passed to :func:`kanmix.runner.run` (then
+    ``keep_weights`` is passed to :func:`kanmix.runner.record` (then
     :func:`kanmix.runner.load_trained` gives each model).
     """
     options = runner.runtime_options(config, progress=progress, device=device)
     cfgs = [ae_config(m, d, b, **options) for d in datasets for m in models_ for b in bottlenecks]
     records = []
     for cfg in tqdm(cfgs, desc="ae sweep", unit="run", disable=not progress_enabled(progress) or len(cfgs) < 2):
-        rec = runner.run(cfg, force=force, keep_weights=keep_weights)
+        rec = runner.record(cfg, force=force, keep_weights=keep_weights)
         records.append(rec)
         if on_record is not None:
             on_record(rec)

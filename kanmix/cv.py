@@ -1,7 +1,7 @@
 """Stratified (repeated) k-fold cross-validation of classifiers over the official training split.
 
 Each fold of each model is one :class:`kanmix.experiment.ClassificationRun`, trained by
-:func:`kanmix.runner.run` on the
+:func:`kanmix.runner.record` on the
 other folds, scored on its held-out fold (``val_*``) and on the official test split
 (``test_*``), and stored as a results-store record. A study is therefore resumable for free:
 finished folds are read back, a fold killed mid-training resumes from its checkpoint, and
@@ -108,19 +108,19 @@ def run_plan(runs: Sequence[tuple[str, ClassificationRun]], *, force: bool = Fal
              on_record: Callable[[str, dict], None] | None = None, workers: int = 1) -> list[tuple[str, dict]]:
     """Run (or read back) each ``(label, config)`` of :func:`plan`; returns ``[(label, record), ...]``.
 
-    ``workers > 1`` trains the missing runs that many at a time (:func:`kanmix.runner.run_many`).
+    ``workers > 1`` trains the missing runs that many at a time (:func:`kanmix.runner.record_many`).
     ``on_record(label, record)`` is called after each run. A bar counts the runs when the
     configs ask for progress bars.
     """
     if workers > 1:
-        runner.run_many([cfg for _, cfg in runs], workers=workers, force=force)
+        runner.record_many([cfg for _, cfg in runs], workers=workers, force=force)
         force = False  # trained: the loop below reads the records back in order
     out = []
     show = bool(runs) and progress_enabled(runs[0][1].train.progress)
     bar = tqdm(runs, desc="cv", unit="fold", disable=not show or len(runs) < 2)
     for label, cfg in bar:
         bar.set_postfix(model=label, repeat=cfg.split.fold.repeat, fold=cfg.split.fold.fold, refresh=False)
-        rec = runner.run(cfg, force=force)
+        rec = runner.record(cfg, force=force)
         out.append((label, rec))
         if on_record is not None:
             on_record(label, rec)

@@ -18,7 +18,7 @@ what the store hashes and keeps) it reads::
 With a ``fold`` the model trains on the other folds of the (subsampled) training split and is
 scored on the held-out fold (``metrics.val``, also evaluated after every epoch so the record
 holds a validation curve). The official test split is always scored (``metrics.test``); see
-:mod:`kanmix.splits` for the subsets. :func:`kanmix.runner.run` trains it (or reads it back).
+:mod:`kanmix.splits` for the subsets. :func:`kanmix.runner.record` trains it (or reads it back).
 """
 
 from __future__ import annotations

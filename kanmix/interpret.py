@@ -548,7 +548,7 @@ def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n
 
     return [results.cached_run({"kind": PRUNE_KIND, "base": base_hash, "keep": float(keep),
                                 "n_importance": n_importance, "n_eval": n_eval, "steps": steps,
-                                "train": train_cfg.numbers_only()}, lambda keep=keep: compute(keep), force=force)
+                                "train": train_cfg.result_options()}, lambda keep=keep: compute(keep), force=force)
             for keep in keeps]
 
 

@@ -151,6 +151,6 @@ def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval:
                 "n_eval": int(test[0].shape[0]), "seed": base.seed}
 
     return [results.cached_run({"kind": LINEARIZE_KIND, "base": base_hash, "arm": arm, "n_fit": n_fit,
-                                "n_eval": n_eval, "steps": steps, "train": train_cfg.numbers_only()},
+                                "n_eval": n_eval, "steps": steps, "train": train_cfg.result_options()},
                                lambda arm=arm: compute(arm), force=force)
             for arm in arms]

@@ -92,7 +92,7 @@ def provenance(wall_time_s: float) -> dict:
         "versions": library_versions(),
         "host": platform.node(),
         "threads": _threads(),
-        # Up to this many runs trained side by side (kanmix.runner.run_many's workers): they share the
+        # Up to this many runs trained side by side (kanmix.runner.record_many's workers): they share the
         # cores, so the training seconds of this record were measured in these conditions.
         "concurrent_runs": int(os.environ.get("KANMIX_CONCURRENT_RUNS") or 1),
         "wall_time_s": round(float(wall_time_s), 3),

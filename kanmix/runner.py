@@ -14,7 +14,7 @@ that the results store hashes and keeps in the record. Its parts:
   (device, progress bar, checkpoint cadence) are left out of the dict, so a record made on a
   GPU is reused on a CPU and vice versa. The precision is in: ``auto`` is resolved first.
 
-:func:`run` trains the config's model on its split (or returns the stored record); the study
+:func:`record` trains the config's model on its split (or returns the stored record); the study
 supplies only what differs, as two methods: :meth:`Run.build_model` and :meth:`Run.score`
 (classification metrics, or MSE/PSNR/KNN). An interrupted run resumes from its training
 checkpoint (``results_dir()/.checkpoints/<hash>``), deleted once the record is written.
@@ -105,7 +105,7 @@ class Run:
             if f.name == "split":
                 out.update(value.to_dict())
             elif f.name == "train":
-                out["train"] = value.numbers_only()
+                out["train"] = value.result_options()
                 out["seed"] = out["train"].pop("seed")
             else:
                 out[f.name] = copy.deepcopy(value)
@@ -157,7 +157,7 @@ def stored(cfg: Run) -> bool:
     return results.record_path(cfg.to_dict()).exists()
 
 
-def run(cfg: Run, *, force: bool = False, keep_weights: bool = False,
+def record(cfg: Run, *, force: bool = False, keep_weights: bool = False,
         on_epoch: Callable[[dict], None] | None = None) -> dict:
     """Train and score ``cfg``'s model, or return its stored record (``force`` retrains).
 
@@ -187,7 +187,7 @@ def run(cfg: Run, *, force: bool = False, keep_weights: bool = False,
 
 def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
     """The trained model of ``cfg`` (in eval mode, on ``device``, default CPU) from the weights
-    stored by ``run(cfg, keep_weights=True)``, or ``None`` if none were kept."""
+    stored by ``record(cfg, keep_weights=True)``, or ``None`` if none were kept."""
     state = results.load_weights(cfg.to_dict())
     if state is None:
         return None
@@ -196,7 +196,7 @@ def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
     return model.to(device or "cpu").eval()
 
 
-#: Set in run_many's worker processes to how many runs train side by side: a record's training
+#: Set in record_many's worker processes to how many runs train side by side: a record's training
 #: seconds depend on it, so its provenance says it (:func:`kanmix.provenance.provenance`).
 CONCURRENT_RUNS = "KANMIX_CONCURRENT_RUNS"
 
@@ -210,7 +210,7 @@ def _worker_init(threads: int, concurrent: int) -> None:
     os.environ[CONCURRENT_RUNS] = str(concurrent)
 
 
-def run_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
+def record_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
              keep_weights: bool | Sequence[bool] = False) -> list[dict]:
     """The records of ``cfgs``, in order, training the missing runs ``workers`` at a time.
 
@@ -245,11 +245,11 @@ def run_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
         concurrent = min(workers, len(todo))
         with ProcessPoolExecutor(max_workers=concurrent, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_init, initargs=(threads, concurrent)) as pool:
-            for future in [pool.submit(run, cfg, force=force, keep_weights=k) for cfg, k in todo]:
+            for future in [pool.submit(record, cfg, force=force, keep_weights=k) for cfg, k in todo]:
                 future.result()  # a worker's error is raised here
         done = seen
     out = []
     for cfg, k, h in zip(cfgs, keep, hashes):
-        out.append(run(cfg, force=force and h not in done, keep_weights=k))
+        out.append(record(cfg, force=force and h not in done, keep_weights=k))
         done.add(h)
     return out

@@ -1,7 +1,7 @@
 """The book's studies, one call each: a chapter's parameters in, every run done (or read back), tidy tables out.
 
 Each function plans all the runs of a chapter from the chapter's own parameters, runs the
-missing ones through :func:`kanmix.runner.run` (so every number is a results-store record,
+missing ones through :func:`kanmix.runner.record` (so every number is a results-store record,
 and a rerun trains nothing), and returns plain DataFrames the chapter shows. The chapters
 stay thin and the plans are tested here, on tiny settings.
 
@@ -555,7 +555,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     the results would need its p-value corrected for the picking); with ``headline_repeats > 1``
     both get that many repeats of the k-fold split on the first dataset (repeat 0 is the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
     which the KAN-Mixer and MLP-Mixer run the first ``efficiency_folds`` folds, with
-    :func:`efficiency_epochs`. ``workers`` trains that many runs at a time (:func:`kanmix.runner.run_many`).
+    :func:`efficiency_epochs`. ``workers`` trains that many runs at a time (:func:`kanmix.runner.record_many`).
     Every run is built and checked before the first trains (:func:`mixers_plan`).
     """
     checks.integer("workers", workers)
@@ -586,7 +586,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
         study.headline = cv.table(labelled)
         study.records += [rec for _, rec in labelled]
     if plan.efficiency:
-        runner.run_many([cfg for runs in plan.efficiency.values() for _, cfg in runs], workers=workers, force=force)
+        runner.record_many([cfg for runs in plan.efficiency.values() for _, cfg in runs], workers=workers, force=force)
         rows = []
         for n, runs in plan.efficiency.items():
             labelled = cv.run_plan(runs)  # reads the records just made
@@ -752,7 +752,7 @@ def autoencoders(*, datasets: Sequence[str], models: Sequence[str], bottlenecks:
         base_rows += [{"dataset": dataset, "method": r["config"]["method"], "components": r["config"]["components"],
                        **{k: r["metrics"][k] for k in ("test_mse", "psnr", "knn_accuracy")}, "hash": r["hash"]}
                       for r in baselines]
-    ae_records = runner.run_many([cfg for _, cfg, _ in planned], workers=workers, force=force,
+    ae_records = runner.record_many([cfg for _, cfg, _ in planned], workers=workers, force=force,
                                  keep_weights=[k for _, _, k in planned])
     rows = []
     for (requested, cfg, _), rec in zip(planned, ae_records):
@@ -1064,7 +1064,7 @@ def frontier(*, families: Mapping[str, Mapping], datasets: Sequence[str], epochs
     def records(runs: list[tuple[str, runner.Run]]) -> tuple[list, list[dict]]:
         if available_only:
             runs = [(f, c) for f, c in runs if runner.stored(c)]
-        recs = runner.run_many([c for _, c in runs], workers=workers, force=force)
+        recs = runner.record_many([c for _, c in runs], workers=workers, force=force)
         study.records += recs
         return runs, recs
 
@@ -1243,7 +1243,7 @@ def frontier_timing(plan: FrontierPlan, *, steps: int, repeats: int, threads: in
     if available_only and not results.record_path(cfg).exists():
         return None
 
-    def run() -> dict:
+    def measure_all() -> dict:
         import torch
 
         saved = torch.get_num_threads()
@@ -1258,7 +1258,7 @@ def frontier_timing(plan: FrontierPlan, *, steps: int, repeats: int, threads: in
             torch.set_num_threads(saved)
         return {"images_per_second": {name: r["images_per_second"] for name, r in rates.items()}}
 
-    return results.cached_run(cfg, run)
+    return results.cached_run(cfg, measure_all)
 
 
 def timed_seconds(points: pd.DataFrame, timing: dict | None) -> pd.Series:

@@ -143,7 +143,7 @@ class TrainConfig:
         return cls(**d)
 
     @classmethod
-    def of(cls, cfg: TrainConfig | dict | None) -> TrainConfig:
+    def coerce(cls, cfg: TrainConfig | dict | None) -> TrainConfig:
         """``cfg`` itself, or the config of a dict of options (``None``: all defaults)."""
         return cfg if isinstance(cfg, TrainConfig) else cls.from_dict(cfg)
 
@@ -151,7 +151,7 @@ class TrainConfig:
         """The options as plain JSON types (``grid_updates`` a list), as a record stores them."""
         return {**asdict(self), "grid_updates": list(self.grid_updates)}
 
-    def numbers_only(self) -> dict:
+    def result_options(self) -> dict:
         """The options that change results (not ``device``, ``progress`` or checkpoint cadence)."""
         d = self.to_dict()
         for k in RUNTIME_OPTIONS:
@@ -323,7 +323,7 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     "steps", "device", "resumed_from_epoch"}``. ``train_seconds`` counts the time in the
     training steps (not evaluation or checkpointing), across restarts.
     """
-    cfg = TrainConfig.of(cfg)
+    cfg = TrainConfig.coerce(cfg)
     _check_inputs(images_u8, labels, task)
     if cfg.grid_updates and after_epoch is None:
         raise ValueError(f"grid_updates={list(cfg.grid_updates)} needs an after_epoch hook that applies them "

@@ -46,7 +46,7 @@ with results.read_only(read_only):
     p5 = params["05"]
     runs = interpret.chapter_runs(p5)
     # Only the KAN-Mixers: this page reads their weights; the MLP-Mixers are chapter 5's control.
-    runner.run_many(runs.kan, workers=p5["workers"], keep_weights=True)
+    runner.record_many(runs.kan, workers=p5["workers"], keep_weights=True)
     pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
                              **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned", "n_eval")}}
                             for c in runs.kan for r in interpret.prune_runs(

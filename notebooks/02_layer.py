@@ -75,14 +75,14 @@ UNITS = {"train_seconds": "s"}
 # ## A trained KAN to look at
 #
 # The model is the plain KAN baseline of the KAN-Mixers paper: flattened pixels into a stack of
-# `KANLinear` layers. `runner.run` trains it once and keeps the record and the weights in the
+# `KANLinear` layers. `runner.record` trains it once and keeps the record and the weights in the
 # results store, so re-executing this chapter reloads them instead of training again. An
 # untrained twin (same architecture and seed, no training) is the control for every measure.
 
 # %%
 cfg = studies.layer_run(dict(dataset=dataset, subset=subset, seed=seed, hidden=hidden, grid_size=grid_size,
                              spline_order=spline_order, epochs=epochs, precision=precision))
-record = runner.run(cfg, keep_weights=True)
+record = runner.record(cfg, keep_weights=True)
 model, untrained = runner.load_trained(cfg), runner.build(cfg).eval()
 images, _ = data.load(dataset, "test")
 probe = data.to_float(images[:n_probe])

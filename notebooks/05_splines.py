@@ -103,13 +103,13 @@ runs = interpret.chapter_runs(dict(dataset=dataset, subset=subset, mixer_kwargs=
                                    train=train, seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset,
                                    ae_bottleneck=ae_bottleneck, ae_hidden=ae_hidden, ae_train=ae_train))
 kan_cfgs, mlp_cfgs, ae_cfg = runs
-mixer_records = runner.run_many([*kan_cfgs, *mlp_cfgs], workers=workers, keep_weights=True)
+mixer_records = runner.record_many([*kan_cfgs, *mlp_cfgs], workers=workers, keep_weights=True)
 kan_records, mlp_records = mixer_records[:len(kan_cfgs)], mixer_records[len(kan_cfgs):]
 trained = [runner.load_trained(c) for c in kan_cfgs]
 untrained = [runner.build(c).eval() for c in kan_cfgs]
 mlps = [runner.load_trained(c) for c in mlp_cfgs]
 
-ae_record = runner.run(ae_cfg, keep_weights=True)
+ae_record = runner.record(ae_cfg, keep_weights=True)
 ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
 
 # %% [markdown]

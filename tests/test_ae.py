@@ -70,7 +70,7 @@ def test_run_writes_record_and_is_reused(monkeypatch):
     cfg = ae.ae_config("kan", "mnist", 4, **TINY)
     assert cfg.train.lr == 1e-3 and cfg.train.weight_decay == 1e-4  # the paper's recipe
     assert ae.AutoencoderRun.from_dict({"dataset": "mnist", "model": "kan", "bottleneck": 4}).train.grad_clip is None
-    rec = runner.run(cfg)
+    rec = runner.record(cfg)
     m = rec["metrics"]
     assert m["n_train"] == 200 and m["n_test"] == 100
     assert m["test_mse_01"] == pytest.approx(m["test_mse"] / 4)
@@ -81,7 +81,7 @@ def test_run_writes_record_and_is_reused(monkeypatch):
     assert m["knn_authors_features"] == "reconstruction"  # the authors scored KAN models on reconstructions
 
     monkeypatch.setattr(runner, "fit", lambda *a, **k: pytest.fail("a finished run must be reused, not retrained"))
-    again = runner.run(cfg)
+    again = runner.record(cfg)
     assert again["metrics"] == m and again["hash"] == rec["hash"] and again["config"] == cfg.to_dict()
 
 
@@ -105,12 +105,12 @@ def test_sweep_is_tidy_and_validates_every_config_before_training(monkeypatch):
 
 def test_keep_weights_stores_the_model_and_load_trained_reproduces_the_record(training_calls):
     cfg = ae.ae_config("mlp", "mnist", 4, **TINY | {"model_kwargs": {"hidden": 16}})
-    rec = runner.run(cfg)
+    rec = runner.record(cfg)
     assert runner.load_trained(cfg) is None  # not kept unless asked
-    kept = runner.run(cfg, keep_weights=True)
+    kept = runner.record(cfg, keep_weights=True)
     assert len(training_calls) == 2  # the record lacked weights, so the run was trained again to keep them
     assert kept["metrics"]["test_mse"] == pytest.approx(rec["metrics"]["test_mse"], rel=1e-5)
-    runner.run(cfg, keep_weights=True)
+    runner.record(cfg, keep_weights=True)
     assert len(training_calls) == 2  # now the weights are there: reused
 
     model = runner.load_trained(cfg)

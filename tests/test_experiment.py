@@ -66,7 +66,7 @@ def test_auto_precision_is_resolved_before_hashing(monkeypatch):
 
 
 def test_run_writes_record_then_reuses_it(store):
-    rec = runner.run(RUN)
+    rec = runner.record(RUN)
     assert rec["kind"] == "classification" and rec["hash"] == results.run_hash(RUN.to_dict())
     assert rec["config"] == RUN.to_dict()
     assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (150, 50, 34)
@@ -81,12 +81,12 @@ def test_run_writes_record_then_reuses_it(store):
     assert rec["parameters"] > 0 and rec["images_per_second"] > 0 and rec["fold"]["folds"] == 4
     assert (store / "classification" / f"{rec['hash']}.json").exists()
     assert not results.checkpoint_dir(RUN.to_dict()).exists()  # cleaned up after the record is written
-    again = runner.run(RUN)  # reused: identical, including provenance date
+    again = runner.record(RUN)  # reused: identical, including provenance date
     assert again == rec
 
 
 def test_same_seed_same_metrics_and_resume(tmp_path, monkeypatch):
-    first = runner.run(RUN)
+    first = runner.record(RUN)
 
     class Killed(Exception):
         pass
@@ -96,16 +96,16 @@ def test_same_seed_same_metrics_and_resume(tmp_path, monkeypatch):
 
     monkeypatch.setenv("KANMIX_RESULTS", str(tmp_path / "other"))
     with pytest.raises(Killed):
-        runner.run(RUN, on_epoch=kill)  # dies after epoch 1's checkpoint
+        runner.record(RUN, on_epoch=kill)  # dies after epoch 1's checkpoint
     assert results.load_record(RUN.to_dict()) is None and results.checkpoint_dir(RUN.to_dict()).exists()
-    resumed = runner.run(RUN)
+    resumed = runner.record(RUN)
     assert resumed["resumed_from_epoch"] == 1
     assert resumed["metrics"] == first["metrics"] and resumed["history"] == first["history"]
 
 
 def test_keep_weights_round_trip():
     cfg = ClassificationRun.from_dict({**CFG, "fold": None})
-    rec = runner.run(cfg, keep_weights=True)
+    rec = runner.record(cfg, keep_weights=True)
     assert rec["metrics"]["val"] is None
     model = runner.load_trained(cfg)
     assert model is not None and not model.training
@@ -123,16 +123,16 @@ def test_config_hashes_are_stable():
     assert results.config_hash(ClassificationRun.from_dict(other).to_dict()) == "a9775d4f6449f275"
 
 
-def test_run_many_trains_missing_runs_in_worker_processes_then_reads_them_in_order(store):
+def test_record_many_trains_missing_runs_in_worker_processes_then_reads_them_in_order(store):
     from dataclasses import replace
 
     cfgs = [replace(RUN, train=replace(RUN.train, seed=s)) for s in (0, 1, 2)]
-    first = runner.run(cfgs[0])  # stored already: no worker trains it again
-    records = runner.run_many([cfgs[2], cfgs[0], cfgs[1], cfgs[2]], workers=2)
+    first = runner.record(cfgs[0])  # stored already: no worker trains it again
+    records = runner.record_many([cfgs[2], cfgs[0], cfgs[1], cfgs[2]], workers=2)
     assert [r["config"]["seed"] for r in records] == [2, 0, 1, 2] and records[0] == records[3]
     assert records[1] == first
     # The two new runs were trained by the workers, each with its share of the threads.
     assert records[0]["provenance"]["threads"] == records[2]["provenance"]["threads"] >= 1
     assert len(list((store / "classification").glob("*.json"))) == 3
     with pytest.raises(ValueError, match="2 flags for 3 runs"):
-        runner.run_many(cfgs, keep_weights=[True, False])
+        runner.record_many(cfgs, keep_weights=[True, False])

@@ -198,7 +198,7 @@ def test_prune_runs_are_records_naming_their_base_and_keep_masked_edges_zero(sto
                                                         "channel_hidden": 8},
                                        "train": {"epochs": 1, "batch_size": 50, "precision": "fp32",
                                                  "progress": False}})
-    runner.run(cfg, keep_weights=True)
+    runner.record(cfg, keep_weights=True)
     kw = dict(n_importance=64, n_eval=200, steps=3, finetune={"batch_size": 32})
     importance_calls = []
     real = interpret.edge_importances

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     try:
         for cfg in cfgs:
-            rec = runner.run(cfg, force=args.force)
+            rec = runner.record(cfg, force=args.force)
             records.append(rec)
             r = ae.row(rec)
             how = "reused" if rec["hash"] in existed else f"trained in {r['train_seconds']:.1f} s"

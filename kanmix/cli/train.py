@@ -2,7 +2,7 @@
 
     python -m kanmix train --model kan_mixer --dataset fashion_mnist --epochs 1 --subset 2000
 
-A thin layer over :func:`kanmix.runner.run` of a :class:`kanmix.experiment.ClassificationRun`.
+A thin layer over :func:`kanmix.runner.record` of a :class:`kanmix.experiment.ClassificationRun`.
 Arguments are checked (by that config, and by building the model) before anything loads or
 trains; a bad one stops with a single line naming it and what is allowed.
 Rerunning a finished command reuses its record (``--force`` retrains); rerunning an
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + "  ".join(parts), file=sys.stderr, flush=True)
 
     try:
-        record = runner.run(cfg, force=args.force, keep_weights=args.keep_weights, on_epoch=on_epoch)
+        record = runner.record(cfg, force=args.force, keep_weights=args.keep_weights, on_epoch=on_epoch)
     except KeyboardInterrupt:
         print(f"\ninterrupted; rerun the same command to resume from {checkpoint}", file=sys.stderr)
         return 130
