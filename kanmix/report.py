@@ -3,7 +3,7 @@
 ``setup()`` is the first line after a chapter's imports. ``format_table(df, names=, units=)``
 turns a DataFrame of results into the strings a reader sees (thousands separators for counts,
 a few significant digits for measurements, human column names with units);
-:func:`kanmix.book.table` renders it with its caption in a box that scrolls when the table is
+:func:`kanmix.page.table` renders it with its caption in a box that scrolls when the table is
 wider than the page.
 """
 

@@ -28,7 +28,7 @@ read_only = False  # True: every number must come from a stored record (the cpu 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, cv, data, frontier, interpret, report, results, runner, runtime, stats, studies, viz
+from kanmix import book, cv, data, frontier, interpret, page, report, results, runner, runtime, stats, studies, viz
 from kanmix.bench import kan as bench_kan
 
 report.setup()
@@ -133,7 +133,7 @@ display(Markdown("\n\n".join(points)))
 fig = viz.plot_frontier(scale.points, datasets=p6["datasets"], titles={d: data.info(d).title for d in p6["datasets"]},
                         families=viz.family_colours(p6["families"]),
                         paper=marks)
-book.figure("findings_frontier", fig, "Validation accuracy against training compute for each family along its "
+page.figure("findings_frontier", fig, "Validation accuracy against training compute for each family along its "
             "scaling path (chapter 6): lines are the frontiers, stars the paper's reported accuracies at the FLOPs of "
             "its configuration", scale.records, profile)
 
@@ -156,5 +156,5 @@ for dataset in params["03"]["datasets"]:
                      "training time per fold": r["train_seconds"], "mean held-out accuracy": r["val_accuracy"],
                      "paper": paper})
 table = pd.DataFrame(rows).set_index(["dataset", "model"])
-display(book.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
+display(page.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
                    "KAN-Mixers paper's numbers", mixers.records, profile, units={"training time per fold": "s"}))

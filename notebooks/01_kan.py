@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import book, report
+from kanmix import page, report
 from kanmix.kan import KANLinear, bspline_bases
 
 torch.manual_seed(0)
@@ -116,7 +116,7 @@ for r, k in enumerate(orders):
 for ax in axes[-1]:
     ax.set_xlabel("x")
 fig.tight_layout()
-book.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
+page.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
             "evaluated by kanmix.kan.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
             "[-1, 1]; dashed: their sum", [], profile)
 
@@ -195,7 +195,7 @@ for n_in, n_out in widths:
                      "dense MFLOPs": dense_flops / 1e6, "KAN MFLOPs": kan_flops / 1e6,
                      "FLOPs ratio": kan_flops / dense_flops})
 costs = pd.DataFrame(rows).set_index(["in x out", "G", "k"])
-display(book.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear and an nn.Linear "
+display(page.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear and an nn.Linear "
                    "of the same shape", [], profile, precision=3))
 
 # %% [markdown]

@@ -64,7 +64,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import book, data, grids, interpret, report, runner, runtime, stats, studies
+from kanmix import data, grids, interpret, page, report, runner, runtime, stats, studies
 from kanmix.bench import kan as bench_kan
 
 report.setup()
@@ -107,7 +107,7 @@ display(Markdown(
 edges = {state: interpret.edge_table(m, probe) for state, m in (("trained", model), ("untrained", untrained))}
 share = pd.DataFrame({state: t.groupby("layer", sort=False)["spline_share"].median() for state, t in edges.items()})
 share.index = ["layer 1 (pixels → hidden)", "layer 2 (hidden → classes)"]
-display(book.table(share, "Median spline share S / (S + B) of the edges of each layer over real test inputs, trained "
+display(page.table(share, "Median spline share S / (S + B) of the edges of each layer over real test inputs, trained "
                    "and at initialisation", [record], profile, precision=3))
 weighted = {state: float(np.average(t["spline_share"].fillna(0), weights=t["importance"]))
             for state, t in edges.items()}
@@ -134,7 +134,7 @@ for ax, flat in zip(np.atleast_1d(axes), top.tolist()):
     ax.set_title(f"in {i} → class {o}", fontsize=9)
 np.atleast_1d(axes)[0].legend(fontsize=7, frameon=False)
 fig.tight_layout()
-book.figure("edges", fig, f"The {n_edges} most important edges of the second KAN layer, split into their SiLU base "
+page.figure("edges", fig, f"The {n_edges} most important edges of the second KAN layer, split into their SiLU base "
             "and spline terms; shaded: the spline grid range", [record], profile)
 
 # %% [markdown]
@@ -165,7 +165,7 @@ occupancy = pd.DataFrame({
     "knot intervals holding ≥ 1% of their input": [grids.knot_occupancy(m, acts[second]) for m in (layer, after)],
     "grid range of input 0": [f"[{m.grid[0, k]:.2f}, {m.grid[0, -k - 1]:.2f}]" for m in (layer, after)],
 }, index=["before update_grid", "after update_grid"])
-display(book.table(occupancy, "Where the second layer's knots sit relative to its real inputs", [record], profile,
+display(page.table(occupancy, "Where the second layer's knots sit relative to its real inputs", [record], profile,
                    precision=3))
 display(Markdown(
     f"Before the update {report.fmt(100 * occupancy.iloc[0, 0], 3)}% of the second layer's inputs were inside its grid "
@@ -189,7 +189,7 @@ ax1.plot(e_after.x[busiest], e_after.total[o, busiest], color="tab:red", lw=1, l
 ax1.set_title(f"edge in {busiest} → class {o} over the activations' range", fontsize=9)
 ax1.legend(frameon=False, fontsize=8)
 fig.tight_layout()
-book.figure("grid_update", fig, "A grid update on real hidden activations: the knots move to the data and the edge "
+page.figure("grid_update", fig, "A grid update on real hidden activations: the knots move to the data and the edge "
             "function is kept where the data is", [record], profile)
 
 # %% [markdown]
@@ -233,7 +233,7 @@ for name, lay_t, lay_u in (("layer 1 (pixels → hidden)", model.kan.layers[0], 
                          "importance held by the top 10% of edges": interpret.top_share(
                              table_[table_.layer == key]["importance"].to_numpy(), 0.1)})
 reg = pd.DataFrame(rows).set_index(["layer", "state"])
-display(book.table(reg, "The two terms of the KAN sparsity regulariser, and the concentration of edge importance",
+display(page.table(reg, "The two terms of the KAN sparsity regulariser, and the concentration of edge importance",
                    [record], profile, precision=3))
 top_t = reg.xs("trained", level="state")["importance held by the top 10% of edges"]
 top_u = reg.xs("untrained", level="state")["importance held by the top 10% of edges"]
@@ -274,7 +274,7 @@ speed["reference / kanmix"] = speed["reference ms"] / speed["kanmix ms"]
 speed["reference / limit"] = speed["reference ms"] / speed["limit ms"]
 speed["kanmix KiB / row"] = [(r.get("peak_bytes") or {}).get("kanmix") for r in bench]
 speed["kanmix KiB / row"] = speed["kanmix KiB / row"] / [r["shape"][0] * 1024 for r in bench]
-display(book.table(speed, f"Forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, order "
+display(page.table(speed, f"Forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, order "
                    f"{bench_kan.SPLINE_ORDER}), medians of {bench_repeats} steps", bench_records, profile, precision=3,
                    source=bench_origin))
 
@@ -319,7 +319,7 @@ for ax, (dtype, part) in zip(axes[0], speed.groupby(level="dtype", sort=False)):
 axes[0, 0].invert_yaxis()
 axes[0, -1].legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
 fig.tight_layout()
-book.figure("speed", fig, "Layer time against the peers in each dtype; the dashed line is the dense limit, the "
+page.figure("speed", fig, "Layer time against the peers in each dtype; the dashed line is the dense limit, the "
             "three-GEMM floor", bench_records, profile, source=bench_origin)
 
 # %% [markdown]
@@ -350,7 +350,7 @@ parity, parity_records = studies.parity_from_chapter(dict(
 by = parity.groupby(["model", "precision"], sort=False)
 parity_table = by.agg(val_accuracy=("val_accuracy", "mean"), std=("val_accuracy", "std"),
                       train_seconds=("train_seconds", "mean"))
-display(book.table(parity_table, f"{data.info(dataset).title}: {parity_folds}-fold CV of the same models, seeds and "
+display(page.table(parity_table, f"{data.info(dataset).title}: {parity_folds}-fold CV of the same models, seeds and "
                    "folds in float32 and bf16", parity_records, profile, names=NAMES, units=UNITS))
 verdicts = []
 for label in parity_models:

@@ -71,9 +71,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, cv, data, report, splits, stats, studies
-from kanmix import models
-from kanmix.models import build_model, count_parameters
+from kanmix import cv, data, page, report, splits, stats, studies
+from kanmix.models import build_model, config, count_parameters
 from kanmix.train import TrainConfig
 
 report.setup()
@@ -84,7 +83,7 @@ NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training 
 UNITS = {"train_seconds": "s"}
 PAPER = studies.PAPER_ACCURACY
 # The paper's random search chose patch 4, dim 256 and 8 blocks (kanmix.models.CONFIGS).
-PAPER_MIXER = models.config("kan_mixer_paper")[1]
+PAPER_MIXER = config("kan_mixer_paper")[1]
 
 # %% [markdown]
 # ## The architecture
@@ -119,7 +118,7 @@ def draw_mixer(ax):
 
 fig, ax = plt.subplots(figsize=(11, 3))
 draw_mixer(ax)
-book.figure("mixer", fig, "The KAN-Mixer. The MLP-Mixer is the same with Linear–GELU–Linear in the two orange "
+page.figure("mixer", fig, "The KAN-Mixer. The MLP-Mixer is the same with Linear–GELU–Linear in the two orange "
             "boxes.", [], profile)
 
 # %% [markdown]
@@ -183,7 +182,7 @@ deviations = pd.DataFrame([
      "changes accuracy and how it shifts the time-matched comparison"),
     ("rotation range", "not stated", f"±{augment['rotate']:g}°", "an assumption"),
 ], columns=["setting", "the paper", "here", "why"]).set_index("setting")
-display(book.table(deviations, "What this chapter does differently from the KAN-Mixers paper", [], profile))
+display(page.table(deviations, "What this chapter does differently from the KAN-Mixers paper", [], profile))
 
 # %% [markdown]
 # ## Where the KAN layers' inputs fall
@@ -208,7 +207,7 @@ ablation = pd.DataFrame({"val_accuracy": abl["val_accuracy"], "test_accuracy": a
                          # runs may be made while other work shares the cores.
                          "outside_grid": last["outside_grid"].reindex(abl.index)})
 ablation_records = [r for r in study.records if r["hash"] in set(study.ablation.hash)]
-display(book.table(ablation, f"The grid ablation: the KAN-Mixer on fold 0 of {data.info(datasets[0]).title}, with the fraction of its "
+display(page.table(ablation, f"The grid ablation: the KAN-Mixer on fold 0 of {data.info(datasets[0]).title}, with the fraction of its "
                    "KAN layers' inputs outside their grids after the last epoch (mean over layers)",
                    ablation_records, profile, names=NAMES, units=UNITS))
 default_outside = abl_curves[abl_curves.model == list(grid_variants)[0]]["outside_grid"]
@@ -232,7 +231,7 @@ ax.set_ylabel("inputs outside the grid")
 ax.set_ylim(0, None)
 ax.legend(frameon=False, fontsize=8)
 fig.tight_layout()
-book.figure("outside_grid", fig, "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each "
+page.figure("outside_grid", fig, "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each "
             "epoch, mean over its layers, for each grid handling", ablation_records, profile)
 
 # %% [markdown]
@@ -251,7 +250,7 @@ book.figure("outside_grid", fig, "Fraction of the KAN-Mixer's KAN-layer inputs o
 
 # %%
 for dataset in datasets:
-    display(book.table(summary[dataset], f"{data.info(dataset).title}: {folds}-fold cross-validation, mean over folds",
+    display(page.table(summary[dataset], f"{data.info(dataset).title}: {folds}-fold cross-validation, mean over folds",
                        [r for _, r in study.labelled[dataset]], profile, names=NAMES, units=UNITS))
     text = report.ranking_sentence(summary[dataset]["val_accuracy"].to_dict())
     outside = studies.output_layer_outside(study.labelled[dataset], "KAN")
@@ -277,7 +276,7 @@ for ax, dataset in zip(axes[0], datasets):
     ax.set_ylabel("held-out fold accuracy")
 axes[0, 0].legend(frameon=False, fontsize=7)
 fig.tight_layout()
-book.figure("cv_curves", fig, "Held-out accuracy per epoch, mean ± sd over folds", study.records, profile)
+page.figure("cv_curves", fig, "Held-out accuracy per epoch, mean ± sd over folds", study.records, profile)
 
 # %% [markdown]
 # ```{glue:figure} cv_curves
@@ -305,7 +304,7 @@ for row_axes, dataset in zip(axes, datasets):
         ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=5)
         ax.set_yticks(range(len(classes)), classes if ax is row_axes[0] else [], fontsize=5)
 fig.tight_layout()
-book.figure("confusion", fig, "Confusion matrices summed over the held-out folds, rows normalised (true class per "
+page.figure("confusion", fig, "Confusion matrices summed over the held-out folds, rows normalised (true class per "
             "row)", study.records, profile)
 
 # %% [markdown]
@@ -336,7 +335,7 @@ for row_axes, dataset in zip(axes, datasets):
         ax.set_title(data.info(dataset).title, fontsize=10)
 axes[0, 1].legend(frameon=False, fontsize=7, loc="lower right")
 fig.tight_layout()
-book.figure("cost", fig, "Held-out accuracy (mean ± sd over folds) against training time and parameter count",
+page.figure("cost", fig, "Held-out accuracy (mean ± sd over folds) against training time and parameter count",
             study.records, profile)
 
 # %% [markdown]
@@ -375,7 +374,7 @@ for dataset in datasets:
     ours = s["val_accuracy"].to_dict()
     texts.append(f"**{data.info(dataset).title}.** " + report.compare_to_paper(
         ours, paper, what="mean held-out accuracy", noise=s["std"].to_dict()))
-display(book.table(pd.DataFrame(side).set_index(["dataset", "model"]), "Mean accuracy: the paper's 5-fold numbers "
+display(page.table(pd.DataFrame(side).set_index(["dataset", "model"]), "Mean accuracy: the paper's 5-fold numbers "
                    f"beside this run's ({folds} folds, {n_train:,} training images per fold, {epochs} epochs)",
                    study.records, profile, names=NAMES))
 display(Markdown("\n\n".join(texts)))
@@ -398,7 +397,7 @@ floors["two-sided floor"] = floors["paired folds"].map(stats.wilcoxon_floor)
 floors["one-sided floor"] = floors["two-sided floor"] / 2
 n_pairs = len(summary[datasets[0]]) * (len(summary[datasets[0]]) - 1) // 2
 floors[f"two-sided floor, Holm over {n_pairs} pairs"] = (floors["two-sided floor"] * n_pairs).clip(upper=1)
-display(book.table(floors.set_index("paired folds"), "The smallest p-value an exact Wilcoxon test can give, by the "
+display(page.table(floors.set_index("paired folds"), "The smallest p-value an exact Wilcoxon test can give, by the "
                    "number of paired folds (no data can do better)", [], profile))
 
 # %% [markdown]
@@ -445,7 +444,7 @@ for dataset in datasets:
     pairs = stats.all_pairs(study.folds[study.folds.dataset == dataset], metric="val_accuracy", folds=folds)
     shown = pairs[["a", "b", "mean_diff", "ci_low", "ci_high", "d_z", "p_nb", "p_nb_holm", "p_wilcoxon", "p_floor",
                    "p_wilcoxon_holm"]]
-    display(book.table(shown.set_index(["a", "b"]), f"{data.info(dataset).title}: paired comparisons of held-out "
+    display(page.table(shown.set_index(["a", "b"]), f"{data.info(dataset).title}: paired comparisons of held-out "
                        f"accuracy over {folds} folds", [r for _, r in study.labelled[dataset]], profile,
                        precision=3, names={"mean_diff": "mean difference", "p_nb": "corrected t p",
                                            "p_nb_holm": "corrected t p, Holm", "p_wilcoxon": "Wilcoxon p",
@@ -465,7 +464,7 @@ if study.efficiency is not None:
     eff_table = eff.groupby(["n_train", "model"], sort=True).agg(
         epochs=("epochs", "first"), val_accuracy=("val_accuracy", "mean"), folds=("fold", "count")).unstack("model")
     eff_records = [r for r in study.records if r["hash"] in set(eff.hash)]
-    display(book.table(eff_table, "Held-out accuracy against the number of training images per fold", eff_records,
+    display(page.table(eff_table, "Held-out accuracy against the number of training images per fold", eff_records,
                        profile, names=NAMES))
     by_size = eff.groupby(["n_train", "model"])["val_accuracy"].mean().unstack()
     if {"KAN-Mixer", "MLP-Mixer"} <= set(by_size.columns):
@@ -487,7 +486,7 @@ if study.efficiency is not None:
     ax.set_ylabel("held-out accuracy")
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    book.figure("efficiency", fig, "Held-out accuracy against training-set size", eff_records, profile)
+    page.figure("efficiency", fig, "Held-out accuracy against training-set size", eff_records, profile)
 
 # %% [markdown]
 # ```{glue:figure} efficiency

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, data, report, splits, studies
+from kanmix import data, page, report, splits, studies
 
 report.setup()
 NAMES = {"model": "model", "requested": "bottleneck asked", "bottleneck": "latent size", "params": "parameters",
@@ -104,7 +104,7 @@ display(Markdown(
 for dataset in datasets:
     part = table[table.dataset == dataset].set_index(["model", "requested"])[
         ["bottleneck", "params", "test_mse", "psnr", "knn_accuracy", "train_seconds", "knn_per_minute"]]
-    display(book.table(part, f"{data.info(dataset).title}: the autoencoders by bottleneck. MSE in the models' [-1, 1] "
+    display(page.table(part, f"{data.info(dataset).title}: the autoencoders by bottleneck. MSE in the models' [-1, 1] "
                        "input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on the training images' codes "
                        "and scored on the test images' codes",
                        [r for r in records if r["config"]["dataset"] == dataset], profile, names=NAMES, units=UNITS))
@@ -118,7 +118,7 @@ for dataset in datasets:
 
 # %%
 base = study.baselines.assign(dataset=study.baselines.dataset.map(lambda d: data.info(d).title))
-display(book.table(base.set_index(["dataset", "method", "components"])[["test_mse", "psnr", "knn_accuracy"]],
+display(page.table(base.set_index(["dataset", "method", "components"])[["test_mse", "psnr", "knn_accuracy"]],
                    "The mean-image predictor (0 components) and PCA at every bottleneck width of the sweep",
                    baseline_records, profile, names=NAMES, units=UNITS))
 beats = table["beats_mean"]
@@ -150,7 +150,7 @@ for c, dataset in enumerate(datasets):
     axes[1, c].set_xscale("log")
 axes[0, 0].legend(frameon=False, fontsize=7)
 fig.tight_layout()
-book.figure("ae_sweep", fig, "Reconstruction quality and latent-space KNN accuracy against the latent size, with "
+page.figure("ae_sweep", fig, "Reconstruction quality and latent-space KNN accuracy against the latent size, with "
             "PCA at the same size and the mean-image predictor", study.records, profile)
 
 # %% [markdown]
@@ -173,7 +173,7 @@ for ax, xlabel in zip(axes, ("training time per run (s, log)", "parameters (log)
     ax.set_ylabel("test PSNR (dB)")
 axes[0].legend(frameon=False, fontsize=8)
 fig.tight_layout()
-book.figure("ae_cost", fig, "Test PSNR against training time and parameter count, every run of every dataset",
+page.figure("ae_cost", fig, "Test PSNR against training time and parameter count, every run of every dataset",
             records, profile)
 
 # %% [markdown]
@@ -199,7 +199,7 @@ book.figure("ae_cost", fig, "Test PSNR against training time and parameter count
 titled = table.assign(dataset=table.dataset.map(lambda d: data.info(d).title))
 knn = titled.set_index(["dataset", "model", "bottleneck"])[["knn_accuracy", "knn_authors", "knn_authors_features"]]
 knn.insert(2, "gap", knn["knn_authors"] - knn["knn_accuracy"])
-display(book.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol", records, profile,
+display(page.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol", records, profile,
                    names=NAMES))
 by_space = knn.groupby("knn_authors_features")["gap"].agg(["mean", "min", "max", "count"])
 display(Markdown("The authors' protocol against ours, by the space the authors' number is computed in: " + "; ".join(
@@ -234,7 +234,7 @@ for r, (label, imgs) in enumerate(rows):
         axes[r, c].set_yticks([])
     axes[r, 0].set_ylabel(label, fontsize=7)
 fig.tight_layout()
-book.figure("recon", fig, "Test images and their reconstructions by each model at its widest bottleneck (latent "
+page.figure("recon", fig, "Test images and their reconstructions by each model at its widest bottleneck (latent "
             "size in brackets)", shown, profile)
 
 # %% [markdown]

@@ -74,7 +74,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from kanmix import book, data, grids, interpret, linearize, report, runner, viz
+from kanmix import data, grids, interpret, linearize, page, report, runner, viz
 
 report.setup()  # widget warning off, inline figures, the book's figure style
 NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
@@ -123,11 +123,11 @@ models_table = pd.DataFrame(
     + [{"model": "MLP-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
         "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
        for r in mlp_records]).set_index(["model", "seed"])
-display(book.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
+display(page.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
                    f"{report.count(kan_records[0]['config']['train']['epochs'], 'epoch')}); accuracy is the fraction of the test "
                    "split classified correctly", mixer_records, profile, names=NAMES, units=UNITS))
 ae_metrics = ae_record["metrics"]
-display(book.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],
+display(page.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],
                                   "parameters": ae_metrics["params"], "train_seconds": ae_metrics["train_seconds"]}],
                                 index=pd.Index([f"KAN AE, bottleneck {ae_bottleneck}"], name="model")),
                    f"The KAN autoencoder ({data.info(ae_dataset).title})", [ae_record], profile, names=NAMES,
@@ -170,7 +170,7 @@ summary = by_layer.apply(interpret.summarize, include_groups=False)
 summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
 
 # %% tags=["hide-input"]
-display(book.table(summary, "Per layer, trained against untrained (init): median spline share and "
+display(page.table(summary, "Per layer, trained against untrained (init): median spline share and "
                    f"deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
                    "monotone, median extrema and curvature, and the share of the layer's importance held by its top "
                    f"10% of edges; mixer values pool the seeds {seeds}", [*kan_records, ae_record], profile,
@@ -209,7 +209,7 @@ axes[0, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
 axes[1, 0].set_ylabel("fraction of edges ≤ x", fontsize=8)
 axes[0, 0].legend(frameon=False, fontsize=7)
 fig.tight_layout()
-book.figure("ch5_distributions", fig, "Distribution over each layer's edges of the spline share (top) and of the "
+page.figure("ch5_distributions", fig, "Distribution over each layer's edges of the spline share (top) and of the "
             "deviation from a + b·SiLU (bottom), trained (solid) against the same models at initialisation (dashed)",
             [*kan_records, ae_record], profile)
 
@@ -258,7 +258,7 @@ for part, (name, models, images, records) in (
     for model, state, title, color, when in zip(
             models, ("trained", "init"), ("trained", "untrained (init)"), ("tab:purple", "0.35"),
             ("after training", "at initialisation, before any training step")):
-        book.figure(f"ch5_edges_{part}_{state}", draw_layer(model, images, name, title, color),
+        page.figure(f"ch5_edges_{part}_{state}", draw_layer(model, images, name, title, color),
                     f"The most important edges of {name} {when}: total (solid), SiLU term (blue, dashed) and "
                     "spline (orange, dashed)", records, profile)
 
@@ -330,13 +330,13 @@ symbolic = {
 # %% tags=["hide-input"]
 shown = symbolic["trained"].set_index(["model", "layer", "out", "in"])[
     ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
-display(book.table(shown, "Symbolic fits of the top edges of the trained models (first seed): the best "
+display(page.table(shown, "Symbolic fits of the top edges of the trained models (first seed): the best "
                    "library form and its R², next to the R² of a straight line and of a + b·SiLU(x)",
                    [kan_records[0], ae_record], profile, precision=3, names=NAMES))
 forms = pd.DataFrame({state: df.best.where(df.r2 >= interpret.GOOD_FIT, "no fit").value_counts()
                       for state, df in symbolic.items()}).fillna(0).astype(int)
 forms.index.name = "best form"
-display(book.table(forms, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} (\"no fit\" below it), "
+display(page.table(forms, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} (\"no fit\" below it), "
                    "trained against untrained: number of edges", [kan_records[0], ae_record], profile, names=NAMES))
 
 # %% [markdown]
@@ -381,7 +381,7 @@ for r, (label, m) in enumerate(rows):
         ax.set_title(title if r == 0 else "", fontsize=7)
     axes[r, 0].set_ylabel(label, fontsize=7)
 fig.colorbar(shown_image, ax=axes, fraction=0.02, label="share of the map")
-book.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid (first block, first seed): for a "
+page.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid (first block, first seed): for a "
             "few output tokens (their own patch marked +) and averaged over all outputs; trained KAN-Mixer, the "
             f"same at initialisation, and the MLP-Mixer's weights. A uniform map is 1/{side * side} everywhere",
             [kan_records[0], mlp_records[0]], profile)
@@ -408,7 +408,7 @@ locality_table = pd.DataFrame(
      for s, m in zip(ss, maps[key])]).set_index(["model", "seed"])
 
 # %% tags=["hide-input"]
-display(book.table(locality_table, "Token maps: locality (mean distance read, relative to a uniform "
+display(page.table(locality_table, "Token maps: locality (mean distance read, relative to a uniform "
                    "map; below 1 is local) and the share of each map held by its top 10% of input tokens "
                    "(uniform: 0.1), averaged over output tokens", mixer_records, profile, precision=3,
                    names={"locality": "locality (relative to uniform)",
@@ -432,7 +432,7 @@ for ax, (label, m) in zip(axes, pixel_maps.items()):
     ax.set_title(f"KAN AE, {label}", fontsize=8)
     ax.axis("off")
 fig.colorbar(shown_image, ax=axes, fraction=0.03, label="summed importance")
-book.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder's {ae_layer} (summed over its "
+page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder's {ae_layer} (summed over its "
             "outputs), trained and at initialisation", [ae_record], profile)
 
 # %% [markdown]
@@ -461,7 +461,7 @@ stability = pd.DataFrame(
                                           interpret.rank_agreement([m.mean(0) for m in maps[state]]))])
 
 # %% tags=["hide-input"]
-display(book.table(stability.set_index(["state", "pair"]), "Spearman rank correlation of the token maps between "
+display(page.table(stability.set_index(["state", "pair"]), "Spearman rank correlation of the token maps between "
                    "seeds, trained and untrained", kan_records, profile, precision=3))
 
 # %% [markdown]
@@ -491,7 +491,7 @@ assert (pruning.masked_nonzero == 0).all(), "a removed edge came back during fin
 mean_pruning = pruning.groupby("keep", sort=False)[
     ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
 mean_pruning.index = pd.Index([f"{k:g}" for k in mean_pruning.index], name="fraction kept")
-display(book.table(mean_pruning, f"Pruning by importance: mean over seeds {seeds} of the test accuracy (fraction "
+display(page.table(mean_pruning, f"Pruning by importance: mean over seeds {seeds} of the test accuracy (fraction "
                    f"of {n_eval} test images classified correctly) unpruned, pruned, and pruned then fine-tuned for "
                    f"{finetune_steps} steps", pruning_records, profile, precision=4,
                    names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
@@ -511,7 +511,7 @@ ax.set_xlabel("fraction of edges kept")
 ax.set_ylabel("test accuracy")
 ax.legend(frameon=False, fontsize=8)
 fig.tight_layout()
-book.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kept, one line per seed",
+page.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kept, one line per seed",
             pruning_records, profile)
 
 # %% [markdown]
@@ -552,7 +552,7 @@ cost = pd.DataFrame([
      "train_seconds": np.mean([r["train_seconds"] for r in recs]),
      "images_per_second": np.mean([r["images_per_second"] for r in recs])}
     for label, recs in (("KAN-Mixer", kan_records), ("MLP-Mixer", mlp_records))]).set_index("model")
-display(book.table(cost, "Cost: means over each mixer's seeds (test accuracy as a fraction, "
+display(page.table(cost, "Cost: means over each mixer's seeds (test accuracy as a fraction, "
                    "throughput in training images per second)", mixer_records, profile, names=NAMES,
                    units=UNITS))
 

@@ -57,7 +57,7 @@ workers = 1
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from kanmix import book, data, frontier, report, studies, viz
+from kanmix import data, frontier, page, report, studies, viz
 
 report.setup()
 study = studies.frontier_from_chapter(dict(
@@ -92,7 +92,7 @@ fig = viz.plot_frontier(points, datasets=datasets, titles=TITLES, families=COLOU
 seconds_source = ("seconds from one side-by-side timing of every size, one thread, on "
                   f"{study.timing['provenance']['device']}" if study.timing is not None else
                   "seconds as each run recorded them (machines may differ between runs)")
-book.figure("frontier", fig, f"Validation accuracy (fold 0) against training compute: FLOPs (left) and {seconds_source} "
+page.figure("frontier", fig, f"Validation accuracy (fold 0) against training compute: FLOPs (left) and {seconds_source} "
             "(right). Large markers are seed means (circle: shorter training, square: longer), faint dots "
             "single seeds, lines each family's frontier; stars mark the paper's reported accuracies at the training "
             "FLOPs of its configuration", study.records, profile)
@@ -121,7 +121,7 @@ book.figure("frontier", fig, f"Validation accuracy (fold 0) against training com
 
 # %%
 sizes = studies.frontier_sizes(study)
-display(book.table(sizes, "The scaling paths: each size's parameters and training FLOPs per image",
+display(page.table(sizes, "The scaling paths: each size's parameters and training FLOPs per image",
                    [], profile, names={"params": "parameters", "flops_per_image": "training FLOPs per image"}))
 
 # %% [markdown]
@@ -132,7 +132,7 @@ display(book.table(sizes, "The scaling paths: each size's parameters and trainin
 
 # %%
 sweep = study.sweep.pivot_table(index=["family", "size"], columns="lr", values="val_accuracy")
-display(book.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
+display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
                    study.sweep_records, profile))
 display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.items()) + "."))
 
@@ -143,7 +143,7 @@ display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.it
 table = points.groupby(["dataset", "family", "size", "epochs"], sort=False).agg(
     params=("params", "first"), flops=("flops", "first"), seconds=(SECONDS, "mean"),
     val_accuracy=("val_accuracy", "mean"), test_accuracy=("test_accuracy", "mean"), seeds=("seed", "count"))
-display(book.table(table, f"Every point of the frontier: means over seeds (training time: {seconds_source})",
+display(page.table(table, f"Every point of the frontier: means over seeds (training time: {seconds_source})",
                    study.records, profile,
                    names={"params": "parameters", "flops": "training FLOPs", "seconds": "training time",
                           "val_accuracy": "val accuracy", "test_accuracy": "test accuracy"},

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from bookutil import built_book, stage, take_executed  # noqa: F401  (built_book: the shared, session-scoped fixture)
-from kanmix import book
+from kanmix import book, page
 
 
 class _Page(HTMLParser):
@@ -106,18 +106,18 @@ def test_captions_carry_provenance(built_book):
 def test_provenance_names_records_this_machine_or_an_outside_source():
     clean = {"commit": "89abcdef0123", "dirty": False}
     rec = {"hash": "0123456789abcdef", "provenance": {"device": "cuda: H100", "git": clean}}
-    assert book.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567 · commit 89abcde"
+    assert page.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567 · commit 89abcde"
     # A record made from a tree with uncommitted changes is flagged where every reader sees it.
     dirty = {"hash": "fedcba9876543210", "provenance": {"device": "cpu: EPYC", "git": {**clean, "dirty": True}}}
-    line = book.provenance([rec, dirty], "cpu")
+    line = page.provenance([rec, dirty], "cpu")
     assert "⚠ 1 of 2 made from a tree with uncommitted changes" in line and "fedcba98" in line.split("⚠")[1]
-    assert "computed in this notebook" in book.provenance([], "smoke")
-    outside = book.provenance([], "smoke", source="read from bench.json")
+    assert "computed in this notebook" in page.provenance([], "smoke")
+    outside = page.provenance([], "smoke", source="read from bench.json")
     assert outside == "profile `smoke` · read from bench.json" and "device" not in outside
     # A record that backs a table twice is named once.
-    assert book.provenance([rec, dirty, rec], "cpu") == line
+    assert page.provenance([rec, dirty, rec], "cpu") == line
     # Records, when there are any, are the provenance; a source does not override them.
-    assert book.provenance([rec], "cpu", source="x") == book.provenance([rec], "cpu")
+    assert page.provenance([rec], "cpu", source="x") == page.provenance([rec], "cpu")
 
 
 def _toc_book(tmp_path: Path, toc: str, sources: list[str]) -> Path:
@@ -213,7 +213,7 @@ def test_table_puts_the_caption_above_a_scroll_box():
     import pandas as pd
 
     df = pd.DataFrame({"params": [1004745], "psnr": [12.5697]}, index=pd.Index(["kan"], name="model"))
-    html = book.table(df, "Table 9.1 — a sweep", [], "smoke", names={"psnr": "PSNR"}, units={"psnr": "dB"}).data
+    html = page.table(df, "Table 9.1 — a sweep", [], "smoke", names={"psnr": "PSNR"}, units={"psnr": "dB"}).data
     assert html.startswith('<div class="kanmix-table"><p class="kanmix-table-caption"><b>Table 9.1 — a sweep</b>')
     caption, scroll = html.split('<div class="kanmix-table-scroll">')
     assert "<table" not in caption and "computed in this notebook" in caption
