@@ -92,11 +92,11 @@ def basis_flops(grid_size: int, spline_order: int, uniform: bool) -> int:
     """FLOPs to evaluate the ``G + k`` B-spline bases of one input element, as :mod:`kanmix.kan` does.
 
     ``uniform`` cubic grids (every KAN layer at init, and for all training without grid
-    updates) take the closed form :func:`kanmix.kan.cubic_uniform`: ``u = (x - t0) / h`` (2),
+    updates) take the closed form :func:`kanmix.bspline.cubic_uniform`: ``u = (x - t0) / h`` (2),
     then per basis ``d = u - c``, ``|d|``, ``a = (2 - s)_+``, ``b = (1 - s)_+`` (6) and
     ``(a a a - 4 b b b) / 6`` (7): ``2 + 13 (G + k)``.
 
-    Otherwise the Cox-de Boor recursion :func:`kanmix.kan.cox_de_boor` on ``K - 1 = G + 2k``
+    Otherwise the Cox-de Boor recursion :func:`kanmix.bspline.cox_de_boor` on ``K - 1 = G + 2k``
     knot intervals: order 0 is two comparisons and an ``and`` per interval, ``3 (G + 2k)``;
     each level ``p = 1..k`` has ``G + 2k - p`` bases of ``x - t``, ``/``, ``t - x``, ``/``, two
     products and a sum (7; the knot differences do not depend on ``x`` and are left out):

@@ -21,16 +21,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from kanmix._torch_compat import mark_dynamic, recompile_limit
-
-if TYPE_CHECKING:
-    from kanmix.kan import Grid, KANLinear
+from kanmix.bspline import Grid
 
 
 # --------------------------------------------------------------------------------------
@@ -244,16 +241,22 @@ class _KANFunction(torch.autograd.Function):
         return grad_x, None, grad_base, grad_spline, grad_scaler, None
 
 
-def kan_linear(layer: KANLinear, x: Tensor) -> Tensor:
-    """``layer``'s output on ``x (..., in)`` -> ``(..., out)``, in the autocast dtype under autocast."""
-    lead = x.shape[:-1]
-    x2 = x.reshape(-1, layer.in_features).contiguous()  # row blocks must be contiguous slices
+def rows_and_dtype(x: Tensor) -> tuple[Tensor, torch.dtype]:
+    """``x (..., in)`` as contiguous rows ``(rows, in)`` (row blocks are slices of it), in float32 under
+    autocast, and the dtype the output is computed in: the autocast dtype, else ``x``'s."""
+    rows = x.reshape(-1, x.shape[-1]).contiguous()
     device_type = x.device.type
     if torch.is_autocast_enabled(device_type):
-        dtype = torch.get_autocast_dtype(device_type)
-        x2 = x2.float()
-    else:
-        dtype = x.dtype
-    out = _KANFunction.apply(x2, layer.grid_for(x2.dtype), layer.base_weight, layer.spline_weight,
-                             layer.spline_scaler, dtype)
-    return out.view(*lead, layer.out_features)
+        return rows.float(), torch.get_autocast_dtype(device_type)
+    return rows, x.dtype
+
+
+def kan_linear(x: Tensor, grid: Grid, base_weight: Tensor, spline_weight: Tensor, spline_scaler: Tensor,
+               dtype: torch.dtype) -> Tensor:
+    """A KAN layer's output ``(rows, out)`` on ``x (rows, in)`` (:func:`rows_and_dtype`), computed in ``dtype``.
+
+    ``grid`` holds the knots in ``x``'s dtype; ``base_weight (out, in)``, ``spline_weight
+    (out, in, G + k)`` and ``spline_scaler (out, in)`` are the layer's parameters
+    (:class:`kanmix.kan.KANLinear`), which get their gradients through the custom backward.
+    """
+    return _KANFunction.apply(x, grid, base_weight, spline_weight, spline_scaler, dtype)

@@ -34,7 +34,8 @@ import torch
 from IPython.display import Markdown, display
 
 from kanmix import page, report
-from kanmix.kan import KANLinear, bspline_bases
+from kanmix.bspline import bspline_bases
+from kanmix.kan import KANLinear
 
 torch.manual_seed(0)
 report.setup()  # widget warning off, inline figures, the book's figure style
@@ -87,7 +88,7 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # $k-1$ times continuously differentiable. A KAN layer with grid size $G$ on a range $[a, b]$
 # uses $G$ equal intervals inside the range plus $k$ extra knots on each side, which gives
 # $G + k$ basis functions that sum to one everywhere inside $[a, b]$ (a *partition of unity*).
-# The figure evaluates `kanmix.kan.bspline_bases` — the function the layer itself calls — on
+# The figure evaluates `kanmix.bspline.bspline_bases` — the function the layer itself calls — on
 # the knots of a freshly built `KANLinear`.
 
 # %% tags=["hide-input", "remove-output"]
@@ -117,7 +118,7 @@ for ax in axes[-1]:
     ax.set_xlabel("x")
 fig.tight_layout()
 page.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
-            "evaluated by kanmix.kan.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
+            "evaluated by kanmix.bspline.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
             "[-1, 1]; dashed: their sum", [], profile)
 
 # %% [markdown]

@@ -12,7 +12,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from kanmix import flops
 from kanmix.experiment import ClassificationRun
 from kanmix.folds import kfold_indices
-from kanmix.kan import KANLinear, cox_de_boor, cubic_uniform
+from kanmix.bspline import cox_de_boor, cubic_uniform
+from kanmix.kan import KANLinear
 from kanmix.models import build_model
 from kanmix.splits import Fold, Split
 from kanmix.train import TrainConfig

@@ -10,7 +10,8 @@ import torch
 
 from kanmix import interpret, runner
 from kanmix.experiment import ClassificationRun
-from kanmix.kan import KANLinear, bspline_bases
+from kanmix.bspline import bspline_bases
+from kanmix.kan import KANLinear
 from kanmix.models import build_model
 
 

@@ -11,7 +11,8 @@ import torch
 from scipy.interpolate import BSpline
 
 import kanmix.kan_fast as kan_fast
-from kanmix.kan import KAN, KANLinear, PlainKANLinear, bspline_bases
+from kanmix.bspline import bspline_bases
+from kanmix.kan import KAN, KANLinear, PlainKANLinear
 
 
 def scipy_bases(knots: np.ndarray, x: np.ndarray, order: int) -> np.ndarray:
