@@ -130,7 +130,7 @@ class PairedComparison:
     mean_a: float
     mean_b: float
     mean_diff: float
-    ci_low: float  # 95% CI of the mean difference, Nadeau-Bengio corrected
+    ci_low: float  # CI of the mean difference at the given confidence (default 95%), Nadeau-Bengio corrected
     ci_high: float
     t: float  # corrected t statistic, df = n - 1
     p_nb: float  # two-sided p of the corrected resampled t-test
@@ -138,6 +138,7 @@ class PairedComparison:
     wilcoxon_n: int  # non-zero differences the Wilcoxon test used
     p_floor: float  # smallest p the exact Wilcoxon test could have given here
     d_z: float  # Cohen's d_z of the paired differences
+    sd_diff: float  # their standard deviation (ddof=1): what a power calculation for the next study needs
     test_train_ratio: float
 
     def as_dict(self) -> dict:
@@ -202,6 +203,7 @@ def paired_comparison(
         wilcoxon_n=nonzero,
         p_floor=wilcoxon_floor(max(nonzero, 1)),
         d_z=d_z,
+        sd_diff=sd,
         test_train_ratio=ratio,
     )
 

@@ -299,6 +299,18 @@ def output_layer_outside(labelled: Sequence[tuple[str, dict]], label: str) -> fl
     return float(np.mean(shares)) if shares else None
 
 
+def headline_comparison(study: MixerStudy, folds: int, *, repeats: bool = True):
+    """The headline pair's paired comparison (:func:`kanmix.stats.paired_comparison`, KAN-Mixer minus the
+    named MLP-Mixer) over every repeat of the split, or over the main CV's folds alone
+    (``repeats=False``); ``None`` without a headline pair."""
+    if study.headline is None or study.headline_pair is None:
+        return None
+    a, b = study.headline_pair
+    part = study.headline if repeats else study.headline[study.headline.repeat == 0]
+    wide = part.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
+    return stats.paired_comparison(wide[a], wide[b], folds=folds)
+
+
 def separated_pairs(folds_table: pd.DataFrame, *, folds: int, alpha: float = 0.05) -> set[frozenset]:
     """The model pairs of one dataset's main CV whose difference survives Holm's correction at ``alpha``."""
     pairs = stats.all_pairs(folds_table, metric="val_accuracy", folds=folds)

@@ -82,11 +82,9 @@ for dataset in p3["datasets"]:
                                            what="mean held-out accuracy", noise=s_["std"].to_dict(),
                                            separated=studies.separated_pairs(part, folds=p3["folds"])))
 text = "**KAN-Mixers** (chapter 3). " + " ".join(parts)
-if mixers.headline is not None and mixers.headline_pair is not None:
-    a, b = mixers.headline_pair
-    wide = mixers.headline.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
+if mixers.headline_pair is not None:
     text += f" The headline pair over all {p3['headline_repeats']} repeats of the split: " + report.paired_sentence(
-        stats.paired_comparison(wide[a], wide[b], folds=p3["folds"]), a, b, wilcoxon=False)
+        studies.headline_comparison(mixers, p3["folds"]), *mixers.headline_pair, wilcoxon=False)
 points.append(text)
 # 2. autoencoders vs CNN / MLP / PCA
 t4 = autoencoders.table

@@ -416,18 +416,14 @@ display(page.table(floors.set_index("paired folds"), "The smallest p-value an ex
 # the second repeat re-partitions the same 60,000 images, so it is a repeat, not a replication.
 
 # %%
-head = study.headline
-if head is not None and study.headline_pair is not None:
+if study.headline_pair is not None:
     a, b = study.headline_pair
-    first_only = head[head.repeat == 0]
     sentences = []
     against = studies.kan_mixer_against(study.folds[study.folds.dataset == datasets[0]], folds=folds).set_index("model")
-    for label, part, repeated in (("the main 5-fold CV" if folds == 5 else f"the main {folds}-fold CV", first_only, False),
-                                  (f"{headline_repeats} repeats of the {folds}-fold split", head, True)):
-        wide = part.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
-        res = stats.paired_comparison(wide[a], wide[b], folds=folds)
-        mdd = stats.minimum_detectable_difference(float((wide[a] - wide[b]).std(ddof=1)), res.n,
-                                                  test_train_ratio=res.test_train_ratio)
+    for label, repeated in (("the main 5-fold CV" if folds == 5 else f"the main {folds}-fold CV", False),
+                            (f"{headline_repeats} repeats of the {folds}-fold split", True)):
+        res = studies.headline_comparison(study, folds, repeats=repeated)
+        mdd = stats.minimum_detectable_difference(res.sd_diff, res.n, test_train_ratio=res.test_train_ratio)
         holm = (f" Adjusted over the {int(against.loc[b, 'pairs'])} pairs of the main CV (Holm), its p is "
                 f"{report.fmt(against.loc[b, 'p_holm'], 2)}." if not repeated else "")
         sentences.append(f"- **{label}**: {report.paired_sentence(res, a, b, wilcoxon=not repeated)}{holm} With this "
@@ -517,10 +513,8 @@ if "KAN-Mixer" in summary[datasets[0]].index:
     points.append(f"Every comparison with the paper is at another scale: this KAN-Mixer has {ours:,} parameters, "
                   f"{report.fmt(100 * ours / papers, 2)}% of the paper's configuration ({papers:,}); "
                   "{doc}`06_frontier` measures how the comparison moves with size and training length.")
-if head is not None and study.headline_pair is not None:
-    a, b = study.headline_pair
-    wide = head.pivot(index=["repeat", "fold"], columns="model", values="val_accuracy")
-    res = stats.paired_comparison(wide[a], wide[b], folds=folds)
+if study.headline_pair is not None:
     points.append(f"The headline pair (the profile's `headline_against`) over all {headline_repeats} repeats of the split: "
-                  + report.paired_sentence(res, a, b, wilcoxon=False))
+                  + report.paired_sentence(studies.headline_comparison(study, folds), *study.headline_pair,
+                                           wilcoxon=False))
 display(Markdown("\n".join(f"- {p}" for p in points)))
