@@ -34,6 +34,7 @@ def test_mixer_study_plans_every_part_and_a_rerun_trains_nothing(training_calls)
     assert study.headline_pair == ("KAN-Mixer", studies.TIME_MATCHED)
     assert sorted(zip(study.headline.model, study.headline.repeat, study.headline.fold)) == sorted(
         (m, r, f) for m in study.headline_pair for r in (0, 1) for f in (0, 1))
+    assert studies.headline_comparison(study, 2).n == 4 and studies.headline_comparison(study, 2, repeats=False).n == 2
     # Repeat 0 of the headline pair is the main CV's: the same records.
     main0 = study.folds[study.folds.model == "KAN-Mixer"].hash.tolist()
     assert study.headline[(study.headline.model == "KAN-Mixer") & (study.headline.repeat == 0)].hash.tolist() == main0
