@@ -134,7 +134,11 @@ display(page.table(sizes, "The scaling paths: each size's parameters and trainin
 sweep = study.sweep.pivot_table(index=["family", "size"], columns="lr", values="val_accuracy")
 display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
                    study.sweep_records, profile))
-display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.items()) + "."))
+tried = sorted(lr_sweep["lrs"])
+edge = [f for f in lr_sweep["sizes"] if f in study.lrs and study.lrs[f] in (tried[0], tried[-1])]
+display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.items()) + "." + (
+    f" For {report.listing(edge)} the best value is at the edge of the range tried, so a value beyond it might do "
+    "better still: the sweep tests the single learning rate only within its range." if edge else "")))
 
 # %% [markdown]
 # ## Every point
