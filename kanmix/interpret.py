@@ -483,6 +483,33 @@ def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, prec
     return float((predict(model, images, precision=precision).argmax(1) == labels).double().mean())
 
 
+def finetune_config(base: runner.Run, finetune: Mapping | None = None):
+    """The brief fine-tuning a trained run's derived models get (pruned, linearized): one pass of
+    :func:`kanmix.train.fit` at the base's precision and seed, no augmentation, no grid updates;
+    ``finetune`` overrides the other options (default lr 3e-4, no warm-up, cosine to 0, batch 128)."""
+    from kanmix.train import TrainConfig
+
+    options = {"lr": 3e-4, "warmup": 0.0, "batch_size": 128, **(finetune or {})}
+    return TrainConfig.from_dict({**options, "epochs": 1, "precision": base.train.precision,
+                                  "augment": None, "grid_updates": (), "seed": base.seed})
+
+
+def trained_and_data(base: runner.Run, n_eval: int, who: str) -> tuple[nn.Module, tuple, tuple]:
+    """``base``'s trained model, its training ``(images, labels)`` and ``n_eval`` test images with labels
+    drawn by its seed (disjoint from every training image). ``who`` names the caller in the error
+    raised when the base kept no weights."""
+    from kanmix.splits import load_split
+
+    model = runner.load_trained(base)
+    if model is None:
+        raise ValueError(f"{who}: the base run {results.run_hash(base.to_dict())} kept no weights; "
+                         "run it with keep_weights=True")
+    train, _, _ = load_split(base.split)
+    test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
+    pick = _sample_indices(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
+    return model, train, (test_x[pick], test_y[pick])
+
+
 PRUNE_KIND = "prune_finetune"
 
 
@@ -504,26 +531,18 @@ def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n
     construction). The importances and the unpruned accuracy are computed once, and only if
     some record is missing.
     """
-    from kanmix.splits import load_split
-    from kanmix.train import TrainConfig, fit
+    from kanmix.train import fit
 
-    options = {"lr": 3e-4, "warmup": 0.0, "batch_size": 128, **(finetune or {})}
-    train_cfg = TrainConfig.from_dict({**options, "epochs": 1, "precision": base.train.precision,
-                                       "augment": None, "grid_updates": (), "seed": base.seed})
+    train_cfg = finetune_config(base, finetune)
     base_hash = results.run_hash(base.to_dict())
     shared: dict = {}
 
     def prepared() -> dict:
         """The base's training and test images, importances and unpruned accuracy (computed on first use)."""
         if not shared:
-            model = runner.load_trained(base)
-            if model is None:
-                raise ValueError(f"prune_runs: the base run {base_hash} kept no weights; run it with keep_weights=True")
-            (train_x, train_y), _, _ = load_split(base.split)
-            test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
-            pick = _sample_indices(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
-            shared.update(train=(train_x, train_y), test=(test_x[pick], test_y[pick]),
-                          importance=edge_importances(model, _probe(train_x, n_importance, PROBE_SEED)))
+            model, train, test = trained_and_data(base, n_eval, "prune_runs")
+            shared.update(train=train, test=test,
+                          importance=edge_importances(model, _probe(train[0], n_importance, PROBE_SEED)))
             shared["before"] = _accuracy(model, *shared["test"], base.train.precision)
         return shared
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kanmix import data, results, runner
+from kanmix import results, runner
 from kanmix.grids import kan_layers, layer_inputs
 from kanmix.kan import KANLinear
 
@@ -121,26 +121,17 @@ def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval:
     holds the trained model's accuracy, the linearized one's before and after fine-tuning, and
     the median R² of each replaced layer's edge fits.
     """
-    from kanmix.interpret import _accuracy, _probe, _sample_indices, PROBE_SEED
-    from kanmix.splits import load_split
-    from kanmix.train import TrainConfig, fit
+    from kanmix.interpret import PROBE_SEED, _accuracy, _probe, _sample_indices, finetune_config, trained_and_data
+    from kanmix.train import fit
 
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         raise ValueError(f"arms={list(arms)!r}: unknown {unknown}; choose from {', '.join(ARMS)}")
-    options = {"lr": 3e-4, "warmup": 0.0, "batch_size": 128, **(finetune or {})}
-    train_cfg = TrainConfig.from_dict({**options, "epochs": 1, "precision": base.train.precision,
-                                       "augment": None, "grid_updates": (), "seed": base.seed})
+    train_cfg = finetune_config(base, finetune)
     base_hash = results.run_hash(base.to_dict())
 
     def compute(arm: str) -> dict:
-        model = runner.load_trained(base)
-        if model is None:
-            raise ValueError(f"linearize_runs: the base run {base_hash} kept no weights; run it with keep_weights=True")
-        (train_x, train_y), _, _ = load_split(base.split)
-        test_x, test_y = data.load(base.split.dataset, "test", size=base.split.size)
-        pick = _sample_indices(test_x.shape[0], min(n_eval, test_x.shape[0]), base.seed)
-        test = (test_x[pick], test_y[pick])
+        model, (train_x, train_y), test = trained_and_data(base, n_eval, "linearize_runs")
         before = _accuracy(model, *test, base.train.precision)
         lin, r2s = linearized(model, _probe(train_x, n_fit, PROBE_SEED), ARMS[arm])
         after = _accuracy(lin, *test, base.train.precision)
