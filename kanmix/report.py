@@ -204,10 +204,13 @@ def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, w
             parts_.append(f"The ranking agrees with the paper's ({our_order}), each neighbouring pair separated "
                           "beyond noise.")
         elif not real_flips:
-            parts_.append(f"We have {our_order}, the paper {paper_order}; no pair is separated against the paper's "
-                          f"order, and {listing(f'{a} and {b}' for a, b in tied)} are tied within noise, as far as "
-                          "these folds can tell." if tied else
-                          f"We have {our_order}, the paper {paper_order}; every reversed pair is within noise.")
+            text_ = f"Our order is {our_order}" + (f", the paper's {paper_order}" if flipped else ", as in the paper")
+            if flipped:
+                text_ += f"; the reversed {listing(f'{a} and {b}' for a, b in flipped)} are within noise"
+            if tied:
+                text_ += (f"; {listing(f'{a} and {b}' for a, b in tied)} are tied within noise, as far as these "
+                          "folds can tell")
+            parts_.append(text_ + ".")
         else:
             parts_.append(f"The ranking differs: the paper has {paper_order}, we have {our_order}; the order of "
                           f"{listing(f'{a} and {b}' for a, b in real_flips)} is reversed beyond noise.")
@@ -441,7 +444,7 @@ def against_sentence(rows, *, title: str, kan: str = "KAN-Mixer", alpha: float =
 
 def equivalence_sentence(res, *, margin: float, a: str = "bf16", b: str = "float32",
                          what: str = "held-out accuracy") -> str:
-    """Whether ``a`` and ``b`` are equivalent within ``margin`` (stated before the runs): two one-sided
+    """Whether ``a`` and ``b`` are equivalent within ``margin`` (a parameter, not read off the results): two one-sided
     tests at 0.05, i.e. the corrected 90% interval of ``a - b`` (:class:`kanmix.stats.PairedComparison`
     with ``confidence=0.90``) inside ``±margin``. An interval reaching past the margin says only that
     equivalence cannot be claimed, not that the two differ."""
@@ -450,8 +453,8 @@ def equivalence_sentence(res, *, margin: float, a: str = "bf16", b: str = "float
                 f"{points(hi)} over {count(res.n, 'paired fold')}")
     band = f"±{format_number(100 * margin, 2)} points"
     if -margin < lo and hi < margin:
-        return f"{interval}: inside the {band} margin set in advance, so the two are equivalent at that margin."
-    return (f"{interval}: it reaches past the {band} margin set in advance, so equivalence cannot be claimed "
+        return f"{interval}: inside the {band} equivalence margin, so the two are equivalent at that margin."
+    return (f"{interval}: it reaches past the {band} equivalence margin, so equivalence cannot be claimed "
             f"(and a difference of up to {format_number(100 * max(abs(lo), abs(hi)), 2)} points is not ruled out).")
 
 

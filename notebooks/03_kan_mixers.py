@@ -373,7 +373,8 @@ for dataset in datasets:
                      "ours": s.loc[label, "val_accuracy"], "ours − paper": s.loc[label, "val_accuracy"] - paper.get(label, np.nan)})
     ours = s["val_accuracy"].to_dict()
     texts.append(f"**{data.info(dataset).title}.** " + report.compare_to_paper(
-        ours, paper, what="mean held-out accuracy", noise=s["std"].to_dict()))
+        ours, paper, what="mean held-out accuracy", noise=s["std"].to_dict(),
+        separated=studies.separated_pairs(study.folds[study.folds.dataset == dataset], folds=folds)))
 display(page.table(pd.DataFrame(side).set_index(["dataset", "model"]), "Mean accuracy: the paper's 5-fold numbers "
                    f"beside this run's ({folds} folds, {n_train:,} training images per fold, {epochs} epochs)",
                    study.records, profile, names=NAMES))
