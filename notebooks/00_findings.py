@@ -65,7 +65,7 @@ kan_family, mlp_family = list(p6["families"])[:2]
 marks = studies.paper_frontier_marks(p6["datasets"], paper_epochs=p6["paper_epochs"])
 scale_cmp = {d: frontier.compare(scale.points, kan_family, mlp_family, d, target=marks.get(d, [(None, None, None)])[0][1])
              for d in p6["datasets"]}
-under_way = (f" (a campaign under way: {report.count(scale.missing, 'planned run')} not yet in the results store)"
+under_way = (f"; a campaign under way, {report.count(scale.missing, 'planned run')} not yet in the results store"
              if scale.missing else "")
 points.append(f"**At equal compute** (chapter 6{under_way}). " + " ".join(
     f"{data.info(d).title}: " + report.frontier_gap_sentence(c) + " " + report.frontier_trend_sentence(c)
