@@ -51,7 +51,7 @@ param_matched = True  # add an MLP-Mixer with as many parameters as the KAN-Mixe
 time_matched_epochs: int | None = 3  # add an MLP-Mixer trained this many epochs (its time ~ the KAN-Mixer's)
 headline_repeats = 2  # repeats of the k-fold split for the headline pair
 # The headline pair, fixed before any run: the KAN-Mixer against this MLP-Mixer (a label of the main CV).
-headline_against = "MLP-Mixer (time-matched)"
+headline_against: str | None = "MLP-Mixer (time-matched)"
 efficiency_sizes: list[int | None] = [100]  # training-set sizes (before the k-fold split; None: all) for the data-efficiency curve
 efficiency_folds = 1
 # Grid handling of the KAN-Mixer: the variants compared, and the one every KAN-Mixer uses.

@@ -163,10 +163,10 @@ def _fake_mathjax(workdir, *_args, **_kwargs):
 
 
 def test_vendor_mathjax_fetches_once_and_copies_only_what_the_book_loads(tmp_path, monkeypatch):
-    from kanmix import data
+    from kanmix import fetch
 
     calls = []
-    monkeypatch.setattr(data, "npm_pack", lambda spec, workdir, *a, **k: calls.append(spec) or _fake_mathjax(workdir))
+    monkeypatch.setattr(fetch, "npm_pack", lambda spec, workdir, *a, **k: calls.append(spec) or _fake_mathjax(workdir))
     target = book.vendor_mathjax(tmp_path / "a", cache=tmp_path / "cache")
     assert (target / "tex-chtml.js").read_text() == "/* mathjax */"
     assert (target / "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
@@ -177,12 +177,12 @@ def test_vendor_mathjax_fetches_once_and_copies_only_what_the_book_loads(tmp_pat
 
 
 def test_vendor_mathjax_failure_names_the_fix_and_leaves_nothing_half_written(tmp_path, monkeypatch):
-    from kanmix import data
+    from kanmix import data, fetch
 
     def no_npm(*_a, **_k):
         raise data.DataError("`npm` is not installed, and it is needed to fetch npm package mathjax@3.2.2")
 
-    monkeypatch.setattr(data, "npm_pack", no_npm)
+    monkeypatch.setattr(fetch, "npm_pack", no_npm)
     with pytest.raises(book.BookError, match="npm.*not installed.*MathJax"):
         book.vendor_mathjax(tmp_path / "root", cache=tmp_path / "cache")
     assert not (tmp_path / "root").exists() and not list(tmp_path.rglob("tex-chtml.js"))

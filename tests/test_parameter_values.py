@@ -61,14 +61,17 @@ def test_one_epoch_leaves_the_grid_update_out_of_the_ablation_and_changes_nothin
     # `--profile paper --only 03 -p epochs 1`: the update after epoch 1 needs a second epoch to train
     # on the moved grid, so that arm is left out (the chapter prints why); every other run trains 1 epoch.
     # (No parameter matching here: it builds the paper's KAN-Mixer, which the slow test below does.)
-    [(ch, given)] = book.plan("paper", ["03"], [("epochs", "1"), ("param_matched", "false")])
+    # (The paper profile's headline pair is the parameter-matched MLP-Mixer: none without matching.)
+    [(ch, given)] = book.plan("paper", ["03"], [("epochs", "1"), ("param_matched", "false"),
+                                                ("headline_against", "None")])
     plan = studies.mixers_plan_from_chapter(book.resolved(ch, given), check=False)
     assert list(plan.left_out) == [UPDATE_ARM] and "after epoch 1" in plan.left_out[UPDATE_ARM]
     assert [label for label, _ in plan.ablation] == ["[-1, 1] (efficient-KAN)", "[-3, 3]"]
     for runs in [plan.ablation, *plan.main.values(), *plan.headline.values()]:
         assert {(cfg.train.epochs, cfg.train.grid_updates) for _, cfg in runs} == {(1, ())}
     # With two epochs the arm is back, updating after the first.
-    [(ch, given)] = book.plan("paper", ["03"], [("epochs", "2"), ("param_matched", "false")])
+    [(ch, given)] = book.plan("paper", ["03"], [("epochs", "2"), ("param_matched", "false"),
+                                                ("headline_against", "None")])
     plan = studies.mixers_plan_from_chapter(book.resolved(ch, given), check=False)
     assert plan.left_out == {} and dict(plan.ablation)[UPDATE_ARM].train.grid_updates == (1,)
     _nothing_written(store)
