@@ -20,8 +20,8 @@ seconds (this machine's, in the campaign's conditions).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -189,7 +189,6 @@ class Comparison:
     target: float | None = None
     at_target: float | None = None
     at_target_ci: tuple[float, float] | None = None
-    extra: dict = field(default_factory=dict)
 
     def ahead(self) -> dict[str, pd.DataFrame]:
         """The compute levels where ``a`` or ``b`` is ahead beyond the band, or the two are within it."""
