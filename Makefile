@@ -20,7 +20,7 @@ TEST_ENV = KANMIX_COMPILE=0 KANMIX_DATA=$(CURDIR)/data KANMIX_RESULTS=$(CURDIR)/
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -c constraints.txt -e ".[book,dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[book,dev,cluster]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 

@@ -39,7 +39,7 @@ size is not stated in the paper, 128 is used. Every run is a results-store recor
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +51,10 @@ from tqdm import tqdm
 from kanmix import checks, data, models, results, runner
 from kanmix.runtime import progress_enabled
 from kanmix.splits import Split, load_split
-from kanmix.train import TrainConfig, encode, predict
+from kanmix.train import RECONSTRUCT, TrainConfig, encode, predict
 
 #: Short study names -> registry names of :func:`kanmix.models.build_model`.
-AE_MODELS = {"kan": "kan_ae", "cnn": "cnn_ae", "mlp": "mlp_ae"}
+AE_MODELS = {"kan": "kan_ae", "cnn": "cnn_ae", "mlp": "mlp_ae", "kan1": "kan_single_ae"}
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "svhn")
 #: The paper's recipe, as :class:`kanmix.train.TrainConfig` options.
 PAPER_RECIPE = {"epochs": 10, "batch_size": 128, "lr": 1e-3, "weight_decay": 1e-4,
@@ -81,7 +81,7 @@ class AutoencoderRun(runner.Run):
     neighbours. ``split`` has no fold: the study scores on the official test split."""
 
     KIND = "ae"
-    TASK = "reconstruct"
+    OBJECTIVE = RECONSTRUCT
     CURVE_ON = "test"
     TRAIN_DEFAULTS = PAPER_RECIPE
 
@@ -108,7 +108,8 @@ class AutoencoderRun(runner.Run):
         recon = predict(model, x_test, batch_size=512, **run)
         mse = torch.nn.functional.mse_loss(recon, data.to_float(x_test)).item()
         knn = latent_quality(model, x_train, y_train, x_test, y_test, k=self.knn_k, test_reconstructions=recon,
-                             authors_features="reconstruction" if self.model == "kan_ae" else "latent", **run)
+                             authors_features="reconstruction" if self.model in ("kan_ae", "kan_single_ae")
+                             else "latent", **run)
         return {
             "examples": examples(x_test, recon),
             "metrics": {
@@ -125,21 +126,21 @@ class AutoencoderRun(runner.Run):
 
 def ae_config(model: str, dataset: str, bottleneck: int, *, epochs: int = PAPER_RECIPE["epochs"],
               seed: int = 0, subset: int | None = None, subset_seed: int = 0, test_subset: int | str | None = None,
-              knn_k: int = 3, size: int | None = None, model_kwargs: dict | None = None,
+              knn_k: int = 3, size: int | None = None, model_kwargs: dict | None = None, build: bool = True,
               **train_options) -> AutoencoderRun:
     """The config of one autoencoder run, validated; nothing is trained.
 
     ``subset`` / ``subset_seed`` / ``test_subset`` / ``size`` are the data split's
     (:class:`kanmix.splits.Split`). ``train_options`` override :data:`PAPER_RECIPE` (any
     :class:`kanmix.train.TrainConfig` field, runtime options such as ``device`` included).
-    Unless its record exists, the model is built once here so a bad ``bottleneck`` or width
-    fails now, with the model's own message, rather than hours into a sweep.
+    Unless its record exists (or ``build`` is false), the model is built once here so a bad
+    ``bottleneck`` or width fails now, with the model's own message, rather than hours into a sweep.
     """
     cfg = AutoencoderRun(
         split=Split(dataset=dataset, size=size, subset=subset, subset_seed=subset_seed, test_subset=test_subset),
         model=model, bottleneck=bottleneck, model_kwargs=dict(model_kwargs or {}), knn_k=knn_k,
         train=TrainConfig.from_dict({**PAPER_RECIPE, "epochs": epochs, **train_options, "seed": seed}))
-    if not runner.stored(cfg):  # a stored record proves the architecture was built
+    if build and not runner.stored(cfg):  # a stored record proves the architecture was built
         runner.check_model(cfg)
     return cfg
 
@@ -265,21 +266,30 @@ def sweep(models_: Sequence[str], datasets: Sequence[str], bottlenecks: Sequence
     return pd.DataFrame([row(r) for r in records], columns=COLUMNS)
 
 
-def linear_baselines(split: Split, components: Sequence[int], *, knn_k: int = 3, force: bool = False) -> list[dict]:
+def baseline_config(split: Split, components: int, *, knn_k: int = 3) -> dict:
+    """The results-store config of one :func:`linear_baselines` record (``components=0``: the mean image)."""
+    checks.integer("components", components, 0)
+    return {"kind": "ae_baseline", **split.to_dict(), "method": "pca" if components else "mean",
+            "components": components, "knn_k": knn_k}
+
+
+def linear_baselines(split: Split, components: Sequence[int], *, knn_k: int = 3, force: bool = False,
+                     available_only: bool = False) -> list[dict]:
     """The mean-image predictor and PCA with each number of ``components``: one record each (``kind="ae_baseline"``).
 
     The floor every autoencoder must beat, and the classical linear autoencoder of the same
     width: PCA (scikit-learn, randomized SVD with a fixed seed) fit on the training images in
     the models' ``[-1, 1]`` scale, scored on the test images by the same MSE and PSNR as the
     autoencoders, and its codes by the same train-to-test KNN. ``components=0`` is the mean image.
+    ``available_only`` computes nothing: only the records already stored come back.
     """
     from sklearn.decomposition import PCA
 
     out = []
     for k in components:
-        checks.integer("components", k, 0)
-        cfg = {"kind": "ae_baseline", **split.to_dict(), "method": "pca" if k else "mean", "components": k,
-               "knn_k": knn_k}
+        cfg = baseline_config(split, k, knn_k=knn_k)
+        if available_only and not results.record_path(cfg).exists():
+            continue
 
         def compute(k=k) -> dict:
             (x_train, y_train), _, (x_test, y_test) = load_split(split)
@@ -298,3 +308,266 @@ def linear_baselines(split: Split, components: Sequence[int], *, knn_k: int = 3,
 
         out.append(results.cached_run(cfg, compute, force=force))
     return out
+
+
+# ----------------------------------------------------------------------------- chapter 4's tables
+
+#: What a reader calls each autoencoder (by its short name, :data:`AE_MODELS`).
+LABELS = {"kan": "KAN AE", "mlp": "MLP AE", "cnn": "CNN AE", "kan1": "KAN AE (authors' code)",
+          "mlp_matched": "MLP AE (param-matched)"}
+
+
+def _title(dataset: str) -> str:
+    return data.info(dataset).title
+
+
+def chapter_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The study's table (:attr:`kanmix.studies.AutoencoderStudy.table`) as chapter 4 shows it: each model by its
+    :data:`LABELS`, and ``knn_per_minute``, the KNN accuracy per minute of training."""
+    out = table.assign(model=table.model.map(LABELS))
+    out["knn_per_minute"] = out["knn_accuracy"] / (out["train_seconds"] / 60)
+    return out
+
+
+def sweep_table(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """One dataset's runs of :func:`chapter_table` by (model, bottleneck asked for): the latent size it got,
+    parameters, test MSE, PSNR, KNN accuracy, training seconds and KNN accuracy per training minute."""
+    return table[table.dataset == dataset].set_index(["model", "requested"])[
+        ["bottleneck", "params", "test_mse", "psnr", "knn_accuracy", "train_seconds", "knn_per_minute"]]
+
+
+def baselines_table(baselines: pd.DataFrame) -> pd.DataFrame:
+    """The study's baselines (:attr:`kanmix.studies.AutoencoderStudy.baselines`) by (dataset title, method,
+    components): test MSE, PSNR and KNN accuracy."""
+    titled = baselines.assign(dataset=baselines.dataset.map(_title))
+    return titled.set_index(["dataset", "method", "components"])[["test_mse", "psnr", "knn_accuracy"]]
+
+
+def knn_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Both KNN accuracies of every run of :func:`chapter_table` by (dataset title, model, latent size), with
+    ``gap``, the authors' protocol minus ours, and the space the authors' number is computed in."""
+    titled = table.assign(dataset=table.dataset.map(_title))
+    knn = titled.set_index(["dataset", "model", "bottleneck"])[["knn_accuracy", "knn_authors", "knn_authors_features"]]
+    knn.insert(2, "gap", knn["knn_authors"] - knn["knn_accuracy"])
+    return knn
+
+
+def reconstruction_rows(records: Sequence[dict]) -> tuple[list[tuple[str, np.ndarray]], list[dict]]:
+    """The example test images the ``ae`` ``records`` keep (:func:`examples`) and each model's reconstructions
+    of them at its widest bottleneck: ``([(label, images (n, C, H, W) uint8), ...], records shown)``.
+
+    Per dataset, in the records' order: the originals (labelled ``"<title>\\noriginal"``, read
+    from the records' own test split), then one row per model (``"<label> (<latent size>)"``).
+    """
+    from kanmix.splits import KEYS
+
+    short = {v: k for k, v in AE_MODELS.items()}
+    rows, shown = [], []
+    for dataset in dict.fromkeys(r["config"]["dataset"] for r in records):
+        part = [r for r in records if r["config"]["dataset"] == dataset]
+        _, _, (x_test, _) = load_split(Split.from_dict({k: part[0]["config"][k] for k in KEYS}))
+        index = part[0]["examples"]["index"]
+        rows.append((f"{_title(dataset)}\noriginal", x_test[index].numpy()))
+        for model in dict.fromkeys(r["config"]["model"] for r in part):
+            rec = max((r for r in part if r["config"]["model"] == model), key=lambda r: r["config"]["bottleneck"])
+            pixels = np.array(rec["examples"]["reconstruction_u8"], dtype=np.uint8)
+            pixels = pixels.reshape(len(index), *x_test.shape[1:])
+            rows.append((f"{LABELS[short[model]]} ({rec['config']['bottleneck']})", pixels))
+            shown.append(rec)
+    return rows, shown
+
+
+def last_epoch_changes(curves_: pd.DataFrame) -> list[tuple[str, str, int, float]]:
+    """Per run of :func:`curves` with at least two epochs: ``(dataset, model label, bottleneck, change)``, where
+    ``change`` is the relative change of the test MSE over the last epoch (negative: still improving)."""
+    out = []
+    for (dataset, model, width), part in curves_.groupby(["dataset", "model", "bottleneck"], sort=False):
+        mse = part.sort_values("epoch")["test_mse"].tolist()
+        if len(mse) > 1:
+            out.append((dataset, LABELS[model], width, (mse[-1] - mse[-2]) / mse[-2]))
+    return out
+
+
+# ----------------------------------------------------------------------------- chapter 4's controls
+# Equal latent sizes, matched parameter counts, seeds and a converged arm (issue 26): the run
+# rows are :attr:`kanmix.studies.AutoencoderStudy.runs` (one per run, ``key`` the model and its
+# variant, ``n_train`` the training images), the PCA rows its ``all_baselines``.
+
+#: Chapter 4's pairs of models, each compared where both ran at the same latent size, training set and length.
+PAIRS = (("kan", "mlp"), ("kan", "mlp_matched"), ("kan", "cnn"), ("kan", "kan1"))
+#: The two scores of a code, and whether higher is better.
+SCORES = {"test_mse": False, "knn_accuracy": True}
+#: A run has converged, by :func:`plateau_epoch`, once an epoch gains less than this (relative test MSE).
+PLATEAU = 0.005
+
+
+def label(key: str) -> str:
+    """The reader's name of a model ``key`` (:data:`LABELS`), ``"PCA"`` for ``"pca"``."""
+    return "PCA" if key == "pca" else LABELS[key]
+
+
+def matched_mlp_hidden(split: Split, hidden: int, bottleneck: int) -> int:
+    """The hidden width of the MLP autoencoder whose parameter count is nearest the KAN autoencoder's of ``hidden``
+    and ``bottleneck`` on ``split`` (:func:`kanmix.models.param_matched`, within 10%); nothing is built."""
+    shape = split.in_shape
+    target = models.parameter_count("kan_ae", in_shape=shape, hidden=hidden, bottleneck=bottleneck)
+    matched = models.param_matched("mlp_ae", {"hidden": 1, "bottleneck": bottleneck}, target, in_shape=shape,
+                                   widths=("hidden",), most=max(64, 4 * target // math.prod(shape)))
+    return matched["hidden"]
+
+
+def widened_cnn(split: Split, bottleneck: int, target: int) -> dict:
+    """The CNN autoencoder's ``model_kwargs`` with every channel count but the latent's multiplied by the integer
+    whose parameter count is nearest ``target`` (the latent keeps ``bottleneck``); nothing is built."""
+    with torch.device("meta"):
+        base = [m.out_channels for m in models.CNNAutoencoder(split.in_shape).encoder
+                if isinstance(m, torch.nn.Conv2d)]
+
+    def kwargs(m: int) -> dict:
+        return {"channels": [c * m for c in base[:-1]] + base[-1:]}
+
+    def params(m: int) -> int:
+        return models.parameter_count("cnn_ae", in_shape=split.in_shape, bottleneck=bottleneck, **kwargs(m))
+
+    lo, hi = 1, 2
+    while params(hi) < target:  # the count grows with m: bracket the target, then bisect
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if params(mid) < target else (lo, mid)
+    return kwargs(min((lo, hi), key=lambda m: abs(params(m) - target)))
+
+
+def plateau_epoch(curve: Sequence[Mapping], threshold: float = PLATEAU) -> int | None:
+    """The first epoch whose test MSE is less than ``threshold`` (relative) below the epoch before's, from a
+    record's ``curve``; ``None`` if every epoch gained more (or there is only one)."""
+    mse = [p["test_mse"] for p in sorted(curve, key=lambda p: p["epoch"])]
+    epochs = sorted(p["epoch"] for p in curve)
+    for e, before, now in zip(epochs[1:], mse, mse[1:]):
+        if (before - now) / before < threshold:
+            return e
+    return None
+
+
+def _pca_at(baselines: pd.DataFrame, dataset: str, n_train: int, latent: int) -> pd.Series | None:
+    rows = baselines[(baselines.dataset == dataset) & (baselines.n_train == n_train)
+                     & (baselines.components == latent) & (baselines.method == "pca")]
+    return rows.iloc[0] if len(rows) else None
+
+
+def matched_comparisons(runs: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """Every comparison chapter 4 makes, each between equal latent sizes on the same training images and length.
+
+    For every (dataset, training images, epochs, latent size): each pair of :data:`PAIRS` that both ran there,
+    and every model against PCA of that size on the same training images, on both :data:`SCORES`. Seeds are
+    paired (PCA has none: each seed meets the same PCA). One row per comparison: ``a``, ``b`` (model keys,
+    ``"pca"``), ``metric``, ``seeds``, ``a_value``/``b_value`` (means), ``diff`` (mean of a − b), ``sd`` (of the
+    paired differences, NaN for one seed), the 95% t-interval ``ci_low``/``ci_high``
+    (:func:`kanmix.stats.mean_ci`), ``better`` (the key with the better mean, ``""`` if equal) and
+    ``separated`` (the interval excludes 0; ``None`` for one seed: no noise band), and ``paper``: whether ``a``'s
+    runs there belong to the paper-width arm (their ``arms`` name ``paper`` or ``converged``).
+    """
+    from kanmix.stats import mean_ci
+
+    rows = []
+    keys = ["dataset", "n_train", "epochs", "bottleneck"]
+    for (dataset, n_train, epochs, latent), part in runs.groupby(keys, sort=False):
+        by_key = {k: g.set_index("seed") for k, g in part.groupby("key", sort=False)}
+        paper = {k: bool(g.arms.str.contains("paper|converged").any()) for k, g in by_key.items()}
+        pca = _pca_at(baselines, dataset, n_train, latent)
+        pairs = [(a, b) for a, b in PAIRS if a in by_key and b in by_key]
+        pairs += [(k, "pca") for k in by_key if pca is not None]
+        for a, b in pairs:
+            for metric, higher in SCORES.items():
+                va = by_key[a][metric].astype(float)
+                vb = pd.Series(float(pca[metric]), index=va.index) if b == "pca" else by_key[b][metric].astype(float)
+                seeds = va.index.intersection(vb.index)
+                if not len(seeds):  # no seed of one met a seed of the other
+                    continue
+                diff = (va[seeds] - vb[seeds]).to_numpy()
+                mean, sd, lo, hi = mean_ci(diff)
+                better = "" if mean == 0 else a if (mean > 0) == higher else b
+                rows.append({"dataset": dataset, "n_train": n_train, "epochs": epochs, "latent": latent, "a": a,
+                             "b": b, "metric": metric, "seeds": len(seeds), "a_value": float(va[seeds].mean()),
+                             "b_value": float(vb[seeds].mean()), "diff": mean, "sd": sd, "ci_low": lo, "ci_high": hi,
+                             "better": better, "separated": None if len(seeds) < 2 else bool(lo > 0 or hi < 0),
+                             "paper": paper[a]})
+    columns = ["dataset", "n_train", "epochs", "latent", "a", "b", "metric", "seeds", "a_value", "b_value", "diff",
+               "sd", "ci_low", "ci_high", "better", "separated", "paper"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def verdict(row) -> str:
+    """One comparison of :func:`matched_comparisons` in a table cell: the better model and how sure."""
+    if not row.better:
+        return "equal"
+    if row.separated is None:
+        return f"{label(row.better)}: 1 seed"
+    return f"{label(row.better)}: {'beyond' if row.separated else 'within'} the noise of {row.seeds} seeds"
+
+
+def comparison_table(comparisons: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """One dataset's :func:`matched_comparisons` as chapter 4 shows them: by (training images, epochs, latent size,
+    pair), the seeds, and per score the mean difference a − b, its sd over the seeds and the :func:`verdict`."""
+    part = comparisons[comparisons.dataset == dataset].assign(
+        pair=lambda c: [f"{label(a)} − {label(b)}" for a, b in zip(c.a, c.b)],
+        verdict=lambda c: [verdict(r) for r in c.itertuples()])
+    index = ["n_train", "epochs", "latent", "pair"]
+    out = part.groupby(index, sort=False)[["seeds"]].first()
+    for metric, name in (("test_mse", "mse"), ("knn_accuracy", "knn")):
+        scores = part[part.metric == metric].set_index(index)
+        for col, to in (("diff", "diff"), ("sd", "diff_sd"), ("verdict", "verdict")):
+            out[f"{name}_{to}"] = scores[col].reindex(out.index)
+    return out
+
+
+def paper_width_table(runs: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """The paper-width runs (``arms`` naming ``paper`` or ``converged``) by (dataset title, training images, model,
+    latent size, epochs): hidden width, parameters, seeds, test MSE and KNN accuracy (mean and sd over seeds), the
+    :func:`plateau_epoch` of the first seed, mean training seconds, and PCA of that size on the same images."""
+    part = runs[runs.arms.str.contains("paper|converged")]
+    rows = []
+    for (dataset, n_train, key, latent, epochs), g in part.groupby(
+            ["dataset", "n_train", "key", "bottleneck", "epochs"], sort=False):
+        pca = _pca_at(baselines, dataset, n_train, latent)
+        rows.append({"dataset": _title(dataset), "n_train": n_train, "model": label(key), "latent": latent,
+                     "epochs": epochs, "hidden": g.hidden.iloc[0], "params": g.params.iloc[0], "seeds": len(g),
+                     "test_mse": g.test_mse.mean(), "mse_sd": g.test_mse.std(), "knn_accuracy": g.knn_accuracy.mean(),
+                     "knn_sd": g.knn_accuracy.std(),
+                     "plateau_epoch": pd.to_numeric(g.sort_values("seed").plateau_epoch).iloc[0],
+                     "train_seconds": g.train_seconds.mean(),
+                     "pca_mse": math.nan if pca is None else pca.test_mse,
+                     "pca_knn": math.nan if pca is None else pca.knn_accuracy})
+    table = pd.DataFrame(rows)
+    return table.set_index(["dataset", "n_train", "model", "latent", "epochs"]) if len(table) else table
+
+
+def paper_width_costs(runs: Sequence[tuple[str, AutoencoderRun]]) -> pd.DataFrame:
+    """Parameters and training FLOPs (:func:`kanmix.flops.training_flops`: the run's epochs over its training
+    images) of each ``(key, config)`` of ``runs`` (one per model and dataset), and of the CNN autoencoder widened
+    to the KAN autoencoder's parameter count at the CNN's latent size (:func:`widened_cnn`), which no run trains.
+    By (dataset title, model), with the encoder's channels where it is a CNN and each model's FLOPs over the KAN
+    autoencoder's of the same dataset."""
+    from kanmix.flops import training_flops, training_images
+
+    def cost(dataset: str, key: str, net: torch.nn.Module, cfg: AutoencoderRun) -> dict:
+        images = training_images(cfg.split) * cfg.train.epochs
+        convs = [m.out_channels for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        return {"dataset": dataset, "model": key, "latent": cfg.bottleneck, "channels": str(convs) if convs else "",
+                "params": models.count_parameters(net), "images": images,
+                "flops": float(training_flops(net, cfg.split.in_shape, images))}
+
+    rows = []
+    for dataset in dict.fromkeys(cfg.split.dataset for _, cfg in runs):
+        mine = {key: cfg for key, cfg in runs if cfg.split.dataset == dataset}
+        rows += [cost(dataset, label(key), cfg.build_model(), cfg) for key, cfg in mine.items()]
+        if "kan" in mine and "cnn" in mine:
+            cnn, target = mine["cnn"], next(r["params"] for r in rows if r["model"] == LABELS["kan"]
+                                           and r["dataset"] == dataset)
+            wide = models.build_model("cnn_ae", in_shape=cnn.split.in_shape, bottleneck=cnn.bottleneck,
+                                      **widened_cnn(cnn.split, cnn.bottleneck, target))
+            rows.append(cost(dataset, "CNN AE (widened)", wide, cnn))
+    table = pd.DataFrame(rows)
+    kan = table[table.model == LABELS["kan"]].set_index("dataset").flops
+    table["flops_vs_kan"] = table.flops / table.dataset.map(kan)
+    return table.assign(dataset=table.dataset.map(_title)).set_index(["dataset", "model"])

@@ -563,6 +563,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="override one parameter of the chapter named by --only")
     r.add_argument("--out-dir", type=Path, default=None, help="where executed notebooks go (default book/)")
+    r.add_argument("--executor", choices=["local", "ray"], default=None,
+                   help="where the chapters' missing runs train: this machine, or a Ray cluster (pip install -e "
+                        "'.[cluster]'); default $KANMIX_EXECUTOR, else local")
+    r.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                   help="the Ray cluster's head (implies --executor ray); default $KANMIX_RAY_ADDRESS")
     k = sub.add_parser("check", help="check the parameters as `run` does first, run nothing")
     k.add_argument("--profile", default="cpu", help="book/params/<profile>.yaml (smoke, cpu, paper)")
     k.add_argument("--only", nargs="*", default=[], metavar="NB", help="chapter numbers or names, e.g. 03")
@@ -575,6 +580,20 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _executor_environment(executor: str | None, ray_address: str | None) -> None:
+    """Where the chapters' runs train, for their kernels: papermill's kernels are processes of their own, so the
+    choice travels in the environment every study reads (:func:`kanmix.runner.executor_of`)."""
+    from kanmix import cluster, runner
+
+    if ray_address is not None:
+        if executor == "local":
+            raise BookError("--ray-address is for --executor ray, not local")
+        executor = "ray"
+        os.environ[cluster.ADDRESS] = ray_address
+    if executor is not None:
+        os.environ[runner.EXECUTOR] = executor
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -582,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in convert(args.out):
                 print(f"[book] wrote {path}")
         elif args.command == "run":
+            _executor_environment(args.executor, args.ray_address)
             run(args.profile, args.only, [tuple(p) for p in args.parameter], out_dir=args.out_dir)
         elif args.command == "check":
             jobs = plan(args.profile, args.only, [tuple(p) for p in args.parameter])

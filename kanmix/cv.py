@@ -105,15 +105,18 @@ def plan(models: Sequence[str] | Mapping[str, dict], dataset: str, *, folds: int
 
 
 def run_plan(runs: Sequence[tuple[str, ClassificationRun]], *, force: bool = False,
-             on_record: Callable[[str, dict], None] | None = None, workers: int = 1) -> list[tuple[str, dict]]:
+             on_record: Callable[[str, dict], None] | None = None, workers: int = 1,
+             executor=None) -> list[tuple[str, dict]]:
     """Run (or read back) each ``(label, config)`` of :func:`plan`; returns ``[(label, record), ...]``.
 
-    ``workers > 1`` trains the missing runs that many at a time (:func:`kanmix.runner.record_many`).
+    ``workers > 1`` trains the missing runs that many at a time, ``executor="ray"`` (or an
+    executor object) on a Ray cluster (:func:`kanmix.runner.record_many`).
     ``on_record(label, record)`` is called after each run. A bar counts the runs when the
     configs ask for progress bars.
     """
-    if workers > 1:
-        runner.record_many([cfg for _, cfg in runs], workers=workers, force=force)
+    executor = runner.executor_of(executor)
+    if workers > 1 or executor is not None:
+        runner.record_many([cfg for _, cfg in runs], workers=workers, force=force, executor=executor)
         force = False  # trained: the loop below reads the records back in order
     out = []
     show = bool(runs) and progress_enabled(runs[0][1].train.progress)
@@ -129,18 +132,18 @@ def run_plan(runs: Sequence[tuple[str, ClassificationRun]], *, force: bool = Fal
 
 def run_folds(models: Sequence[str] | Mapping[str, dict], dataset: str, *, force: bool = False,
               progress: bool | None = None, device: str | None = None,
-              on_record: Callable[[str, dict], None] | None = None, workers: int = 1,
+              on_record: Callable[[str, dict], None] | None = None, workers: int = 1, executor=None,
               **study) -> list[tuple[str, dict]]:
     """:func:`plan` then :func:`run_plan`: every fold of every model, as ``[(label, record), ...]``.
 
     ``study`` holds ``folds``, ``repeats``, ``fold_seed``, ``model_kwargs`` and the keys of a
     classification config (``size``, ``train``, ``seed``, ``subset``, ``subset_seed``,
     ``test_subset``; see :mod:`kanmix.experiment`). ``progress`` and ``device`` go to every
-    run's training options; ``workers`` to :func:`run_plan`.
+    run's training options; ``workers`` and ``executor`` to :func:`run_plan`.
     """
     study["train"] = runner.runtime_options(study.get("train"), progress=progress, device=device)
     runs = plan(models, dataset, force=force, **study)
-    return run_plan(runs, force=force, on_record=on_record, workers=workers)
+    return run_plan(runs, force=force, on_record=on_record, workers=workers, executor=executor)
 
 
 def row(record: dict, label: str | None = None) -> dict:

@@ -33,7 +33,7 @@ from kanmix.grids import GRID_PROBE, outside_grid_fractions
 from kanmix.metrics import classification_metrics
 from kanmix.models import CLASSIFIERS, build_model, count_parameters
 from kanmix.runner import Run
-from kanmix.train import predict
+from kanmix.train import CLASSIFY, predict
 
 KIND = "classification"
 
@@ -43,7 +43,7 @@ class ClassificationRun(Run):
     """A classifier (``model`` in :data:`kanmix.models.CLASSIFIERS`) trained on ``split``."""
 
     KIND = KIND
-    TASK = "classify"
+    OBJECTIVE = CLASSIFY
     CURVE_ON = "val"
 
     def __post_init__(self):

@@ -234,3 +234,33 @@ def run_training_flops(cfg, n_train: int | None = None) -> int:
     n = training_images(cfg.split) if n_train is None else n_train
     return training_flops(cfg.build_model(), cfg.split.in_shape, n * cfg.train.epochs)
 
+
+
+def layer_costs(widths, grid_sizes, *, batch: int, spline_order: int = 3):
+    """Parameters and matmul FLOPs of one forward pass over ``batch`` rows, a ``KANLinear`` beside an ``nn.Linear``
+    of the same ``(in, out)`` shape, for each of ``widths`` and ``grid_sizes`` (chapter 1's table).
+
+    The FLOPs are counted by :class:`torch.utils.flop_counter.FlopCounterMode`, and each KAN row is checked
+    against the formulas it illustrates: ``2 * batch * in * out * (G + k + 1)`` matmul FLOPs and
+    ``in * out * (G + k + 2)`` parameters. Returns a DataFrame indexed by (``in x out``, ``G``, ``k``).
+    """
+    import pandas as pd
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def count(module: nn.Module, n_in: int) -> tuple[int, int]:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            module(torch.randn(batch, n_in))
+        return sum(p.numel() for p in module.parameters()), counter.get_total_flops()
+
+    rows, k = [], spline_order
+    for n_in, n_out in widths:
+        dense_params, dense_flops = count(nn.Linear(n_in, n_out), n_in)
+        for g in grid_sizes:
+            kan_params, kan_flops = count(KANLinear(n_in, n_out, grid_size=g, spline_order=k), n_in)
+            if kan_flops != 2 * batch * n_in * n_out * (g + k + 1) or kan_params != n_in * n_out * (g + k + 2):
+                raise AssertionError(f"KANLinear({n_in}, {n_out}, G={g}, k={k}) disagrees with the cost formulas")
+            rows.append({"in x out": f"{n_in} x {n_out}", "G": g, "k": k, "dense params": dense_params,
+                         "KAN params": kan_params, "params ratio": kan_params / dense_params,
+                         "dense MFLOPs": dense_flops / 1e6, "KAN MFLOPs": kan_flops / 1e6,
+                         "FLOPs ratio": kan_flops / dense_flops})
+    return pd.DataFrame(rows).set_index(["in x out", "G", "k"])

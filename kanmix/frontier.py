@@ -121,6 +121,32 @@ def seed_sd(points: pd.DataFrame, y: str = "val_accuracy") -> tuple[float | None
     return (math.sqrt(ss / df), df) if df else (None, 0)
 
 
+def gap_band(points: pd.DataFrame, y: str = "val_accuracy") -> tuple[float | None, int]:
+    """The 95% noise band of a difference between two single-seed points, ``1.96 * sd * sqrt(2)`` with ``sd``
+    from :func:`seed_sd`, and its degrees of freedom (``None, 0`` when no configuration has several seeds)."""
+    sd, df = seed_sd(points, y)
+    return (1.96 * sd * math.sqrt(2) if sd is not None else None), df
+
+
+def longer_training(points: pd.DataFrame, dataset: str, *, y: str = "val_accuracy") -> pd.DataFrame:
+    """What the longest training length bought each size over the shortest, on ``dataset``.
+
+    One row per (family, size) trained at two or more lengths (seeds averaged): ``family``, ``size``,
+    ``short``/``long`` (epochs), ``y_short``/``y_long`` and ``gain`` (long minus short), and
+    ``flops_ratio`` (what the longer run cost, as a multiple of the shorter). Families keep their order.
+    """
+    means = mean_points(points[points.dataset == dataset], y)
+    rows = []
+    for (family, dim, depth), part in means.groupby(["family", "dim", "depth"], sort=False):
+        if part.epochs.nunique() < 2:
+            continue
+        short, long = part.loc[part.epochs.idxmin()], part.loc[part.epochs.idxmax()]
+        rows.append({"family": family, "size": size_label(dim, depth), "short": int(short.epochs),
+                     "long": int(long.epochs), "y_short": short[y], "y_long": long[y], "gain": long[y] - short[y],
+                     "flops_ratio": long.flops / short.flops})
+    return pd.DataFrame(rows, columns=["family", "size", "short", "long", "y_short", "y_long", "gain", "flops_ratio"])
+
+
 # ----------------------------------------------------------------------------- the comparison
 
 
@@ -210,8 +236,7 @@ def compare(points: pd.DataFrame, a: str, b: str, dataset: str, *, x: str = "flo
     part = points[points.dataset == dataset]
     env = envelope(part, x=x, y=y)
     env_a, env_b = env[env.family == a], env[env.family == b]
-    sd, df = seed_sd(part, y)
-    band = 1.96 * sd * math.sqrt(2) if sd is not None else None
+    band, df = gap_band(part, y)
     lo = hi = None
     rows = []
     if len(env_a) and len(env_b):

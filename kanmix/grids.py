@@ -5,20 +5,21 @@ falls outside it sees only the SiLU base. Inside a mixer the KAN layers read Lay
 roughly standard normal, so about a third of them land outside ``[-1, 1]``. These functions
 measure that on real inputs (:func:`layer_inputs`, :func:`outside_grid`) and move the grids
 to the data (:func:`update_grids`, which :func:`kanmix.train.fit` calls at the epochs a
-config's ``grid_updates`` names).
+config's ``grid_updates`` names); :func:`grid_update_effect` measures what one layer's update does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import torch
 from torch import nn
 
 from kanmix.kan import KANLinear
 
-__all__ = ["GRID_PROBE", "grid_update_hook", "kan_layers", "layer_inputs", "outside_grid", "outside_grid_fractions",
-           "update_grids"]
+__all__ = ["GRID_PROBE", "grid_update_effect", "grid_update_hook", "kan_layers", "layer_inputs", "outside_grid",
+           "outside_grid_fractions", "update_grids"]
 
 #: The training images whose KAN-layer inputs place the knots at a grid update (the first ones,
 #: unaugmented): enough for stable quantiles, few enough to cost one forward pass of a batch or two.
@@ -158,3 +159,28 @@ def grid_update_hook(images_u8: torch.Tensor, epochs) -> Callable[[nn.Module, in
             update_grids(model, to_float(probe.to(next(model.parameters()).device)))
 
     return hook
+
+
+def grid_update_effect(layer: KANLinear, x: torch.Tensor) -> tuple[KANLinear, pd.DataFrame, float]:
+    """What :meth:`KANLinear.update_grid` on ``x (rows, in)`` does to ``layer``: ``(after, table, change)``.
+
+    ``after`` is an updated copy (``layer`` itself is unchanged). ``table`` has a row before and a
+    row after the update: the share of the inputs inside the grid (``1 -`` :func:`outside_grid`),
+    the share of knot intervals holding at least 1% of their input (:func:`knot_occupancy`) and
+    input 0's grid range as text. ``change`` is the largest change of the layer's output on ``x``
+    relative to its largest output: the error of the update's least-squares refit.
+    """
+    import copy
+
+    after = copy.deepcopy(layer)
+    after.update_grid(x)
+    with torch.no_grad():
+        y_before, y_after = layer(x), after(x)
+    change = float((y_after - y_before).abs().max() / y_before.abs().max())
+    k = layer.spline_order
+    table = pd.DataFrame({
+        "inputs inside the grid": [1 - outside_grid(m, x) for m in (layer, after)],
+        "knot intervals holding ≥ 1% of their input": [knot_occupancy(m, x) for m in (layer, after)],
+        "grid range of input 0": [f"[{m.grid[0, k]:.2f}, {m.grid[0, -k - 1]:.2f}]" for m in (layer, after)],
+    }, index=["before update_grid", "after update_grid"])
+    return after, table, change

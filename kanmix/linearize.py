@@ -121,7 +121,8 @@ def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval:
     holds the trained model's accuracy, the linearized one's before and after fine-tuning, and
     the median R² of each replaced layer's edge fits.
     """
-    from kanmix.interpret import PROBE_SEED, _accuracy, _probe, _sample_indices, finetune_config, trained_and_data
+    from kanmix.interpret.edges import PROBE_SEED, _probe, _sample_indices
+    from kanmix.interpret.pruning import _accuracy, finetune_config, trained_and_data
     from kanmix.train import fit
 
     unknown = [a for a in arms if a not in ARMS]
@@ -136,7 +137,7 @@ def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval:
         lin, r2s = linearized(model, _probe(train_x, n_fit, PROBE_SEED), ARMS[arm])
         after = _accuracy(lin, *test, base.train.precision)
         tune = _sample_indices(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
-        fit(lin, train_x[tune], train_y[tune], train_cfg, task="classify")
+        fit(lin, train_x[tune], train_y[tune], train_cfg)
         return {"accuracy_trained": before, "accuracy_linearized": after,
                 "accuracy_finetuned": _accuracy(lin, *test, base.train.precision), "median_r2": r2s,
                 "n_eval": int(test[0].shape[0]), "seed": base.seed}

@@ -182,16 +182,22 @@ class KANClassifier(nn.Module):
 
 
 class _FlatAutoencoder(nn.Module):
-    """Shared shape of the KAN and MLP autoencoders; subclasses supply ``outer(in, out)``."""
+    """Shared shape of the flat autoencoders; subclasses supply ``outer(in, out)``, and :meth:`sides` the layers
+    (by default ``outer -> ReLU -> Linear`` down to the bottleneck and the mirror image; ``hidden=None``: none)."""
 
-    def __init__(self, in_shape, hidden: int, bottleneck: int):
+    def __init__(self, in_shape, hidden: int | None, bottleneck: int):
         super().__init__()
         self.in_shape = _in_shape(in_shape)
         self.n_in = math.prod(self.in_shape)
-        self.hidden = checks.integer("hidden", hidden)
+        self.hidden = None if hidden is None else checks.integer("hidden", hidden)
         self.bottleneck = checks.integer("bottleneck", bottleneck)
-        self.encoder = nn.Sequential(self.outer(self.n_in, hidden), nn.ReLU(), nn.Linear(hidden, bottleneck))
-        self.decoder = nn.Sequential(nn.Linear(bottleneck, hidden), nn.ReLU(), self.outer(hidden, self.n_in))
+        self.encoder, self.decoder = self.sides()
+
+    def sides(self) -> tuple[nn.Module, nn.Module]:
+        """``(encoder, decoder)``, built in this order (the order their weights are drawn in)."""
+        h, b = self.hidden, self.bottleneck
+        encoder = nn.Sequential(self.outer(self.n_in, h), nn.ReLU(), nn.Linear(h, b))
+        return encoder, nn.Sequential(nn.Linear(b, h), nn.ReLU(), self.outer(h, self.n_in))
 
     def outer(self, n_in: int, n_out: int) -> nn.Module:
         raise NotImplementedError
@@ -215,8 +221,8 @@ class KANAutoencoder(_FlatAutoencoder):
     decoder: ``Linear(bottleneck -> hidden) -> ReLU -> KAN(hidden -> in)``.
 
     This follows the paper's description. The authors' published code skips the ReLU and the
-    Dense (Linear) layers, i.e. encodes with a single KAN layer straight to the bottleneck;
-    we implement the architecture the paper states. The output is unbounded (no Tanh): the
+    Dense (Linear) layers, i.e. encodes with a single KAN layer straight to the bottleneck:
+    that is :class:`KANAutoencoderSingle` (``kan_single_ae``). The output is unbounded (no Tanh): the
     decoder's KAN layer is itself a learned nonlinearity and the target lies in ``[-1, 1]``.
     """
 
@@ -226,6 +232,22 @@ class KANAutoencoder(_FlatAutoencoder):
 
     def outer(self, n_in: int, n_out: int) -> nn.Module:
         return KANLinear(n_in, n_out, **self._kan_kwargs)
+
+
+class KANAutoencoderSingle(KANAutoencoder):
+    """The KAN autoencoder as the authors' published code has it: one KAN layer per side.
+
+    encoder: ``KAN(in -> bottleneck)``; decoder: ``KAN(bottleneck -> in)``; no ReLU, no dense
+    layer, no hidden width. ``in * bottleneck * (G + k + 2)`` parameters per side.
+    """
+
+    def __init__(self, in_shape=(1, 28, 28), *, bottleneck: int = 16, **kan_kwargs):
+        self._kan_kwargs = _check_kan_kwargs(kan_kwargs)
+        _FlatAutoencoder.__init__(self, in_shape, None, bottleneck)
+
+    def sides(self) -> tuple[nn.Module, nn.Module]:
+        encoder = nn.Sequential(self.outer(self.n_in, self.bottleneck))
+        return encoder, nn.Sequential(self.outer(self.bottleneck, self.n_in))
 
 
 class MLPAutoencoder(_FlatAutoencoder):
@@ -318,6 +340,7 @@ CLASSIFIERS = {
 }
 AUTOENCODERS = {
     "kan_ae": KANAutoencoder,
+    "kan_single_ae": KANAutoencoderSingle,
     "cnn_ae": CNNAutoencoder,
     "mlp_ae": MLPAutoencoder,
 }
@@ -368,7 +391,8 @@ def _lookup(name: str):
 
 
 def build_model(name: str, *, in_shape=(3, 32, 32), num_classes: int = 10, **kwargs) -> nn.Module:
-    """Build a model by name: ``kan_mixer``, ``mlp_mixer``, ``mlp``, ``kan`` or ``kan_ae``, ``cnn_ae``, ``mlp_ae``.
+    """Build a model by name: ``kan_mixer``, ``mlp_mixer``, ``mlp``, ``kan`` or ``kan_ae``, ``kan_single_ae``,
+    ``cnn_ae``, ``mlp_ae``.
 
     Classifiers map ``(B, C, H, W) -> (B, num_classes)``; autoencoders ignore ``num_classes``.
     Unknown keyword arguments raise an error that lists the allowed ones.
@@ -381,6 +405,18 @@ def build_model(name: str, *, in_shape=(3, 32, 32), num_classes: int = 10, **kwa
     if name in AUTOENCODERS:
         return builder(in_shape, **kwargs)
     return builder(in_shape, num_classes, **kwargs)
+
+
+def parameter_count(name: str, *, in_shape, num_classes: int = 10, **kwargs) -> int:
+    """``count_parameters(build_model(name, ...))`` without drawing a weight: the model is built on the meta
+    device, its KAN layers left uninitialised, so a model of tens of millions of parameters costs nothing."""
+    saved = KANLinear.reset_parameters
+    KANLinear.reset_parameters = lambda self: None  # its spline fit cannot run on the meta device
+    try:
+        with torch.device("meta"):
+            return count_parameters(build_model(name, in_shape=in_shape, num_classes=num_classes, **kwargs))
+    finally:
+        KANLinear.reset_parameters = saved
 
 
 def param_matched(name: str, model_kwargs: dict, target: int, *, in_shape, num_classes: int = 10,
@@ -400,7 +436,7 @@ def param_matched(name: str, model_kwargs: dict, target: int, *, in_shape, num_c
 
     def params(m: int) -> int:
         scaled = {**model_kwargs, **{w: model_kwargs[w] * m for w in widths}}
-        return count_parameters(build_model(name, in_shape=in_shape, num_classes=num_classes, **scaled))
+        return parameter_count(name, in_shape=in_shape, num_classes=num_classes, **scaled)
 
     # The count grows linearly in m, so two builds give the best factor; a third checks it.
     base, slope = params(1), params(2) - params(1)

@@ -98,3 +98,4 @@ def table(df, text: str, records: Iterable[dict], profile: str, *, precision: in
     note = provenance(records, profile, source=source).replace("`", "")
     return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>{text}</b><br><small>{note}</small></p>'
                 f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div></div>')
+

@@ -173,12 +173,23 @@ def read_record(path: Path) -> dict:
     as the run its name promises. Bumping :data:`NUMERICS` is the one way to retire records.
     """
     path = Path(path)
-    fix = "delete it, or rerun with --force, to compute it again"
     try:
         with open(path) as f:
             record = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RecordError(f"cannot read the record {path} ({type(err).__name__}: {err}); {fix}") from None
+        raise RecordError(f"cannot read the record {path} ({type(err).__name__}: {err}); {_FIX}") from None
+    check_record(record, path)
+    return record
+
+
+_FIX = "delete it, or rerun with --force, to compute it again"
+
+
+def check_record(record: Any, path: Path) -> None:
+    """Raise :class:`RecordError` unless ``record`` is an intact record to be stored at ``path``:
+    the checks of :func:`read_record`, also made on a record that arrives from another machine
+    (a cluster worker) before it is written (:func:`store_record`)."""
+    path, fix = Path(path), _FIX
     if not isinstance(record, dict) or not {"config", "hash", "kind", "numerics", "provenance"} <= set(record):
         raise RecordError(f"{path} is not a kanmix record (no config, hash, kind, numerics or provenance); {fix}")
     if not isinstance(record["config"], dict) or not isinstance(record["numerics"], str):
@@ -196,7 +207,6 @@ def read_record(path: Path) -> dict:
         why = "has no checksum (it was written before records carried one)" if "checksum" not in record \
             else "does not match its checksum: it was edited or damaged after it was written"
         raise RecordError(f"the record {path} {why}; restore it (`git checkout -- {path}`) or {fix}")
-    return record
 
 
 def load_record(cfg: dict) -> dict | None:
@@ -266,22 +276,55 @@ def cached_run(cfg: dict, fn: Callable[[], dict], *, force: bool = False, needs_
             discard_checkpoint(cfg)
         start = time.perf_counter()
         out = fn()
-        wall = time.perf_counter() - start
-        if not isinstance(out, dict):
-            raise TypeError(f"the run function must return a dict, got {type(out).__name__}")
-        clash = sorted(set(out) & set(RESERVED_KEYS))
-        if clash:
-            raise ValueError(f"the run function returned reserved record keys {clash}; rename them")
-        record = {"config": cfg, "hash": run_hash(cfg), "kind": str(cfg.get("kind", "run")), "numerics": NUMERICS,
-                  **out, "provenance": provenance(wall)}
-        _check_finite(record)
-        record = json.loads(json.dumps(record, default=json_default))  # plain JSON types: what a read returns
-        record["checksum"] = record_checksum(record)
-        try:
-            atomic_write_json(path, record)
-        except OSError as err:
-            raise RecordError(f"cannot write the record {path} ({err.strerror or err}); "
-                              f"{rescue(f'{path.parent.name}-{path.name}', record)}") from None
+        record = make_record(cfg, out, time.perf_counter() - start)
+        _write_record(path, record)
+        discard_checkpoint(cfg)
+    return record
+
+
+def make_record(cfg: dict, out: dict, wall_time_s: float) -> dict:
+    """The record of ``cfg`` whose run function returned ``out`` in ``wall_time_s`` seconds, with this
+    process's provenance and its checksum: what :func:`cached_run` writes, and what a cluster worker
+    sends back to the process that stores it (:func:`store_record`)."""
+    if not isinstance(out, dict):
+        raise TypeError(f"the run function must return a dict, got {type(out).__name__}")
+    clash = sorted(set(out) & set(RESERVED_KEYS))
+    if clash:
+        raise ValueError(f"the run function returned reserved record keys {clash}; rename them")
+    cfg = json.loads(canonical_json(cfg))  # store exactly what was hashed
+    record = {"config": cfg, "hash": run_hash(cfg), "kind": str(cfg.get("kind", "run")), "numerics": NUMERICS,
+              **out, "provenance": provenance(wall_time_s)}
+    _check_finite(record)
+    record = json.loads(json.dumps(record, default=json_default))  # plain JSON types: what a read returns
+    record["checksum"] = record_checksum(record)
+    return record
+
+
+def _write_record(path: Path, record: dict) -> None:
+    try:
+        atomic_write_json(path, record)
+    except OSError as err:
+        raise RecordError(f"cannot write the record {path} ({err.strerror or err}); "
+                          f"{rescue(f'{path.parent.name}-{path.name}', record)}") from None
+
+
+def store_record(cfg: dict, record: dict) -> dict:
+    """Write ``record``, made for ``cfg`` by another process (:func:`make_record` on a cluster worker),
+    to the store, and remove the run's checkpoint; returns the record.
+
+    The record passes :func:`read_record`'s checks first, and must have been made for ``cfg`` by
+    code of the same :data:`NUMERICS`: a worker running other code is refused in one line.
+    """
+    path = record_path(cfg)
+    cfg = json.loads(canonical_json(cfg))
+    if not isinstance(record, dict) or record.get("config") != cfg or record.get("numerics") != NUMERICS:
+        made = record.get("numerics") if isinstance(record, dict) else None
+        raise RecordError(f"the record returned for {path} was made for another config or numerics version "
+                          f"({made!r}, here {NUMERICS!r}): every machine must run the same kanmix")
+    check_record(record, path)
+    check_writable(path.parent)
+    with run_lock(cfg):
+        _write_record(path, record)
         discard_checkpoint(cfg)
     return record
 

@@ -34,7 +34,7 @@ from kanmix.grids import grid_update_hook
 from kanmix.runtime import seed_everything
 from kanmix.splits import KEYS as SPLIT_KEYS
 from kanmix.splits import Split, load_split
-from kanmix.train import TrainConfig, fit
+from kanmix.train import Objective, TrainConfig, fit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +45,7 @@ class Run:
     """
 
     KIND: ClassVar[str]  # the record's kind: its folder in the results store
-    TASK: ClassVar[str]  # kanmix.train.fit's task
+    OBJECTIVE: ClassVar[Objective]  # what kanmix.train.fit minimises
     CURVE_ON: ClassVar[str]  # which set the per-epoch curve is evaluated on: "val" or "test"
     TRAIN_DEFAULTS: ClassVar[dict] = {}
 
@@ -167,22 +167,30 @@ def record(cfg: Run, *, force: bool = False, keep_weights: bool = False,
     """
     key = cfg.to_dict()
 
-    def train_and_score() -> dict:
-        model = build(cfg)  # first, so bad model arguments fail before data loads
-        if keep_weights:
-            results.check_weights_fit(model)
-        data = load_split(cfg.split)
-        curve_on = {"val": data[1], "test": data[2]}[cfg.CURVE_ON]
-        hook = grid_update_hook(data[0][0], cfg.train.grid_updates) if cfg.train.grid_updates else None
-        fitted = fit(model, *data[0], cfg.train, task=cfg.TASK, val=curve_on,
-                     checkpoint_dir=results.checkpoint_dir(key), on_epoch=on_epoch,
-                     epoch_metrics=cfg.epoch_metrics(data), after_epoch=hook)
-        record = cfg.score(model, data, fitted)
+    def run() -> dict:
+        out, model = train_and_score(cfg, keep_weights=keep_weights, on_epoch=on_epoch)
         if keep_weights:
             results.save_weights(key, model.state_dict())
-        return record
+        return out
 
-    return results.cached_run(key, train_and_score, force=force, needs_weights=keep_weights)
+    return results.cached_run(key, run, force=force, needs_weights=keep_weights)
+
+
+def train_and_score(cfg: Run, *, keep_weights: bool = False,
+                    on_epoch: Callable[[dict], None] | None = None) -> tuple[dict, nn.Module]:
+    """Train ``cfg``'s model (resuming from its checkpoint in the store) and score it:
+    ``(the record's contents, the trained model)``. Writes no record: :func:`record` does, and a
+    cluster worker (:mod:`kanmix.cluster`) sends both back to the process that does."""
+    model = build(cfg)  # first, so bad model arguments fail before data loads
+    if keep_weights:
+        results.check_weights_fit(model)
+    data = load_split(cfg.split)
+    curve_on = {"val": data[1], "test": data[2]}[cfg.CURVE_ON]
+    hook = grid_update_hook(data[0][0], cfg.train.grid_updates) if cfg.train.grid_updates else None
+    fitted = fit(model, *data[0], cfg.train, objective=cfg.OBJECTIVE, val=curve_on,
+                 checkpoint_dir=results.checkpoint_dir(cfg.to_dict()), on_epoch=on_epoch,
+                 epoch_metrics=cfg.epoch_metrics(data), after_epoch=hook)
+    return cfg.score(model, data, fitted), model
 
 
 def load_trained(cfg: Run, *, device=None) -> nn.Module | None:
@@ -210,8 +218,35 @@ def _worker_init(threads: int, concurrent: int) -> None:
     os.environ[CONCURRENT_RUNS] = str(concurrent)
 
 
+#: The executor :func:`record_many` uses when given none: ``local`` (the default) or ``ray``.
+EXECUTOR = "KANMIX_EXECUTOR"
+
+
+def executor_of(executor=None):
+    """The executor object of ``executor`` (``None``: ``$KANMIX_EXECUTOR``, default ``local``), or
+    ``None`` for the local process pool, which needs no object. ``"ray"`` is a
+    :class:`kanmix.cluster.RayExecutor` with its defaults; any object with a ``train(todo, *, force)``
+    method (a :class:`~kanmix.cluster.RayExecutor` made with other settings) is used as it is.
+    Ray is imported only when it is used."""
+    import os
+
+    if executor is None:
+        executor = os.environ.get(EXECUTOR) or "local"
+    if isinstance(executor, str):
+        if executor == "local":
+            return None
+        if executor == "ray":
+            from kanmix.cluster import RayExecutor
+
+            return RayExecutor()
+        raise ValueError(f"executor={executor!r}; choose local or ray (or pass an executor object)")
+    if not callable(getattr(executor, "train", None)):
+        raise TypeError(f"executor={executor!r} has no train(todo, *, force) method")
+    return executor
+
+
 def record_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
-             keep_weights: bool | Sequence[bool] = False) -> list[dict]:
+             keep_weights: bool | Sequence[bool] = False, executor=None) -> list[dict]:
     """The records of ``cfgs``, in order, training the missing runs ``workers`` at a time.
 
     With ``workers > 1`` the runs that are not stored yet go to that many worker processes
@@ -221,11 +256,19 @@ def record_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
     Every run is seeded on its own, so which worker trains it changes nothing but the order of
     float sums inside a CPU GEMM, which can follow the thread count; each record's provenance
     notes its threads. ``keep_weights`` is one flag for all runs or one per run.
+
+    ``executor`` (see :func:`executor_of`) trains the missing runs elsewhere instead: ``"ray"``
+    makes each one a task of a Ray cluster (:class:`kanmix.cluster.RayExecutor`; ``workers`` is
+    then unused, the cluster's resources decide how many run at once) and writes the records
+    they send back to this process's store.
     """
+    import os
+
     checks.integer("workers", workers)
     keep = [keep_weights] * len(cfgs) if isinstance(keep_weights, bool) else list(keep_weights)
     if len(keep) != len(cfgs):
         raise ValueError(f"keep_weights has {len(keep)} flags for {len(cfgs)} runs")
+    remote = executor_of(executor)
     hashes = [results.run_hash(cfg.to_dict()) for cfg in cfgs]
     todo, seen = [], set()
     for cfg, k, h in zip(cfgs, keep, hashes):
@@ -235,21 +278,30 @@ def record_many(cfgs: Sequence[Run], *, workers: int = 1, force: bool = False,
             seen.add(h)
             todo.append((cfg, k))
     done = set()  # forced runs already retrained: read, not trained again
-    if workers > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        import torch
-
-        threads = max(1, torch.get_num_threads() // workers)
-        concurrent = min(workers, len(todo))
-        with ProcessPoolExecutor(max_workers=concurrent, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(threads, concurrent)) as pool:
-            for future in [pool.submit(record, cfg, force=force, keep_weights=k) for cfg, k in todo]:
-                future.result()  # a worker's error is raised here
+    if os.environ.get(results.READ_ONLY) == "1":
+        pass  # nothing trains: the loop below names the first missing record
+    elif remote is not None and todo:
+        remote.train(todo, force=force)
+        done = seen
+    elif workers > 1 and len(todo) > 1:
+        _train_in_processes(todo, workers=workers, force=force)
         done = seen
     out = []
     for cfg, k, h in zip(cfgs, keep, hashes):
         out.append(record(cfg, force=force and h not in done, keep_weights=k))
         done.add(h)
     return out
+
+
+def _train_in_processes(todo: Sequence[tuple[Run, bool]], *, workers: int, force: bool) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import torch
+
+    threads = max(1, torch.get_num_threads() // workers)
+    concurrent = min(workers, len(todo))
+    with ProcessPoolExecutor(max_workers=concurrent, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init, initargs=(threads, concurrent)) as pool:
+        for future in [pool.submit(record, cfg, force=force, keep_weights=k) for cfg, k in todo]:
+            future.result()  # a worker's error is raised here

@@ -1,7 +1,7 @@
 """One training loop for every model and device.
 
 ``fit(model, images_u8, labels, cfg)`` trains a classifier (cross-entropy, optional label
-smoothing) or, with ``task="reconstruct"``, an autoencoder (MSE against its own input).
+smoothing) or, with ``objective=RECONSTRUCT``, an autoencoder (MSE against its own input).
 
 Device: CUDA when available, else CPU. On CUDA the uint8 dataset is moved to the GPU once
 (60 000 28x28 images are 47 MB), batches are sliced, scaled and augmented there. There are no
@@ -49,7 +49,31 @@ from kanmix.folds import derived_seed
 from kanmix.checkpoint import CHECKPOINT, TrainingState, fresh_running, readable_checkpoint, save_checkpoint
 from kanmix.runtime import PRECISIONS, autocast, progress_enabled, resolve_device, resolve_precision
 
-TASKS = ("classify", "reconstruct")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What training minimises and what it counts, for a model's output ``out`` on inputs ``x``.
+
+    ``loss(out, x, y, smoothing)`` is a float32 scalar; ``correct(out, y)`` (objectives with labels
+    only) counts the right answers of a batch. The loop and :func:`evaluate` switch on nothing else.
+    """
+    name: str
+    loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None, float], torch.Tensor]
+    correct: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+
+    @property
+    def labelled(self) -> bool:
+        return self.correct is not None
+
+
+#: Cross-entropy on logits ``(B, classes)`` against labels ``(B,)``, with optional label smoothing.
+CLASSIFY = Objective(
+    "classify",
+    loss=lambda out, x, y, smoothing: F.cross_entropy(out.float(), y, label_smoothing=smoothing),
+    correct=lambda out, y: (out.argmax(1) == y).sum())
+#: Mean squared error between a reconstruction and its own (augmented) input, both ``(B, C, H, W)``.
+RECONSTRUCT = Objective("reconstruct", loss=lambda out, x, y, smoothing: F.mse_loss(out.float(), x.float()))
 
 
 class TrainingDiverged(KanmixError, FloatingPointError):
@@ -198,17 +222,6 @@ def non_finite(model: nn.Module) -> list[str]:
 
 
 
-def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None, task: str, smoothing: float):
-    out = model(x)
-    if task == "classify":
-        loss = F.cross_entropy(out.float(), y, label_smoothing=smoothing)
-        correct = (out.argmax(1) == y).sum()
-    else:
-        loss = F.mse_loss(out.float(), x.float())
-        correct = None
-    return loss, correct
-
-
 def optimizer_step(loss: torch.Tensor, model: nn.Module, optimizer: torch.optim.Optimizer,
                    scheduler: torch.optim.lr_scheduler.LRScheduler, grad_clip: float | None) -> None:
     """One update: gradients of ``loss``, clipped to norm ``grad_clip`` (None: not clipped), an AdamW step,
@@ -222,7 +235,7 @@ def optimizer_step(loss: torch.Tensor, model: nn.Module, optimizer: torch.optim.
 
 
 def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tensor | None, cfg: TrainConfig, *,
-                task: str, device: torch.device, save: Callable[[], None]) -> dict:
+                objective: Objective, device: torch.device, save: Callable[[], None]) -> dict:
     """Train the epoch ``state.epoch`` from its step ``state.step`` on; returns the epoch's row.
 
     ``images (N, C, H, W)`` uint8 and ``targets (N,)`` (``None`` when reconstructing) are on
@@ -253,7 +266,9 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
                 x = augment(x, aug_gen)
             y = targets[idx] if targets is not None else None
             with autocast(device, cfg.precision):
-                loss, correct = _loss(model, x, y, task, cfg.label_smoothing)
+                out = model(x)
+                loss = objective.loss(out, x, y, cfg.label_smoothing)
+                correct = objective.correct(out, y) if objective.labelled else None
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} (of {steps})")
             optimizer_step(loss, model, optimizer, scheduler, cfg.grad_clip)
@@ -267,7 +282,7 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
             state.images_seen += b
             state.step = step + 1
             postfix = {"loss": f"{running['loss'] / running['seen']:.4f}", "img/s": f"{b / dt:.0f}"}
-            if task == "classify":
+            if objective.labelled:
                 postfix["acc"] = f"{running['correct'] / running['seen']:.3f}"
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
@@ -277,7 +292,7 @@ def train_epoch(state: TrainingState, images: torch.Tensor, targets: torch.Tenso
                 save()
                 last_save = time.monotonic()
     row = {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], "train_loss": running["loss"] / running["seen"]}
-    if task == "classify":
+    if objective.labelled:
         row["train_accuracy"] = running["correct"] / running["seen"]
     return row
 
@@ -290,27 +305,28 @@ def _diverged_advice(cfg: TrainConfig, ckpt_path: Path | None) -> str:
     return f"{kept}. Lower lr ({clip}); --force starts over"
 
 
-def _check_inputs(images_u8: torch.Tensor, labels: torch.Tensor | None, task: str) -> None:
-    if task not in TASKS:
-        raise ValueError(f"task={task!r}; choose from {', '.join(TASKS)}")
+def _check_inputs(images_u8: torch.Tensor, labels: torch.Tensor | None, objective: Objective) -> None:
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective={objective!r} must be a kanmix.train.Objective, e.g. CLASSIFY or RECONSTRUCT")
     if images_u8.dtype != torch.uint8 or images_u8.ndim != 4:
         raise ValueError(f"images must be uint8 (N, C, H, W), got {images_u8.dtype} {tuple(images_u8.shape)}")
     n = images_u8.shape[0]
-    if task == "classify" and (labels is None or labels.shape != (n,)):
+    if objective.labelled and (labels is None or labels.shape != (n,)):
         raise ValueError(f"classification needs labels of shape ({n},), got "
                          f"{None if labels is None else tuple(labels.shape)}")
 
 
 def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, cfg: TrainConfig | dict | None = None,
-        *, checkpoint_dir: str | os.PathLike | None = None, task: str = "classify",
+        *, checkpoint_dir: str | os.PathLike | None = None, objective: Objective = CLASSIFY,
         val: tuple[torch.Tensor, torch.Tensor] | None = None,
         on_epoch: Callable[[dict], None] | None = None,
         epoch_metrics: Callable[[nn.Module], dict] | None = None,
         after_epoch: Callable[[nn.Module, int], None] | None = None) -> dict:
     """Train ``model`` in place on ``images_u8 (N, C, H, W)`` uint8 and ``labels (N,)`` int64.
 
-    ``task="classify"``: cross-entropy on logits; ``task="reconstruct"``: MSE between the
-    model's output and its (augmented) input, ``labels`` may be ``None``. ``val`` (images,
+    ``objective`` says what is minimised: :data:`CLASSIFY`, cross-entropy on logits, or
+    :data:`RECONSTRUCT`, MSE between the model's output and its (augmented) input, where
+    ``labels`` may be ``None``. ``val`` (images,
     labels) is evaluated after every epoch (loss, and accuracy when classifying), at the
     training precision. ``epoch_metrics(model)`` adds its dict to each epoch's row (it must not
     train: it runs between epochs). ``after_epoch(model, epoch)`` may change the model after each
@@ -324,14 +340,14 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
     training steps (not evaluation or checkpointing), across restarts.
     """
     cfg = TrainConfig.coerce(cfg)
-    _check_inputs(images_u8, labels, task)
+    _check_inputs(images_u8, labels, objective)
     if cfg.grid_updates and after_epoch is None:
         raise ValueError(f"grid_updates={list(cfg.grid_updates)} needs an after_epoch hook that applies them "
                          "(kanmix.grids.grid_update_hook)")
     device = resolve_device(cfg.device)
     model.to(device)
     images = images_u8.to(device, non_blocking=True)
-    targets = labels.to(device, non_blocking=True) if task == "classify" else None
+    targets = labels.to(device, non_blocking=True) if objective.labelled else None
     steps_per_epoch = math.ceil(images.shape[0] / cfg.batch_size)
     optimizer, scheduler = configure_optimizers(model, cfg, steps_per_epoch * cfg.epochs)
     state = TrainingState(model, optimizer, scheduler, layout={
@@ -368,11 +384,11 @@ def fit(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, 
 
     while state.epoch < cfg.epochs:
         try:
-            row = train_epoch(state, images, targets, cfg, task=task, device=device, save=save)
+            row = train_epoch(state, images, targets, cfg, objective=objective, device=device, save=save)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{err}; {_diverged_advice(cfg, ckpt_path)}") from None
         if val is not None:
-            row.update(evaluate(model, *val, task=task, batch_size=max(256, cfg.batch_size), device=device,
+            row.update(evaluate(model, *val, objective=objective, batch_size=max(256, cfg.batch_size), device=device,
                                 precision=cfg.precision, prefix="val_"))
         if epoch_metrics is not None:
             row.update(epoch_metrics(model))
@@ -429,15 +445,16 @@ def encode(model: nn.Module, images_u8: torch.Tensor, *, batch_size: int = 512, 
     return _batched(model.encode, model, images_u8, batch_size, device, precision)
 
 
-def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, *, task: str = "classify",
-             batch_size: int = 512, device=None, precision: str = "fp32", prefix: str = "") -> dict:
-    """Mean loss (and accuracy when classifying) of ``model`` on a labelled set, in eval mode."""
+def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor | None, *,
+             objective: Objective = CLASSIFY, batch_size: int = 512, device=None, precision: str = "fp32",
+             prefix: str = "") -> dict:
+    """Mean loss (and accuracy when the objective has labels) of ``model`` on a set, in eval mode."""
     was_training = model.training
     out = predict(model, images_u8, batch_size=batch_size, device=device, precision=precision)
     model.train(was_training)
-    if task == "classify":
-        labels = labels.cpu()
-        return {f"{prefix}loss": F.cross_entropy(out, labels).item(),
-                f"{prefix}accuracy": (out.argmax(1) == labels).float().mean().item()}
-    target = to_float(images_u8.cpu())
-    return {f"{prefix}loss": F.mse_loss(out, target).item()}
+    labels = labels.cpu() if objective.labelled else None
+    scores = {f"{prefix}loss": objective.loss(out, to_float(images_u8.cpu()), labels, 0.0).item()}
+    if objective.labelled:
+        # float32, as torch's mean of the hits: the records' accuracies were computed this way
+        scores[f"{prefix}accuracy"] = (objective.correct(out, labels).float() / out.shape[0]).item()
+    return scores

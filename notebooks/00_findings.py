@@ -28,7 +28,7 @@ read_only = False  # True: every number must come from a stored record (the cpu 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from kanmix import book, cv, data, frontier, interpret, page, report, results, runner, runtime, stats, studies, viz
+from kanmix import ae, book, cv, data, frontier, page, report, results, runtime, studies, viz
 from kanmix.bench import kan as bench_kan
 
 report.setup()
@@ -43,16 +43,7 @@ with results.read_only(read_only):
     p2 = params["02"]
     bench = [] if p2["bench_json"] else [bench_kan.stored(p2["bench_shapes"], p2["bench_repeats"], p2["bench_dtypes"],
                                                           runtime.default_device())]
-    p5 = params["05"]
-    runs = interpret.chapter_runs(p5)
-    # Only the KAN-Mixers: this page reads their weights; the MLP-Mixers are chapter 5's control.
-    runner.record_many(runs.kan, workers=p5["workers"], keep_weights=True)
-    pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
-                             **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned", "n_eval")}}
-                            for c in runs.kan for r in interpret.prune_runs(
-                                c, [1.0, *p5["keep_fractions"]], n_importance=p5["n_importance"], n_eval=p5["n_eval"],
-                                steps=p5["finetune_steps"], finetune={"lr": p5["finetune_lr"],
-                                                                      "batch_size": p5["train"].get("batch_size", 128)})])
+    splines = studies.splines_from_chapter(params["05"])
 
 # %% [markdown]
 # ## The findings
@@ -86,31 +77,16 @@ if mixers.headline_pair is not None:
     text += f" The headline pair over all {p3['headline_repeats']} repeats of the split: " + report.paired_sentence(
         studies.headline_comparison(mixers, p3["folds"]), *mixers.headline_pair, wilcoxon=False)
 points.append(text)
-# 2. autoencoders vs CNN / MLP / PCA
-t4 = autoencoders.table
-base = autoencoders.baselines
-pca = base[base.components > 0].set_index(["dataset", "components"])["test_mse"]
-lines = []
-for label, model in (("KAN", "kan"), ("MLP", "mlp"), ("CNN", "cnn")):
-    rows4 = t4[t4.model == model]
-    if len(rows4):
-        beat = sum(r.test_mse < pca[(r.dataset, r.requested)] for r in rows4.itertuples())
-        lines.append(f"the {label} autoencoder at {beat} of {len(rows4)}")
-pairs = t4.pivot_table(index=["dataset", "requested"], columns="model", values="test_mse")
-kan_vs = [f"the {other.upper()} autoencoder at {int((pairs['kan'] < pairs[other]).sum())} of {int(pairs[other].notna().sum())}"
-          for other in ("mlp", "cnn") if {"kan", other} <= set(pairs.columns)]
-points.append("**KAN autoencoders.** " + f"{int(t4.beats_mean.sum())} of {len(t4)} trained autoencoders beat the "
-              "mean-image predictor. Against PCA with as many components as the bottleneck asked for, lower test MSE "
-              "came from " + report.listing(lines) + " widths; the KAN autoencoder reconstructs better than "
-              + report.listing(kan_vs) + " (same dataset and bottleneck asked for).")
-# 3. the spline analysis
-edges = pd.concat([interpret.edge_table(m, interpret.probe_images(runs.kan[0].split, p5["n_importance"]))
-                   .assign(state=state, seed=c.seed)
-                   for c in runs.kan for state, m in (("trained", runner.load_trained(c)), ("init", runner.build(c)))])
-ev = interpret.evidence(edges, pruning=pruning, steps=p5["finetune_steps"],
-                        chance=1 / data.info(p5["dataset"]).num_classes)
-found, null = interpret.findings(ev), interpret.null_results(ev)
-points.append(f"**Inside the KAN-Mixer** (chapter 5, {report.count(len(runs.kan), 'seed')}, each measure set against "
+# 2. autoencoders: the matched comparisons of chapter 4 (equal latent sizes, matched parameters, seeds)
+p4 = params["04"]
+points.append("**KAN autoencoders** (chapter 4).\n\n" + report.ae_summary(
+    ae.matched_comparisons(autoencoders.runs, autoencoders.all_baselines), epochs=p4["epochs"],
+    paper_widths=p4["paper_widths"], missing=autoencoders.missing))
+# 3. the spline analysis: the per-edge measures and pruning of chapter 5's KAN-Mixers
+ev = splines.edge_evidence
+found, null = report.findings(ev), report.null_results(ev)
+seeds = report.count(len(splines.plan.kan), "seed")
+points.append(f"**Inside the KAN-Mixer** (chapter 5, {seeds}, each measure set against "
               "the same network at initialisation and called a difference only beyond the seeds' noise): " + (
     report.listing(found) + "."
     if found else "no measure separates the trained edges from their untrained twins beyond noise.")

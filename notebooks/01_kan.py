@@ -28,16 +28,10 @@ widths = [[64, 64], [256, 256], [784, 256]]  # in and out features of the layers
 batch = 256  # rows in the forward pass whose FLOPs are counted
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
-from kanmix import page, report
-from kanmix.bspline import bspline_bases
-from kanmix.kan import KANLinear
+from kanmix import flops, page, report, viz
 
-torch.manual_seed(0)
 report.setup()  # widget warning off, inline figures, the book's figure style
 
 # %% [markdown]
@@ -91,32 +85,8 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # The figure evaluates `kanmix.bspline.bspline_bases` — the function the layer itself calls — on
 # the knots of a freshly built `KANLinear`.
 
-# %% tags=["hide-input", "remove-output"]
-def layer_bases(grid_size: int, order: int, n: int = 600):
-    """Basis functions of a fresh 1-input KANLinear: x (n,), bases (n, G + k), knots."""
-    layer = KANLinear(1, 1, grid_size=grid_size, spline_order=order)
-    knots = layer.grid  # (1, G + 2k + 1)
-    x = torch.linspace(float(knots[0, 0]), float(knots[0, -1]) - 1e-6, n)
-    return x, bspline_bases(x.unsqueeze(1), knots, order)[:, 0, :], knots[0]
-
-
-fig, axes = plt.subplots(len(orders), len(grid_sizes), figsize=(3.3 * len(grid_sizes), 2.3 * len(orders)),
-                         sharex=True, sharey=True, squeeze=False)
-unity_error = {}
-for r, k in enumerate(orders):
-    for c, g in enumerate(grid_sizes):
-        x, bases, knots = layer_bases(g, k)
-        ax = axes[r, c]
-        ax.axvspan(-1, 1, color="0.94", zorder=0)
-        ax.plot(x, bases, lw=1.2)
-        ax.plot(x, bases.sum(1), color="k", lw=0.8, ls="--")
-        ax.plot(knots, torch.zeros_like(knots), "|", color="k", ms=6)
-        ax.set_title(f"G = {g}, k = {k}: {bases.shape[1]} bases", fontsize=9)
-        inside = (x >= -1) & (x < 1)
-        unity_error[(g, k)] = float((bases[inside].sum(1) - 1).abs().max())
-for ax in axes[-1]:
-    ax.set_xlabel("x")
-fig.tight_layout()
+# %% tags=["remove-input", "remove-output"]
+fig, unity_error = viz.plot_bases(grid_sizes, orders)
 page.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
             "evaluated by kanmix.bspline.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
             "[-1, 1]; dashed: their sum", [], profile)
@@ -128,9 +98,9 @@ page.figure("bases", fig, "B-spline basis functions for several grid sizes G (co
 # {glue:md}`bases_caption`
 # ```
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-bases` sum to one up to "
-                 f"{max(unity_error.values()):.1e}."))
+                 f"{unity_error:.1e}."))
 
 # %% [markdown]
 # The dashed line is the sum of the bases: exactly one across the shaded grid range and falling
@@ -170,53 +140,13 @@ display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-b
 # `FlopCounterMode` and checked against the formula $2 \cdot \text{rows} \cdot \text{in} \cdot
 # \text{out} \cdot (G+k+1)$.
 
-# %%
-from torch.utils.flop_counter import FlopCounterMode
-
-
-def count(module: torch.nn.Module, n_in: int) -> tuple[int, int]:
-    """(parameters, matmul FLOPs of one forward pass over `batch` rows)."""
-    x = torch.randn(batch, n_in)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(x)
-    return sum(p.numel() for p in module.parameters()), counter.get_total_flops()
-
-
-rows = []
-for n_in, n_out in widths:
-    dense_params, dense_flops = count(torch.nn.Linear(n_in, n_out), n_in)
-    for g in grid_sizes:
-        k = 3
-        kan_params, kan_flops = count(KANLinear(n_in, n_out, grid_size=g, spline_order=k), n_in)
-        assert kan_flops == 2 * batch * n_in * n_out * (g + k + 1), "FLOP formula disagrees with the counter"
-        assert kan_params == n_in * n_out * (g + k + 2)
-        rows.append({"in x out": f"{n_in} x {n_out}", "G": g, "k": k,
-                     "dense params": dense_params, "KAN params": kan_params,
-                     "params ratio": kan_params / dense_params,
-                     "dense MFLOPs": dense_flops / 1e6, "KAN MFLOPs": kan_flops / 1e6,
-                     "FLOPs ratio": kan_flops / dense_flops})
-costs = pd.DataFrame(rows).set_index(["in x out", "G", "k"])
+# %% tags=["remove-input"]
+costs = flops.layer_costs(widths, grid_sizes, batch=batch)  # counted by torch's FlopCounterMode, checked
 display(page.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear and an nn.Linear "
                    "of the same shape", [], profile, precision=3))
 
 # %% [markdown]
 # ## What the numbers say
 
-# %%
-at = costs.xs(3, level="k")
-at = at.xs(5, level="G") if 5 in at.index.get_level_values("G") else at
-lines = [
-    f"A KAN edge holds $G + k + 2$ parameters. At efficient-KAN's defaults $G = 5$, $k = 3$ (used throughout this "
-    "book; the autoencoder paper does not state its values) a KAN layer has "
-    f"{report.span(at['params ratio'])} times the parameters of a "
-    "dense layer of the same shape in the table (not quite $G + k + 2$ because the dense layer also has a bias).",
-    f"Its matrix-multiply work is $G + k + 1$ times a dense layer's at the same shape: the measured ratio is "
-    f"{report.span(at['FLOPs ratio'])} here, as the formula says. "
-    "The B-spline evaluation adds elementwise work that grows with $G$ and $k$ per input but not with the output "
-    "width, so for wide layers the GEMM dominates.",
-    "A \"KAN\" and an \"MLP\" of the same layer widths are therefore not the same size: a fair comparison matches "
-    "parameters or training time, or reports both. Chapters 3 and 4 put parameters, training time and accuracy per "
-    "training minute next to every accuracy, and chapter 3 adds an MLP-Mixer matched to the KAN-Mixer in parameters "
-    "and one matched in training time.",
-]
-display(Markdown("\n".join(f"- {line}" for line in lines)))
+# %% tags=["remove-input"]
+display(Markdown(report.layer_cost_points(costs)))

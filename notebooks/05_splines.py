@@ -70,11 +70,9 @@ workers = 1  # runs trained at a time, in worker processes that share the CPU th
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
-import torch
 from IPython.display import Markdown, display
 
-from kanmix import data, grids, interpret, linearize, page, report, runner, viz
+from kanmix import data, grids, interpret, page, report, studies, viz
 
 report.setup()  # widget warning off, inline figures, the book's figure style
 NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
@@ -99,39 +97,19 @@ UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 # before any training step.
 
 # %%
-runs = interpret.chapter_runs(dict(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs,
-                                   train=train, seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset,
-                                   ae_bottleneck=ae_bottleneck, ae_hidden=ae_hidden, ae_train=ae_train))
-kan_cfgs, mlp_cfgs, ae_cfg = runs
-mixer_records = runner.record_many([*kan_cfgs, *mlp_cfgs], workers=workers, keep_weights=True)
-kan_records, mlp_records = mixer_records[:len(kan_cfgs)], mixer_records[len(kan_cfgs):]
-trained = [runner.load_trained(c) for c in kan_cfgs]
-untrained = [runner.build(c).eval() for c in kan_cfgs]
-mlps = [runner.load_trained(c) for c in mlp_cfgs]
-
-ae_record = runner.record(ae_cfg, keep_weights=True)
-ae_trained, ae_untrained = runner.load_trained(ae_cfg), runner.build(ae_cfg).eval()
+study = studies.splines_from_chapter(globals())  # every run and measure of the chapter, from the parameters above
+kan_records, mlp_records, ae_record = study.kan_records, study.mlp_records, study.ae_record
 
 # %% [markdown]
 # (tab-ch5-models)=
 
 # %% tags=["hide-input"]
-models_table = pd.DataFrame(
-    [{"model": "KAN-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
-      "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
-     for r in kan_records]
-    + [{"model": "MLP-Mixer", "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
-        "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
-       for r in mlp_records]).set_index(["model", "seed"])
-display(page.table(models_table, f"The classifiers interpreted in this chapter ({data.info(dataset).title}, "
-                   f"{report.count(kan_records[0]['config']['train']['epochs'], 'epoch')}); accuracy is the fraction of the test "
-                   "split classified correctly", mixer_records, profile, names=NAMES, units=UNITS))
-ae_metrics = ae_record["metrics"]
-display(page.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae_metrics["psnr"],
-                                  "parameters": ae_metrics["params"], "train_seconds": ae_metrics["train_seconds"]}],
-                                index=pd.Index([f"KAN AE, bottleneck {ae_bottleneck}"], name="model")),
-                   f"The KAN autoencoder ({data.info(ae_dataset).title})", [ae_record], profile, names=NAMES,
-                   units=UNITS))
+epochs = report.count(kan_records[0]["config"]["train"]["epochs"], "epoch")
+display(page.table(studies.models_table(study), f"The classifiers interpreted in this chapter "
+                   f"({data.info(dataset).title}, {epochs}); accuracy is the fraction of the test split classified "
+                   "correctly", study.mixer_records, profile, names=NAMES, units=UNITS))
+display(page.table(studies.autoencoder_table(study), f"The KAN autoencoder ({data.info(ae_dataset).title})",
+                   [ae_record], profile, names=NAMES, units=UNITS))
 
 # %% [markdown]
 # ## Every edge, measured on its own inputs
@@ -155,23 +133,10 @@ display(page.table(pd.DataFrame([{"test_mse": ae_metrics["test_mse"], "psnr": ae
 # are constant over the data, such as MNIST's always-black border pixels, give constant edges;
 # their shape measures are undefined and left out.
 
-# %%
-probe = interpret.probe_images(kan_cfgs[0].split, n_importance)
-ae_probe = interpret.probe_images(ae_cfg.split, n_importance)
-edges = pd.concat(
-    [interpret.edge_table(m, probe).assign(model="KAN-Mixer", state=state, seed=s)
-     for state, family in (("trained", trained), ("init", untrained)) for s, m in zip(seeds, family)]
-    + [interpret.edge_table(m, ae_probe).assign(model="KAN AE", state=state, seed=seeds[0])
-       for state, m in (("trained", ae_trained), ("init", ae_untrained))], ignore_index=True)
-
-# %%
-by_layer = edges.groupby(["model", "layer", "state"], sort=False)
-summary = by_layer.apply(interpret.summarize, include_groups=False)
-summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
-
 # %% tags=["hide-input"]
-display(page.table(summary, "Per layer, trained against untrained (init): median spline share and "
-                   f"deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
+edges = study.edges  # one row per edge of every model, trained and at initialisation
+display(page.table(studies.layer_summary(study), "Per layer, trained against untrained (init): median spline "
+                   f"share and deviation from a + b·SiLU, fraction of edges SiLU-like (deviation < {interpret.SILU_LIKE}) and "
                    "monotone, median extrema and curvature, and the share of the layer's importance held by its top "
                    f"10% of edges; mixer values pool the seeds {seeds}", [*kan_records, ae_record], profile,
                    precision=3, names={**NAMES, "spline_share": "spline share (median)",
@@ -233,10 +198,10 @@ page.figure("ch5_distributions", fig, "Distribution over each layer's edges of t
 # and {numref}`fig-ch5-edges-ae-init`).
 
 # %%
-mixer_layers = list(grids.kan_layers(trained[0]))
+mixer_layers = list(grids.kan_layers(study.trained[0]))
 token_layer = next(n for n in mixer_layers if "token_mix" in n)
 channel_layer = next(n for n in mixer_layers if "channel_mix" in n)
-ae_layer = next(iter(grids.kan_layers(ae_trained)))
+ae_layer = next(iter(grids.kan_layers(study.ae_trained)))
 
 # %% tags=["hide-input", "remove-output"]
 def draw_layer(model, images, name: str, title: str, color: str):
@@ -252,9 +217,9 @@ def draw_layer(model, images, name: str, title: str, color: str):
 
 # One figure per layer and state, glued as ch5_edges_<part>_<state> and placed below in this order.
 for part, (name, models, images, records) in (
-        ("token", (token_layer, (trained[0], untrained[0]), probe, [kan_records[0]])),
-        ("channel", (channel_layer, (trained[0], untrained[0]), probe, [kan_records[0]])),
-        ("ae", (ae_layer, (ae_trained, ae_untrained), ae_probe, [ae_record]))):
+        ("token", (token_layer, (study.trained[0], study.untrained[0]), study.probe, [kan_records[0]])),
+        ("channel", (channel_layer, (study.trained[0], study.untrained[0]), study.probe, [kan_records[0]])),
+        ("ae", (ae_layer, (study.ae_trained, study.ae_untrained), study.ae_probe, [ae_record]))):
     for model, state, title, color, when in zip(
             models, ("trained", "init"), ("trained", "untrained (init)"), ("tab:purple", "0.35"),
             ("after training", "at initialisation, before any training step")):
@@ -319,25 +284,12 @@ for part, (name, models, images, records) in (
 # straight line and of $a + b\,\mathrm{SiLU}(x)$ say whether the named form is anything an MLP
 # edge does not already have. The untrained twin's top edges are fitted the same way.
 
-# %%
-symbolic = {
-    state: pd.concat([interpret.symbolic_top(m, images, edges[(edges.model == label) & (edges.state == state)
-                                                                & (edges.seed == seeds[0])], n_top).assign(model=label)
-                      for label, m, images in models], ignore_index=True)
-    for state, models in (("trained", (("KAN-Mixer", trained[0], probe), ("KAN AE", ae_trained, ae_probe))),
-                          ("init", (("KAN-Mixer", untrained[0], probe), ("KAN AE", ae_untrained, ae_probe))))}
-
 # %% tags=["hide-input"]
-shown = symbolic["trained"].set_index(["model", "layer", "out", "in"])[
-    ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
-display(page.table(shown, "Symbolic fits of the top edges of the trained models (first seed): the best "
-                   "library form and its R², next to the R² of a straight line and of a + b·SiLU(x)",
+display(page.table(studies.symbolic_table(study), "Symbolic fits of the top edges of the trained models (first "
+                   "seed): the best library form and its R², next to the R² of a straight line and of a + b·SiLU(x)",
                    [kan_records[0], ae_record], profile, precision=3, names=NAMES))
-forms = pd.DataFrame({state: df.best.where(df.r2 >= interpret.GOOD_FIT, "no fit").value_counts()
-                      for state, df in symbolic.items()}).fillna(0).astype(int)
-forms.index.name = "best form"
-display(page.table(forms, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} (\"no fit\" below it), "
-                   "trained against untrained: number of edges", [kan_records[0], ae_record], profile, names=NAMES))
+display(page.table(studies.symbolic_forms(study), f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} "
+                   "(\"no fit\" below it), trained against untrained: number of edges", [kan_records[0], ae_record], profile, names=NAMES))
 
 # %% [markdown]
 # ## Where a token reads from
@@ -353,9 +305,7 @@ display(page.table(forms, f"Best forms of the top edges with R² ≥ {interpret.
 # own patch.
 
 # %%
-maps = {"trained": [interpret.token_maps(m, probe) for m in trained],
-        "init": [interpret.token_maps(m, probe) for m in untrained],
-        "mlp": [interpret.token_maps(m, probe) for m in mlps]}
+maps = study.maps  # "trained", "init" (the KAN-Mixer) and "mlp": one map per seed
 side = maps["mlp"][0].shape[-1]
 shown_tokens = sorted({0, side - 1, (side // 2) * side + side // 2, side * side - 1})
 
@@ -399,18 +349,10 @@ page.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid 
 # Kaiming-uniform draw from the same random stream), so a resemblance between the two can be
 # inherited from initialisation. The untrained KAN-Mixer's row shows what that start looks like.
 
-# %%
-locality_table = pd.DataFrame(
-    [{"model": label, "seed": s, "locality": float(interpret.locality(m).mean()),
-      "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
-     for label, key, ss in (("KAN-Mixer, trained", "trained", seeds), ("KAN-Mixer, init", "init", seeds),
-                            ("MLP-Mixer, trained", "mlp", seeds))
-     for s, m in zip(ss, maps[key])]).set_index(["model", "seed"])
-
 # %% tags=["hide-input"]
-display(page.table(locality_table, "Token maps: locality (mean distance read, relative to a uniform "
+display(page.table(studies.locality_table(study), "Token maps: locality (mean distance read, relative to a uniform "
                    "map; below 1 is local) and the share of each map held by its top 10% of input tokens "
-                   "(uniform: 0.1), averaged over output tokens", mixer_records, profile, precision=3,
+                   "(uniform: 0.1), averaged over output tokens", study.mixer_records, profile, precision=3,
                    names={"locality": "locality (relative to uniform)",
                           "top 10% of inputs": "share held by the top 10% of inputs"}))
 
@@ -420,11 +362,7 @@ display(page.table(locality_table, "Token maps: locality (mean distance read, re
 # ({numref}`fig-ch5-pixel-maps`).
 
 # %% tags=["hide-input", "remove-output"]
-shape = ae_cfg.split.in_shape
-ae_first = edges[(edges.model == "KAN AE") & (edges.layer == ae_layer)]
-pixel_maps = {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy().copy())
-              .view(shape).mean(0)
-              for state, part in ae_first.groupby("state", sort=False)}
+pixel_maps = studies.pixel_maps(study, ae_layer)
 top = max(float(m.max()) for m in pixel_maps.values())
 fig, axes = plt.subplots(1, 2, figsize=(6, 2.8))
 for ax, (label, m) in zip(axes, pixel_maps.items()):
@@ -452,16 +390,8 @@ page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder
 # every pair of seeds, for the trained models and for their untrained twins; the untrained
 # pairs show how much agreement the data alone produces.
 
-# %%
-pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
-stability = pd.DataFrame(
-    [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
-     for state in ("trained", "init")
-     for (a, b), rho_map, rho_mean in zip(pairs, interpret.rank_agreement(maps[state]),
-                                          interpret.rank_agreement([m.mean(0) for m in maps[state]]))])
-
 # %% tags=["hide-input"]
-display(page.table(stability.set_index(["state", "pair"]), "Spearman rank correlation of the token maps between "
+display(page.table(studies.seed_agreement_table(study), "Spearman rank correlation of the token maps between "
                    "seeds, trained and untrained", kan_records, profile, precision=3))
 
 # %% [markdown]
@@ -475,24 +405,13 @@ display(page.table(stability.set_index(["state", "pair"]), "Spearman rank correl
 # Keeping every edge and fine-tuning anyway is the control for what fine-tuning alone does.
 # Each of these runs is a results-store record naming its base run.
 
-# %%
-pruning_records = [rec for c in kan_cfgs for rec in interpret.prune_runs(
-    c, [1.0, *keep_fractions], n_importance=n_importance, n_eval=n_eval, steps=finetune_steps,
-    finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})]
-pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
-                         **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned",
-                                              "n_eval", "masked_nonzero")}} for r in pruning_records])
-assert (pruning.masked_nonzero == 0).all(), "a removed edge came back during fine-tuning"
-
 # %% [markdown]
 # The pruning table gives the mean over seeds; {numref}`fig-ch5-pruning` draws every seed.
 
 # %% tags=["hide-input"]
-mean_pruning = pruning.groupby("keep", sort=False)[
-    ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
-mean_pruning.index = pd.Index([f"{k:g}" for k in mean_pruning.index], name="fraction kept")
-display(page.table(mean_pruning, f"Pruning by importance: mean over seeds {seeds} of the test accuracy (fraction "
-                   f"of {n_eval} test images classified correctly) unpruned, pruned, and pruned then fine-tuned for "
+pruning, pruning_records = study.pruning, study.pruning_records  # one row per seed and kept fraction
+display(page.table(studies.pruning_means(study), f"Pruning by importance: mean over seeds {seeds} of the test "
+                   f"accuracy (fraction of {n_eval} test images classified correctly) unpruned, pruned, and pruned then fine-tuned for "
                    f"{finetune_steps} steps", pruning_records, profile, precision=4,
                    names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
                           "accuracy_finetuned": "pruned + fine-tuned"}))
@@ -532,10 +451,7 @@ page.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kep
 # fine-tuning.
 
 # %%
-linear_records = [rec for c in kan_cfgs for rec in linearize.linearize_runs(
-    c, linearize_arms, n_fit=n_importance, n_eval=n_eval, steps=finetune_steps,
-    finetune={"lr": finetune_lr, "batch_size": train.get("batch_size", 128)})]
-display(Markdown(interpret.conclude_linearized(linear_records, finetune_steps) if linearize_arms else
+display(Markdown(report.conclude_linearized(study.linear_records, finetune_steps) if linearize_arms else
                  "Not run under this profile yet (`linearize_arms` is empty)."))
 
 # %% [markdown]
@@ -545,40 +461,28 @@ display(Markdown(interpret.conclude_linearized(linear_records, finetune_steps) i
 # accuracy, parameters and training time.
 
 # %% tags=["hide-input"]
-cost = pd.DataFrame([
-    {"model": label, "seeds": len(recs),
-     "test_accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in recs]),
-     "parameters": int(np.mean([r["parameters"] for r in recs])),
-     "train_seconds": np.mean([r["train_seconds"] for r in recs]),
-     "images_per_second": np.mean([r["images_per_second"] for r in recs])}
-    for label, recs in (("KAN-Mixer", kan_records), ("MLP-Mixer", mlp_records))]).set_index("model")
-display(page.table(cost, "Cost: means over each mixer's seeds (test accuracy as a fraction, "
-                   "throughput in training images per second)", mixer_records, profile, names=NAMES,
+display(page.table(studies.cost_table(study), "Cost: means over each mixer's seeds (test accuracy as a fraction, "
+                   "throughput in training images per second)", study.mixer_records, profile, names=NAMES,
                    units=UNITS))
 
 # %% [markdown]
 # ## What the numbers say
 #
-# The two answers below are computed from the measures above by `interpret.conclude_interpretability`
-# and `interpret.conclude_cost`: every comparison is trained against untrained (or KAN against
+# The two answers below are computed from the measures above by `report.conclude_interpretability`
+# and `report.conclude_cost`: every comparison is trained against untrained (or KAN against
 # MLP), and a difference is called one only when it exceeds a 95% noise band built from the
 # spread over seeds (and, for accuracies, the number of test images).
 #
 # ### What does the interpretability of these KAN vision models amount to?
 
 # %%
-ev = interpret.evidence(edges[edges.model == "KAN-Mixer"], maps,
-                        symbolic={state: df[df.model == "KAN-Mixer"] for state, df in symbolic.items()},
-                        pruning=pruning, steps=finetune_steps, chance=1 / data.info(dataset).num_classes)
-display(Markdown(interpret.conclude_interpretability(ev, "the KAN-Mixer")))
+display(Markdown(report.conclude_interpretability(study.evidence, "the KAN-Mixer")))
 
 # %% [markdown]
 # The autoencoder was trained with one seed, so its measures come without a noise band:
 
 # %%
-ae_ev = interpret.evidence(edges[edges.model == "KAN AE"],
-                           symbolic={state: df[df.model == "KAN AE"] for state, df in symbolic.items()})
-display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder")))
+display(Markdown(report.conclude_interpretability(study.ae_evidence, "the KAN autoencoder")))
 
 # %% [markdown]
 # ### Is the added cost justified, compared with the MLP-Mixer?
@@ -586,6 +490,6 @@ display(Markdown(interpret.conclude_interpretability(ae_ev, "the KAN autoencoder
 # Here the comparison is with the MLP-Mixer of the same widths, which is much smaller and faster.
 
 # %%
-display(Markdown(interpret.conclude_cost(kan_records, mlp_records, ev)))
+display(Markdown(report.conclude_cost(kan_records, mlp_records, study.evidence)))
 display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
-                 f"{report.recompute_time([*mixer_records, ae_record, *pruning_records, *linear_records], workers=workers)}."))
+                 f"{report.recompute_time(study.records, workers=workers)}."))

@@ -54,48 +54,36 @@ seed = 0
 workers = 1
 
 # %%
-import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from kanmix import data, frontier, page, report, studies, viz
+from kanmix import data, page, report, studies, viz
 
 report.setup()
-study = studies.frontier_from_chapter(dict(
-    families=families, datasets=datasets, other_datasets_sizes=other_datasets_sizes, epochs=epochs,
-    lr_sweep=lr_sweep, frontier_seeds=frontier_seeds, seeded_points=seeded_points, folds=folds, fold_runs=fold_runs, patch=patch, subset=subset,
-    batch_size=batch_size, weight_decay=weight_decay, precision=precision, augment=augment,
-    timing_steps=timing_steps, available_only=available_only, seed=seed, workers=workers))
+study = studies.frontier_from_chapter(globals())  # every run of the chapter, from the parameters above
 TITLES = {d: data.info(d).title for d in datasets}
-COLOURS = viz.family_colours(families)
-PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)
-KAN, MLP = list(families)[:2]
-points = study.points
-# The seconds axis: one side-by-side timing of every size on one machine when it exists; else the
-# runs' own training seconds, which may come from several machines and sessions.
-SECONDS = "timed_seconds" if study.timing is not None else "train_seconds"
+PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)  # the paper's accuracies at its FLOPs
+by_flops, by_time = studies.frontier_comparisons(study, families, datasets, paper=PAPER)
 
 # %% [markdown]
 # ## The answer
+#
+# Read the figure below from left to right as a growing budget. A family's line steps up only
+# where one of its models beat every cheaper model of the same family, so the higher line at a
+# given budget is the family to choose for that budget. The sentences compare the two lines at
+# every budget where either has a point, and call a gap real only when it is larger than the
+# noise band: how far two runs of one configuration that differ only in their seed land apart,
+# 95% of the time.
 
 # %% tags=["remove-input"]
-comparisons = {d: frontier.compare(points, KAN, MLP, d, target=PAPER.get(d, [(None, None, None)])[0][1])
-               for d in datasets}
-by_time = {d: frontier.compare(points, KAN, MLP, d, x=SECONDS) for d in datasets}
-lines = [f"**{TITLES[d]}.** " + report.frontier_gap_sentence(comparisons[d]) for d in datasets]
-if study.missing:
-    lines.insert(0, f"*This page shows a campaign under way: {report.count(study.missing, 'planned run')} of the "
-                    "grid are not in the results store yet, so the frontiers below are incomplete.*")
-display(Markdown("\n\n".join(lines)))
+display(Markdown(report.frontier_answer(study, by_flops, TITLES)))
 
 # %% tags=["remove-input", "remove-output"]
-fig = viz.plot_frontier(points, datasets=datasets, titles=TITLES, families=COLOURS, paper=PAPER, seconds=SECONDS)
-seconds_source = ("seconds from one side-by-side timing of every size, one thread, on "
-                  f"{study.timing['provenance']['device']}" if study.timing is not None else
-                  "seconds as each run recorded them (machines may differ between runs)")
-page.figure("frontier", fig, f"Validation accuracy (fold 0) against training compute: FLOPs (left) and {seconds_source} "
-            "(right). Large markers are seed means (circle: shorter training, square: longer), faint dots "
-            "single seeds, lines each family's frontier; stars mark the paper's reported accuracies at the training "
-            "FLOPs of its configuration", study.records, profile)
+fig = viz.plot_frontier(study.points, datasets=datasets, titles=TITLES, families=viz.family_colours(families),
+                        paper=PAPER, seconds=studies.seconds_column(study))
+page.figure("frontier", fig, "Validation accuracy (fold 0) against training compute: FLOPs (left) and "
+            f"{report.seconds_source(study)} (right). Large markers are seed means (circle: shorter training, square: "
+            "longer), faint dots single seeds, lines each family's frontier; stars mark the paper's reported "
+            "accuracies at the training FLOPs of its configuration", study.records, profile)
 
 # %% [markdown]
 # ```{glue:figure} frontier
@@ -119,10 +107,20 @@ page.figure("frontier", fig, f"Validation accuracy (fold 0) against training com
 # with channel expansion 1 (chapter 3's MLP-Mixer) is drawn at a few sizes. The KAN-Mixer keeps
 # the paper's ratios (token mixing half, channel mixing 1×).
 
-# %%
-sizes = studies.frontier_sizes(study)
-display(page.table(sizes, "The scaling paths: each size's parameters and training FLOPs per image",
-                   [], profile, names={"params": "parameters", "flops_per_image": "training FLOPs per image"}))
+# %% tags=["remove-input"]
+display(page.table(studies.frontier_sizes(study), "The scaling paths: each size's parameters and training FLOPs per "
+                   "image", [], profile, names={"params": "parameters", "flops_per_image": "training FLOPs per image"}))
+
+# %% [markdown]
+# ### What this design cannot tell
+#
+# - Every point is one fold, so a point's own noise is the spread between seeds, measured only at
+#   the points trained with several seeds and pooled over them; chapter 3's five folds measure the
+#   fold-to-fold noise of one size.
+# - The largest sizes stay well below the paper's configuration. Where a sentence speaks of the
+#   paper's budget it reads a fitted line beyond the measured range, and says so.
+# - Seconds are this machine's CPU seconds. A GPU changes the relative cost of the KAN layers'
+#   basis functions, so the seconds panel does not transfer to other hardware; the FLOPs panel does.
 
 # %% [markdown]
 # ## One learning rate per family
@@ -130,30 +128,41 @@ display(page.table(sizes, "The scaling paths: each size's parameters and trainin
 # A single learning rate for every size is an assumption; the sweep tests it at one size per
 # family before the campaign, and the family's best is used for all its points.
 
-# %%
-sweep = study.sweep.pivot_table(index=["family", "size"], columns="lr", values="val_accuracy")
-display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
+# %% tags=["remove-input"]
+display(page.table(studies.sweep_table(study), "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
                    study.sweep_records, profile))
-tried = sorted(lr_sweep["lrs"])
-edge = [f for f in lr_sweep["sizes"] if f in study.lrs and study.lrs[f] in (tried[0], tried[-1])]
-display(Markdown("Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.items()) + "." + (
-    f" For {report.listing(edge)} the best value is at the edge of the range tried, so a value beyond it might do "
-    "better still: the sweep tests the single learning rate only within its range." if edge else "")))
+display(Markdown(report.sweep_text(study, lr_sweep)))
 
 # %% [markdown]
 # ## Every point
+#
+# The table lists every configuration with what it cost and what it scored, seeds averaged. The
+# validation accuracy is the fold-0 score the frontier is drawn from; the test accuracy, on the
+# official test split, is shown beside it and is not used to pick anything.
 
-# %%
-table = points.groupby(["dataset", "family", "size", "epochs"], sort=False).agg(
-    params=("params", "first"), flops=("flops", "first"), seconds=(SECONDS, "mean"),
-    val_accuracy=("val_accuracy", "mean"), test_accuracy=("test_accuracy", "mean"), seeds=("seed", "count"))
-display(page.table(table, f"Every point of the frontier: means over seeds (training time: {seconds_source})",
-                   study.records, profile,
+# %% tags=["remove-input"]
+display(page.table(studies.points_table(study), "Every point of the frontier: means over seeds (training time: "
+                   f"{report.seconds_source(study)})", study.records, profile,
                    names={"params": "parameters", "flops": "training FLOPs", "seconds": "training time",
-                          "val_accuracy": "val accuracy", "test_accuracy": "test accuracy"},
-                   units={"seconds": "s"}))
+                          "val_accuracy": "val accuracy", "test_accuracy": "test accuracy"}, units={"seconds": "s"}))
 display(Markdown(f"Recomputing this chapter from an empty results store: "
                  f"{report.recompute_time(study.records, workers=workers)}."))
+
+# %% [markdown]
+# ## What longer training buys
+#
+# Chapter 3's models train for the paper's 10 epochs under a schedule that decays to zero, and
+# its curves cannot say whether they would gain from more. Here every size on the scaling path
+# is also trained for a longer run with its own schedule, so the gain from training longer is
+# measured at each size, for each family, against the same noise band as the frontiers.
+
+# %% tags=["remove-input"]
+display(page.table(studies.longer_training_table(study, datasets), "Validation accuracy (fold 0) after the shorter "
+                   "and the longer training of each size, seeds averaged", study.records, profile,
+                   names={"short": "epochs (short)", "long": "epochs (long)", "y_short": "accuracy (short)",
+                          "y_long": "accuracy (long)", "gain": "long − short",
+                          "flops_ratio": "training FLOPs, long / short"}))
+display(Markdown(report.longer_training_text(study, TITLES)))
 
 # %% [markdown]
 # ## What the numbers say
@@ -161,9 +170,14 @@ display(Markdown(f"Recomputing this chapter from an empty results store: "
 # Whether the gap grows or shrinks with compute, where the fitted frontiers would cross, and what
 # they imply at the paper's budget; then the same comparison by training time on this machine,
 # where the KAN-Mixer's basis functions cost more than their FLOPs suggest.
+#
+# Each frontier is summarised by a straight line, accuracy against the logarithm of compute,
+# fitted through its frontier points. The slope difference says whether the gap between the
+# families widens or narrows as budgets grow, with an interval from the lines' standard errors.
+# Accuracy cannot grow without limit, so a straight line describes the measured range only:
+# a crossing or a gap read off the lines beyond that range is an extrapolation, and the
+# sentences label it as one. With two frontier points a line has no error estimate, and then no
+# trend is claimed at all.
 
 # %% tags=["remove-input"]
-display(Markdown("\n\n".join(
-    f"**{TITLES[d]}.** " + report.frontier_trend_sentence(comparisons[d]) + " "
-    + report.frontier_crossing_sentence(comparisons[d]) + " By training time: "
-    + report.frontier_gap_sentence(by_time[d], what="training seconds") for d in datasets)))
+display(Markdown(report.frontier_summary(by_flops, by_time, TITLES)))

@@ -48,11 +48,12 @@ def test_environment_parses_and_installs_the_pinned_package_with_its_extras():
     assert "python=3.11" in conda
     assert project["requires-python"] == ">=3.11"
     assert "pip>=24" in conda and "nodejs" in conda  # npm fetches the datasets and MathJax
-    # pip installs kanmix as the Makefile does: constrained by the pins, with the book and dev extras.
+    # pip installs kanmix as the Makefile does: constrained by the pins, with the book, dev and cluster extras.
     assert "-c constraints.txt" in pip and (ROOT / "constraints.txt").is_file()
     [editable] = [p for p in pip if p.startswith("-e ")]
     extras = set(re.fullmatch(r"-e \.\[([a-z,]+)\]", editable)[1].split(","))
-    assert extras == {"book", "dev"} and extras <= set(project["optional-dependencies"])
+    makefile = re.search(r'-e "\.\[([a-z,]+)\]"', (ROOT / "Makefile").read_text())[1].split(",")
+    assert extras == set(makefile) == {"book", "dev", "cluster"} and extras <= set(project["optional-dependencies"])
 
 
 def test_environment_names_the_versions_constraints_txt_pins():

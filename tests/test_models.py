@@ -12,6 +12,7 @@ SMALL = {  # small widths so every model builds and runs in well under a second
     "mlp": dict(hidden=[16]),
     "kan": dict(hidden=[4], grid_size=3),
     "kan_ae": dict(hidden=8, bottleneck=4, grid_size=3),
+    "kan_single_ae": dict(bottleneck=4, grid_size=3),
     "cnn_ae": dict(),
     "mlp_ae": dict(hidden=8, bottleneck=4),
 }

@@ -25,7 +25,7 @@ import torch
 from kanmix import ae, data, results
 from kanmix.models import build_model
 from kanmix.runtime import seed_everything
-from kanmix.train import fit, predict
+from kanmix.train import CLASSIFY, RECONSTRUCT, fit, predict
 
 #: name -> (registry model, model kwargs, in_shape, task)
 FAMILIES = {
@@ -81,7 +81,7 @@ def fingerprint(family: str, perturb: float = 1.0) -> list[float]:
     train = {**ae.PAPER_RECIPE, "epochs": 2, "batch_size": 16} if autoencoder else CLASSIFIER_TRAINING
     out = fit(model, images, None if autoencoder else labels, {**train, "seed": 0, "device": "cpu",
                                                                 "precision": "fp32", "progress": False},
-              task="reconstruct" if autoencoder else "classify")
+              objective=RECONSTRUCT if autoencoder else CLASSIFY)
     outputs = predict(model, probe, batch_size=8, device="cpu").double()
     weights = torch.cat([p.detach().double().flatten() for p in model.parameters()])
     directions = torch.randn(3, weights.numel(), generator=torch.Generator().manual_seed(3), dtype=torch.float64)

@@ -164,3 +164,23 @@ def test_output_layer_outside_reads_the_last_kan_layer_of_the_last_epoch():
     labelled = [("KAN", rec(0.0, 0.8)), ("KAN", rec(0.1, 0.6)), ("MLP", {"history": [{}]})]
     assert studies.output_layer_outside(labelled, "KAN") == pytest.approx(0.7)
     assert studies.output_layer_outside(labelled, "MLP") is None
+
+
+def test_efficiency_curve_takes_the_matched_models_each_with_its_own_epochs_and_the_whole_test_split():
+    study = studies.mixers(datasets=["fashion_mnist"], models=["kan_mixer", "mlp_mixer"], model_kwargs=KWARGS, folds=2,
+                           train={**TRAIN, "epochs": 1}, subset=200, time_matched_epochs=2, efficiency_sizes=[100],
+                           efficiency_folds=2, efficiency_models=["KAN-Mixer", studies.TIME_MATCHED],
+                           efficiency_full_test=True)
+    eff = study.efficiency
+    assert study.efficiency_metric == "test_accuracy"
+    assert sorted(set(eff.model)) == sorted(["KAN-Mixer", studies.TIME_MATCHED]) and sorted(eff.fold) == [0, 0, 1, 1]
+    epochs = eff.groupby("model").epochs.first()
+    # Each model's own epochs scaled to the subset: the time-matched one starts from its 2, not the shared 1.
+    assert epochs["KAN-Mixer"] == studies.efficiency_epochs(1, 100, 60000)
+    assert epochs[studies.TIME_MATCHED] == studies.efficiency_epochs(2, 100, 60000)
+    assert (eff.n_test == 10000).all()  # the whole test split, not a tenth of a percent of it
+    table = studies.efficiency_table(study)
+    assert ("sd", "KAN-Mixer") in table.columns and ("test_accuracy", studies.TIME_MATCHED) in table.columns
+    with pytest.raises(studies.ParameterError, match="efficiency_models"):
+        studies.mixers_plan(datasets=["fashion_mnist"], models=["kan_mixer"], model_kwargs=KWARGS, folds=2,
+                            train=TRAIN, subset=200, efficiency_sizes=[100], efficiency_models=["MLP"])

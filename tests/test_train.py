@@ -8,7 +8,7 @@ from torch import nn
 from kanmix.models import build_model
 from kanmix.checkpoint import CheckpointError, load_checkpoint
 from kanmix.runtime import progress_enabled, seed_everything
-from kanmix.train import (TrainConfig, TrainingDiverged, encode, evaluate, fit, lr_lambda,
+from kanmix.train import (RECONSTRUCT, TrainConfig, TrainingDiverged, encode, evaluate, fit, lr_lambda,
                           predict)
 
 
@@ -145,11 +145,11 @@ def test_reconstruct_task_and_inference_helpers(data):
     images = data[0]
     seed_everything(0)
     ae = build_model("mlp_ae", in_shape=(1, 28, 28), hidden=32, bottleneck=8)
-    before = evaluate(ae, images, None, task="reconstruct")["loss"]
+    before = evaluate(ae, images, None, objective=RECONSTRUCT)["loss"]
     out = fit(ae, images, None, dict(epochs=3, batch_size=32, lr=3e-3, progress=False, precision="fp32"),
-              task="reconstruct")
+              objective=RECONSTRUCT)
     assert "train_accuracy" not in out["history"][0]
-    assert evaluate(ae, images, None, task="reconstruct")["loss"] < before
+    assert evaluate(ae, images, None, objective=RECONSTRUCT)["loss"] < before
     assert encode(ae, images, batch_size=50).shape == (128, 8)
     assert predict(ae, images, batch_size=50).shape == (128, 1, 28, 28)
 
@@ -159,5 +159,5 @@ def test_bad_inputs(data):
         fit(tiny(), data[0].float(), data[1], CFG)
     with pytest.raises(ValueError, match="labels"):
         fit(tiny(), *data[:1], None, CFG)
-    with pytest.raises(ValueError, match="task"):
-        fit(tiny(), *data, CFG, task="segment")
+    with pytest.raises(TypeError, match="objective"):
+        fit(tiny(), *data, CFG, objective="segment")

@@ -308,3 +308,47 @@ def stored(shapes, repeats: int, dtypes, device: torch.device | str) -> dict:
            "device": device.type}
     return results.cached_run(cfg, lambda: {"shapes": [rec for r, i, o in shapes for rec in bench_dtypes(
         r, i, o, device, repeats, warmup=1, warmup_s=0.0, dtypes=list(dtypes))]})
+
+
+def chapter_results(bench_json: str | None, shapes, repeats: int, dtypes,
+                    device: torch.device | str | None = None) -> tuple:
+    """What chapter 2 shows: ``(table, store records behind it, source)``, the table :func:`speed_table`'s.
+
+    With ``bench_json`` (the JSON of ``python -m kanmix.bench kan --json PATH``, e.g. measured on
+    a GPU) the table of its records, no store record, and a ``source`` naming the file for the
+    captions; otherwise :func:`stored`'s benchmark at ``shapes`` in ``dtypes`` on ``device``
+    (default: the book's, :func:`kanmix.runtime.default_device`), measured once, and no source.
+    """
+    import json
+
+    from kanmix.runtime import default_device
+
+    if bench_json:
+        if not Path(bench_json).is_file():
+            raise FileNotFoundError(f"bench_json={bench_json!r} is not a file; write one with `python -m kanmix.bench "
+                                    "kan --json PATH`, or leave bench_json unset to measure here")
+        return (speed_table(json.loads(Path(bench_json).read_text())), [],
+                f"measured by `python -m kanmix.bench kan`, read from {Path(bench_json).name}")
+    record = stored(shapes, repeats, dtypes, default_device() if device is None else device)
+    return speed_table(record["shapes"]), [record], None
+
+
+def speed_table(records: list[dict]):
+    """The benchmark's per-shape ``records`` as a DataFrame indexed by (``"rows, in → out"``, dtype).
+
+    One ``"<name> ms"`` column per contender of :data:`NAMES` that any record timed; the ratios
+    ``kanmix / limit``, ``reference / kanmix`` and ``reference / limit``; and ``kanmix KiB / row``,
+    kanmix's peak memory per input row (missing where it was not measured).
+    """
+    import pandas as pd
+
+    contenders = [n for n in NAMES if any(r.get(n) is not None for r in records)]
+    speed = pd.DataFrame([{"rows, in → out": f"{r['shape'][0]}, {r['shape'][1]} → {r['shape'][2]}",
+                           "dtype": r.get("dtype", "float32"), **{f"{n} ms": r.get(n) for n in contenders}}
+                          for r in records]).set_index(["rows, in → out", "dtype"])
+    speed["kanmix / limit"] = speed["kanmix ms"] / speed["limit ms"]
+    speed["reference / kanmix"] = speed["reference ms"] / speed["kanmix ms"]
+    speed["reference / limit"] = speed["reference ms"] / speed["limit ms"]
+    speed["kanmix KiB / row"] = [(r.get("peak_bytes") or {}).get("kanmix") for r in records]
+    speed["kanmix KiB / row"] = speed["kanmix KiB / row"] / [r["shape"][0] * 1024 for r in records]
+    return speed

@@ -80,6 +80,7 @@ def _at_least(kind: type, low, strict: bool = False):
 positive_int = parser_of(_at_least(int, 1), "a positive integer")
 non_negative_int = parser_of(_at_least(int, 0), "a non-negative integer")
 positive_float = parser_of(_at_least(float, 0.0, strict=True), "a positive finite number")
+non_negative_float = parser_of(_at_least(float, 0.0), "a non-negative finite number")
 #: Comma-separated integers, e.g. ``256,128`` -> ``[256, 128]`` (the model checks the widths).
 widths = parser_of(lambda t: [int(v) for v in t.split(",")], "comma-separated integers like 256,128")
 
@@ -159,6 +160,36 @@ def add_running_args(p: argparse.ArgumentParser, *, title: str = "running", prog
     if force_help is not None:
         r.add_argument("--force", action="store_true", help=force_help)
     return r
+
+
+def add_executor_args(group, *, workers: bool = True) -> None:
+    """``--executor``, ``--ray-address``, ``--ray-cpus``, ``--ray-gpus`` and (with ``workers``) ``--workers``:
+    where the missing runs train."""
+    if workers:
+        group.add_argument("--workers", type=positive_int, default=1,
+                           help="local executor: runs trained at a time, in processes sharing this machine's threads")
+    group.add_argument("--executor", choices=["local", "ray"], default=None,
+                       help="where missing runs train: this machine, or a Ray cluster (pip install -e '.[cluster]'); "
+                            "default $KANMIX_EXECUTOR, else local")
+    group.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                       help="the Ray cluster's head (implies --executor ray); default $KANMIX_RAY_ADDRESS, then "
+                            "$RAY_ADDRESS, else a one-machine cluster started here")
+    group.add_argument("--ray-cpus", type=non_negative_float, default=None, metavar="N",
+                       help="CPUs each run reserves on the Ray cluster and trains with (default 1)")
+    group.add_argument("--ray-gpus", type=non_negative_float, default=None, metavar="N",
+                       help="GPUs each run reserves on the Ray cluster (default 1 where it has GPUs, else 0)")
+
+
+def executor_option(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    """The ``executor`` argument of :func:`kanmix.runner.record_many` that :func:`add_executor_args`'s flags ask for."""
+    ray_flags = [f for f in ("ray_address", "ray_cpus", "ray_gpus") if getattr(args, f) is not None]
+    if not ray_flags and args.executor != "ray":
+        return args.executor
+    if args.executor == "local":
+        parser.error(f"argument --{ray_flags[0].replace('_', '-')}: is for --executor ray, not local")
+    from kanmix.cluster import RayExecutor  # Ray itself is imported when the first run is sent
+
+    return RayExecutor(address=args.ray_address, cpus_per_run=args.ray_cpus, gpus_per_run=args.ray_gpus)
 
 
 # --- config errors as flag errors ---------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
     python -m kanmix cv --model kan_mixer --dataset fashion_mnist --folds 2 --epochs 1 --subset 2000
     python -m kanmix cv --model kan_mixer mlp_mixer --dataset fashion_mnist --size 32 --folds 5 --repeats 2
+    python -m kanmix cv --model kan_mixer --dataset cifar10 --folds 5 --ray-address head:6379 --ray-gpus 1
 
 A thin layer over :func:`kanmix.cv.run_folds`. Every fold of every model is a results-store
 record: rerunning reuses finished folds, an interrupted study resumes at the first missing
-one. Prints the per-fold table, the per-model summary (mean +- std, 95% CI) and, for several
-models, the paired comparisons of their validation accuracies (Wilcoxon, Nadeau-Bengio, Holm).
+one. ``--workers`` trains that many folds at a time here, ``--executor ray`` (or
+``--ray-address``) on a Ray cluster. Prints the per-fold table, the per-model summary (mean +-
+std, 95% CI) and, for several models, the paired comparisons of their validation accuracies
+(Wilcoxon, Nadeau-Bengio, Holm).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kanmix.cli._args import (add_model_args, add_running_args, add_split_args, add_training_args,
-                              classifier_config, config_errors, datasets_fetched, integer, new_parser, positive_int,
-                              stored_hashes)
+from kanmix.cli._args import (add_executor_args, add_model_args, add_running_args, add_split_args,
+                              add_training_args, classifier_config, config_errors, datasets_fetched, executor_option,
+                              integer, new_parser, positive_int, stored_hashes)
 from kanmix.data import DATASETS
 from kanmix.models import CLASSIFIERS
 
@@ -33,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_split_args(p, subset_help="cross-validate on a stratified subset of N images")
     add_training_args(p, title="training (as `kanmix train`)")
     add_model_args(p, title="model (shared by all --model; defaults: the paper configuration)")
-    add_running_args(p, force_help="retrain folds even if their records exist")
+    add_executor_args(add_running_args(p, force_help="retrain folds even if their records exist"))
     return p
 
 
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = {m: classifier_config(argparse.Namespace(**{**vars(args), "model": m, "folds": None}), parser)
                for m in args.model}
     common = {k: v for k, v in configs[args.model[0]].items() if k not in ("dataset", "model", "model_kwargs", "fold")}
+    executor = executor_option(args, parser)
 
     import pandas as pd
 
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
               f"test acc {rec['metrics']['test']['accuracy']:.4f}  ({how})", file=sys.stderr, flush=True)
 
     try:
-        labelled = cv.run_plan(runs, force=args.force, on_record=on_record)
+        labelled = cv.run_plan(runs, force=args.force, on_record=on_record, workers=args.workers, executor=executor)
     except KeyboardInterrupt:
         print("\ninterrupted; rerun the same command to resume at the first missing fold", file=sys.stderr)
         return 130

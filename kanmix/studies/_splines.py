@@ -1,0 +1,321 @@
+"""Chapter 5's study: what trained KANs learn, each measure set against the same network at initialisation
+(:func:`splines`).
+
+One call trains (or reads back) the chapter's models, the KAN-Mixer and the MLP-Mixer of the same
+widths once per seed and chapter 4's KAN autoencoder, all with their weights kept, and measures
+them with :mod:`kanmix.interpret`: every edge of the trained models and of their untrained twins,
+symbolic fits of the top edges, the token maps, pruning and linearizing runs, and the
+:class:`kanmix.interpret.Evidence` the chapter's conclusions and the findings page read. Both
+read this one result, so they cannot disagree. The chapter's tables are functions of it
+(:func:`models_table`, :func:`layer_summary`, ...), so the chapter holds prose, plots and one call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from kanmix import data, interpret, runner
+from kanmix.studies._common import _chapter_values
+
+#: The names of the chapter's two model families in :attr:`SplinesStudy.edges` (its ``model`` column).
+KAN_MIXER, KAN_AE = "KAN-Mixer", "KAN AE"
+
+
+class SplinesPlan(NamedTuple):
+    """The runs chapter 5 interprets: the KAN-Mixer and the MLP-Mixer per seed, the KAN autoencoder."""
+
+    kan: list[runner.Run]
+    mlp: list[runner.Run]
+    ae: runner.Run
+
+
+def splines_plan(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwargs: Mapping, train: Mapping,
+                 seeds: Sequence[int], ae_dataset: str, ae_subset: int | None, ae_bottleneck: int, ae_hidden: int,
+                 ae_train: Mapping) -> SplinesPlan:
+    """The configs of chapter 5's models; nothing trains.
+
+    The mixers train on ``dataset`` at 32x32 (``subset`` of it, no fold: the chapter selects
+    nothing on validation data), the KAN-Mixer and the MLP-Mixer of the same widths once per seed
+    (so that their accuracies compare with a noise band on both sides); the autoencoder is
+    chapter 4's KAN autoencoder of ``ae_dataset`` (``ae_train`` over its paper recipe), with the
+    first seed.
+    """
+    from kanmix import ae
+    from kanmix.experiment import ClassificationRun
+
+    def mixer(model: str, kwargs: Mapping, seed: int) -> ClassificationRun:
+        return ClassificationRun.from_dict({"dataset": dataset, "size": 32, "subset": subset, "model": model,
+                                            "model_kwargs": dict(kwargs), "seed": seed, "train": dict(train)})
+
+    seeds = list(seeds)
+    return SplinesPlan(
+        kan=[mixer("kan_mixer", mixer_kwargs, s) for s in seeds],
+        mlp=[mixer("mlp_mixer", mlp_kwargs, s) for s in seeds],
+        ae=ae.ae_config("kan", ae_dataset, ae_bottleneck, seed=seeds[0], subset=ae_subset,
+                        model_kwargs={"hidden": ae_hidden}, **ae_train))
+
+
+@dataclass
+class SplinesStudy:
+    """What :func:`splines` returns.
+
+    - ``plan``: the configs (:class:`SplinesPlan`); ``kan_records``, ``mlp_records`` (one per seed)
+      and ``ae_record``: their records;
+    - ``trained``, ``untrained``: the KAN-Mixers per seed, trained and at initialisation (the same
+      config built from the same seed, before any training step); ``mlps``: the MLP-Mixers;
+      ``ae_trained``, ``ae_untrained``: the autoencoder;
+    - ``probe``, ``ae_probe``: the training images every measure is taken on
+      (:func:`kanmix.interpret.probe_images`, one draw for every seed);
+    - ``edges``: :func:`kanmix.interpret.edge_table` rows of every model, with ``model``
+      (:data:`KAN_MIXER`, :data:`KAN_AE`), ``state`` (``"trained"``, ``"init"``) and ``seed``;
+    - ``symbolic``: state -> :func:`kanmix.interpret.symbolic_top` rows of the first seed's models,
+      with ``model``;
+    - ``maps``: ``"trained"``, ``"init"``, ``"mlp"`` -> :func:`kanmix.interpret.token_maps` per seed;
+    - ``pruning_records``: :func:`kanmix.interpret.prune_runs`' records (per seed, all edges kept
+      then each kept fraction); ``pruning``: one row of them each;
+    - ``linear_records``: :func:`kanmix.linearize.linearize_runs`' records (per seed and arm);
+    - ``evidence``: the KAN-Mixers' :class:`kanmix.interpret.Evidence` (every measure, with a noise
+      band over the seeds); ``ae_evidence``: the autoencoder's (one seed, so no band).
+    """
+
+    plan: SplinesPlan
+    kan_records: list[dict]
+    mlp_records: list[dict]
+    ae_record: dict
+    trained: list[nn.Module]
+    untrained: list[nn.Module]
+    mlps: list[nn.Module]
+    ae_trained: nn.Module
+    ae_untrained: nn.Module
+    probe: torch.Tensor
+    ae_probe: torch.Tensor
+    edges: pd.DataFrame
+    symbolic: dict[str, pd.DataFrame]
+    maps: dict[str, list[torch.Tensor]]
+    pruning_records: list[dict]
+    pruning: pd.DataFrame
+    linear_records: list[dict]
+    evidence: interpret.Evidence
+    ae_evidence: interpret.Evidence
+
+    @property
+    def mixer_records(self) -> list[dict]:
+        """The KAN-Mixers' records, then the MLP-Mixers'."""
+        return [*self.kan_records, *self.mlp_records]
+
+    @property
+    def records(self) -> list[dict]:
+        """Every record behind the study: the models', then the pruning and linearizing runs'."""
+        return [*self.mixer_records, self.ae_record, *self.pruning_records, *self.linear_records]
+
+    @property
+    def edge_evidence(self) -> interpret.Evidence:
+        """:attr:`evidence` from the per-edge measures and pruning alone, without what the token maps
+        (locality, agreement across seeds) and the symbolic fits add: what the findings page sums up."""
+        return dataclasses.replace(self.evidence, locality={}, stability={}, symbolic={})
+
+
+def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwargs: Mapping, train: Mapping,
+            seeds: Sequence[int], ae_dataset: str, ae_subset: int | None, ae_bottleneck: int, ae_hidden: int,
+            ae_train: Mapping, n_importance: int, n_eval: int, keep_fractions: Sequence[float], finetune_steps: int,
+            finetune_lr: float, linearize_arms: Sequence[str] = (), n_top: int, workers: int = 1,
+            force: bool = False, executor=None) -> SplinesStudy:
+    """Chapter 5's runs and measures in one call (:func:`splines_plan`'s models, arguments alike).
+
+    Every model is a results-store record with its weights kept, so a rerun loads the models
+    instead of training them. Every measure is taken on ``n_importance`` training images;
+    ``n_top`` edges per layer get symbolic fits (that many most important, that many least
+    SiLU-like). Each KAN-Mixer is pruned to each of ``keep_fractions`` (and, as the control, to
+    all its edges) and its layers of each of ``linearize_arms`` (:data:`kanmix.linearize.ARMS`)
+    are made ``a + b·SiLU(x)``; both are fine-tuned for ``finetune_steps`` steps at
+    ``finetune_lr`` (the mixers' batch size) and scored on ``n_eval`` test images.
+    """
+    from kanmix.linearize import linearize_runs
+
+    plan = splines_plan(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs, train=train,
+                        seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset, ae_bottleneck=ae_bottleneck,
+                        ae_hidden=ae_hidden, ae_train=ae_train)
+    seeds = list(seeds)
+    mixer_records = runner.record_many([*plan.kan, *plan.mlp], workers=workers, keep_weights=True, force=force,
+                                       executor=executor)
+    kan_records, mlp_records = mixer_records[:len(plan.kan)], mixer_records[len(plan.kan):]
+    trained = [runner.load_trained(c) for c in plan.kan]
+    untrained = [runner.build(c).eval() for c in plan.kan]
+    mlps = [runner.load_trained(c) for c in plan.mlp]
+    (ae_record,) = runner.record_many([plan.ae], keep_weights=True, force=force, executor=executor)
+    ae_trained, ae_untrained = runner.load_trained(plan.ae), runner.build(plan.ae).eval()
+
+    probe = interpret.probe_images(plan.kan[0].split, n_importance)
+    ae_probe = interpret.probe_images(plan.ae.split, n_importance)
+    states = {"trained": (trained, ae_trained), "init": (untrained, ae_untrained)}
+    edges = pd.concat(
+        [interpret.edge_table(m, probe).assign(model=KAN_MIXER, state=state, seed=s)
+         for state, (family, _) in states.items() for s, m in zip(seeds, family)]
+        + [interpret.edge_table(m, ae_probe).assign(model=KAN_AE, state=state, seed=seeds[0])
+           for state, (_, m) in states.items()], ignore_index=True)
+    symbolic = {
+        state: pd.concat([interpret.symbolic_top(m, images, edges[(edges.model == label) & (edges.state == state)
+                                                                    & (edges.seed == seeds[0])], n_top)
+                          .assign(model=label)
+                          for label, m, images in ((KAN_MIXER, family[0], probe), (KAN_AE, ae_model, ae_probe))],
+                         ignore_index=True)
+        for state, (family, ae_model) in states.items()}
+    maps = {"trained": [interpret.token_maps(m, probe) for m in trained],
+            "init": [interpret.token_maps(m, probe) for m in untrained],
+            "mlp": [interpret.token_maps(m, probe) for m in mlps]}
+
+    finetune = {"lr": finetune_lr, "batch_size": train.get("batch_size", 128)}
+    pruning_records = [rec for c in plan.kan for rec in interpret.prune_runs(
+        c, [1.0, *keep_fractions], n_importance=n_importance, n_eval=n_eval, steps=finetune_steps, finetune=finetune,
+        force=force)]
+    pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
+                             **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned",
+                                                  "n_eval", "masked_nonzero")}} for r in pruning_records])
+    if (pruning.masked_nonzero != 0).any():
+        raise RuntimeError("a removed edge came back during fine-tuning: "
+                           f"{pruning[pruning.masked_nonzero != 0].to_dict('records')}")
+    linear_records = [rec for c in plan.kan for rec in linearize_runs(
+        c, linearize_arms, n_fit=n_importance, n_eval=n_eval, steps=finetune_steps, finetune=finetune, force=force)]
+
+    def of(label: str) -> dict:
+        return {"edges": edges[edges.model == label],
+                "symbolic": {state: df[df.model == label] for state, df in symbolic.items()}}
+
+    evidence = interpret.evidence(**of(KAN_MIXER), maps=maps, pruning=pruning, steps=finetune_steps,
+                                  chance=1 / data.info(dataset).num_classes)
+    return SplinesStudy(plan=plan, kan_records=kan_records, mlp_records=mlp_records, ae_record=ae_record,
+                        trained=trained, untrained=untrained, mlps=mlps, ae_trained=ae_trained,
+                        ae_untrained=ae_untrained, probe=probe, ae_probe=ae_probe, edges=edges, symbolic=symbolic,
+                        maps=maps, pruning_records=pruning_records, pruning=pruning, linear_records=linear_records,
+                        evidence=evidence, ae_evidence=interpret.evidence(**of(KAN_AE)))
+
+
+# ----------------------------------------------------------------------------- from the chapter's parameters
+
+_PLAN = ("dataset", "subset", "mixer_kwargs", "mlp_kwargs", "train", "seeds", "ae_dataset", "ae_subset",
+         "ae_bottleneck", "ae_hidden", "ae_train")
+
+
+def splines_plan_from_chapter(params: Mapping) -> SplinesPlan:
+    """:func:`splines_plan` of chapter 5's parameters (as :func:`kanmix.book.plan` resolves them)."""
+    return splines_plan(**_chapter_values(params, _PLAN))
+
+
+def splines_from_chapter(params: Mapping, *, force: bool = False) -> SplinesStudy:
+    """:func:`splines` of chapter 5's parameters; the presentation-only ones (``profile``, ``n_panels``) are ignored."""
+    return splines(**_chapter_values(params, (*_PLAN, "n_importance", "n_eval", "keep_fractions", "finetune_steps",
+                                              "finetune_lr", "linearize_arms", "n_top", "workers")), force=force)
+
+
+# ----------------------------------------------------------------------------- the chapter's tables
+
+
+def _seeds(study: SplinesStudy) -> list[int]:
+    return [c.seed for c in study.plan.kan]
+
+
+def _mixers(study: SplinesStudy) -> tuple[tuple[str, list[dict]], ...]:
+    return (KAN_MIXER, study.kan_records), ("MLP-Mixer", study.mlp_records)
+
+
+def models_table(study: SplinesStudy) -> pd.DataFrame:
+    """Per classifier (KAN-Mixer, MLP-Mixer) and seed: test accuracy, parameters, training seconds and images."""
+    return pd.DataFrame(
+        [{"model": label, "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
+          "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
+         for label, recs in _mixers(study) for r in recs]).set_index(["model", "seed"])
+
+
+def autoencoder_table(study: SplinesStudy) -> pd.DataFrame:
+    """The autoencoder's test MSE, PSNR, parameters and training seconds, in one row named by its bottleneck."""
+    m = study.ae_record["metrics"]
+    return pd.DataFrame([{"test_mse": m["test_mse"], "psnr": m["psnr"], "parameters": m["params"],
+                          "train_seconds": m["train_seconds"]}],
+                        index=pd.Index([f"KAN AE, bottleneck {study.plan.ae.bottleneck}"], name="model"))
+
+
+def layer_summary(study: SplinesStudy) -> pd.DataFrame:
+    """Per model, KAN layer and state: the layer's edges per model, then :func:`kanmix.interpret.summarize` of
+    them (the mixers' seeds pooled)."""
+    by_layer = study.edges.groupby(["model", "layer", "state"], sort=False)
+    summary = by_layer.apply(interpret.summarize, include_groups=False)
+    summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
+    return summary
+
+
+def symbolic_table(study: SplinesStudy) -> pd.DataFrame:
+    """The trained top edges' symbolic fits: why chosen, measures, best form and its R², and the R² of a line
+    and of ``a + b·SiLU(x)``."""
+    return study.symbolic["trained"].set_index(["model", "layer", "out", "in"])[
+        ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
+
+
+def symbolic_forms(study: SplinesStudy) -> pd.DataFrame:
+    """Per best form (``"no fit"`` below :data:`kanmix.interpret.GOOD_FIT`): how many top edges it names, trained
+    and init."""
+    forms = pd.DataFrame({state: df.best.where(df.r2 >= interpret.GOOD_FIT, "no fit").value_counts()
+                          for state, df in study.symbolic.items()}).fillna(0).astype(int)
+    forms.index.name = "best form"
+    return forms
+
+
+def locality_table(study: SplinesStudy) -> pd.DataFrame:
+    """Per model and seed, over the output tokens of its token maps: the mean :func:`kanmix.interpret.locality`
+    and the mean share of a map held by its top 10% of input tokens."""
+    return pd.DataFrame(
+        [{"model": label, "seed": s, "locality": float(interpret.locality(m).mean()),
+          "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
+         for label, key in (("KAN-Mixer, trained", "trained"), ("KAN-Mixer, init", "init"),
+                            ("MLP-Mixer, trained", "mlp"))
+         for s, m in zip(_seeds(study), study.maps[key])]).set_index(["model", "seed"])
+
+
+def pixel_maps(study: SplinesStudy, layer: str) -> dict[str, torch.Tensor]:
+    """State -> the autoencoder's per-pixel importance in its input layer ``layer``: each pixel's edges summed,
+    laid out as the image (channels averaged)."""
+    shape = study.plan.ae.split.in_shape
+    first = study.edges[(study.edges.model == KAN_AE) & (study.edges.layer == layer)]
+    return {state: torch.from_numpy(part.groupby("in").importance.sum().sort_index().to_numpy().copy())
+            .view(shape).mean(0)
+            for state, part in first.groupby("state", sort=False)}
+
+
+def seed_agreement_table(study: SplinesStudy) -> pd.DataFrame:
+    """Per state and pair of seeds: :func:`kanmix.interpret.rank_agreement` of the full token maps and of their
+    means over output tokens."""
+    seeds, maps = _seeds(study), study.maps
+    pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
+    return pd.DataFrame(
+        [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
+         for state in ("trained", "init")
+         for (a, b), rho_map, rho_mean in zip(pairs, interpret.rank_agreement(maps[state]),
+                                              interpret.rank_agreement([m.mean(0) for m in maps[state]]))]
+    ).set_index(["state", "pair"])
+
+
+def pruning_means(study: SplinesStudy) -> pd.DataFrame:
+    """Per kept fraction (``"0.25"``, ...): the edges kept and the accuracies unpruned, pruned and fine-tuned,
+    means over the seeds."""
+    means = study.pruning.groupby("keep", sort=False)[
+        ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
+    means.index = pd.Index([f"{k:g}" for k in means.index], name="fraction kept")
+    return means
+
+
+def cost_table(study: SplinesStudy) -> pd.DataFrame:
+    """Per mixer, means over its seeds: test accuracy, parameters, training seconds and images per second."""
+    return pd.DataFrame([
+        {"model": label, "seeds": len(recs),
+         "test_accuracy": np.mean([r["metrics"]["test"]["accuracy"] for r in recs]),
+         "parameters": int(np.mean([r["parameters"] for r in recs])),
+         "train_seconds": np.mean([r["train_seconds"] for r in recs]),
+         "images_per_second": np.mean([r["images_per_second"] for r in recs])}
+        for label, recs in _mixers(study)]).set_index("model")

@@ -1,0 +1,127 @@
+"""kanmix.report's sentences on what trained KANs learn (chapter 5): conclusions that follow the numbers of
+:class:`kanmix.interpret.Evidence`, reverse when they reverse, and claim nothing within noise."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kanmix import interpret, report
+
+
+def _evidence(trained_higher: bool = True, noisy: bool = False, pruning_ok: bool = True) -> interpret.Evidence:
+    """Synthetic evidence: trained clearly above (or below) init on every measure, or within noise."""
+    hi, lo = [0.30, 0.31, 0.29], [0.10, 0.11, 0.09]
+    if noisy:
+        hi, lo = [0.30, 0.10, 0.20], [0.21, 0.11, 0.29]
+    up, down = (hi, lo) if trained_higher else (lo, hi)
+    full = [0.90, 0.91, 0.905]
+    tuned = full if pruning_ok else [0.60, 0.61, 0.62]
+    pruning = pd.DataFrame([{"seed": s, "keep": k, "accuracy_unpruned": full[s], "accuracy_pruned": 0.5,
+                             "accuracy_finetuned": tuned[s] if k < 1 else full[s], "n_eval": 10_000}
+                            for s in range(3) for k in (1.0, 0.25)])
+    symbolic = pd.DataFrame({"best": ["silu", "x^2", "x^2", "sin"], "r2": [0.999, 0.995, 0.999, 0.5],
+                             "r2_x": [0.9, 0.2, 0.9, 0.1], "r2_silu": [0.999, 0.3, 0.998, 0.2]})
+    return interpret.Evidence(
+        spline_share={"trained": up, "init": down}, deviation={"trained": up, "init": down},
+        silu_like={"trained": down, "init": up}, monotone={"trained": up, "init": down},
+        concentration={"trained": up, "init": down},
+        locality={"trained": down, "init": up, "mlp": up}, stability={"trained": up, "init": down},
+        symbolic={"trained": symbolic, "init": symbolic.assign(r2=0.5)}, pruning=pruning, steps=20)
+
+
+def test_interpretability_conclusion_follows_the_measures():
+    text = report.conclude_interpretability(_evidence())
+    assert "amounts to this:" in text
+    assert "training moves the splines beyond their initial share" in text
+    assert "higher after training than at initialisation" in text and "more local than at initialisation" in text
+    assert "read from 25% of its edges" in text
+    assert "training makes more edges monotone" in text
+    # 3 edges fit a form, 2 of them also an MLP edge's shape (an x^2 that is also a SiLU counts): 1 is KAN-only.
+    assert "1 of the 4 top trained edges has a closed form (R² ≥ 0.99) that an MLP edge" in text
+    assert "In all, 3 fit a library form (at initialisation: 0 of 4)" in text
+    assert "forms named: x^2 (2), silu (1); 2 of them are fitted as well by an MLP edge's shape" in text
+    assert "Linear(SiLU(x))" in text and "dense layer" not in text
+
+
+def test_interpretability_conclusion_reverses_with_reversed_measures():
+    text = report.conclude_interpretability(_evidence(trained_higher=False, pruning_ok=False))
+    assert "lower after training than at initialisation" in text and "less local than at initialisation" in text
+    assert "training moves the splines" not in text and "read from" not in text
+    assert "amounts to this:** training makes fewer edges monotone (10% against 30%)." in text  # the one left
+    assert "after fine-tuning lower" in text
+
+
+def test_pruning_a_model_at_chance_shows_nothing():
+    ev = _evidence()
+    ev.chance = 0.9  # the synthetic models' accuracy is about chance here
+    text = report.conclude_interpretability(ev)
+    assert "no better than chance" in text and "read from" not in text
+    ev.chance = 0.1
+    assert "read from 25% of its edges" in report.conclude_interpretability(ev)
+
+
+def test_one_seed_claims_no_difference_and_says_why():
+    one = {"trained": [0.3], "init": [0.1]}
+    ev = interpret.Evidence(spline_share=one, deviation=one, silu_like=one, monotone=one, concentration=one,
+                            locality={}, stability={})
+    text = report.conclude_interpretability(ev, "the KAN autoencoder")
+    assert text.startswith("**With one seed there is no noise estimate for the KAN autoencoder")
+    assert "no difference is claimed" in text and "higher" not in text and "Token maps" not in text
+    assert report.findings(ev) == []
+
+
+def test_a_difference_within_noise_is_not_called_a_difference():
+    ev = _evidence(noisy=True, pruning_ok=False)
+    text = report.conclude_interpretability(ev)
+    assert "amounts to nothing the untrained network does not already show" in text
+    assert "no pruned model kept its accuracy" in text
+    assert "no different after training from initialisation" in text
+    assert "higher after training" not in text and "lower after training" not in text
+    assert report.findings(ev) == []
+
+
+def _records(accs, params, seconds, n_test=10_000):
+    return [{"metrics": {"test": {"accuracy": a}}, "parameters": params, "train_seconds": seconds, "n_test": n_test}
+            for a in accs]
+
+
+def test_cost_conclusion_follows_accuracy_and_cost():
+    kan, mlp = _records([0.90, 0.91, 0.905], 3_000_000, 300), _records([0.85], 1_000_000, 60)
+    better = report.conclude_cost(kan, mlp)
+    assert "higher than the MLP-Mixer's" in better and "buys accuracy" in better and "3× the parameters" in better
+    assert "same-width" in better and "not matched in cost" in better and "03_kan_mixers" in better
+    worse = report.conclude_cost(_records([0.80, 0.81, 0.805], 3_000_000, 300), _records([0.85], 1_000_000, 60))
+    assert "lower than the MLP-Mixer's" in worse and "not justified by accuracy" in worse and "not matched in cost" in worse
+    same = report.conclude_cost(_records([0.85, 0.851, 0.849], 3_000_000, 300), _records([0.85], 1_000_000, 60),
+                                   _evidence(noisy=True, pruning_ok=False))
+    assert "no different from the MLP-Mixer's" in same and "not justified" in same
+    assert "Nor do the interpretability measures find anything" in same
+    bought = report.conclude_cost(_records([0.85, 0.851, 0.849], 3_000_000, 300), _records([0.85], 1_000_000, 60),
+                                     _evidence())
+    assert "What it buys instead: training moves the splines" in bought
+    cheap = report.conclude_cost(_records([0.85], 500, 10), _records([0.85], 1_000, 20))
+    assert "no extra cost to justify" in cheap
+
+
+
+def test_null_results_are_the_complement_of_the_findings():
+    assert report.null_results(_evidence()) == []
+    null = report.null_results(_evidence(noisy=True, pruning_ok=False))
+    assert "the splines' share of the edges" in null and "how local the token maps are" in null
+    assert any(n.startswith("pruning: no kept fraction down to 25%") for n in null)
+    assert not set(null) & set(report.findings(_evidence(noisy=True, pruning_ok=False)))
+
+
+def _linear_records(arm, trained, linearized, tuned):
+    return [{"config": {"arm": arm}, "n_eval": 10_000, "accuracy_trained": t, "accuracy_linearized": li,
+             "accuracy_finetuned": f, "median_r2": {"l": 0.95}} for t, li, f in zip(trained, linearized, tuned)]
+
+
+def test_linearized_conclusion_claims_a_loss_only_beyond_noise():
+    lost = report.conclude_linearized(_linear_records("all", [0.89, 0.888, 0.89], [0.55, 0.56, 0.59],
+                                                         [0.86, 0.862, 0.861]), 200)
+    assert "**All layers**" in lost and "lower than trained" in lost and "after 200 fine-tuning steps lower" in lost
+    kept = report.conclude_linearized(_linear_records("channel mixing", [0.89, 0.888, 0.89], [0.889, 0.888, 0.891],
+                                                         [0.89, 0.889, 0.89]), 200)
+    assert "no different from trained" in kept and "lower" not in kept
+    assert report.conclude_linearized([], 200) == "No linearized model was scored."
