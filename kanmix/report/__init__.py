@@ -1,0 +1,33 @@
+"""What a chapter of the book shares with every other: kernel set-up and tables formatted for reading.
+
+``setup()`` is the first line after a chapter's imports. ``format_table(df, names=, units=)``
+turns a DataFrame of results into the strings a reader sees (thousands separators for counts,
+a few significant digits for measurements, human column names with units);
+:func:`kanmix.page.table` renders it with its caption in a box that scrolls when the table is
+wider than the page.
+
+Every sentence of the book that states a result comes from here, computed from the numbers: one module
+per chapter (``_layer`` for chapters 1 and 2, ``_mixers``, ``_autoencoders``, ``_splines``, ``_frontier``)
+beside ``_format``, what they all share. No notebook decides a claim. Import from ``kanmix.report``.
+"""
+
+
+from kanmix.report._format import (  # noqa: F401
+    RC_PARAMS, setup, format_number, column_label, format_table, fmt, signed, count, listing, ranking,
+    ranking_sentence, compare_to_paper, paired_sentence, span, distinct, recompute_time, flop_text, points,
+    against_sentence, equivalence_sentence, one_fold_sentence, bullets)
+from kanmix.report._layer import (  # noqa: F401
+    layer_cost_points, layer_model_text, spline_share_text, grid_update_text, top_edges_text, layer_speed_lines,
+    parity_verdicts, parity_text, bf16_time_text, layer_points)
+from kanmix.report._mixers import (  # noqa: F401
+    grid_ablation_text, cv_text, mlp_mixers_beside, paper_texts, headline_text, efficiency_text, mixers_points,
+    CV_NAMES, CV_UNITS, protocol_text, SEARCH_NAMES, SEARCH_UNITS, search_campaign_text, search_protocol_text,
+    search_importance_text, patch_text, search_final_text)
+from kanmix.report._autoencoders import (  # noqa: F401
+    AE_NAMES, AE_UNITS, ae_protocol_text, beats_mean_text, knn_protocol_text, convergence_text,
+    ae_campaign_text, ae_summary, ae_converged_text, widened_cnn_text)
+from kanmix.report._splines import (  # noqa: F401
+    findings, null_results, conclude_interpretability, conclude_linearized, conclude_cost)
+from kanmix.report._frontier import (  # noqa: F401
+    frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source, frontier_answer,
+    sweep_text, frontier_summary, longer_training_sentence, longer_training_text)

@@ -1,0 +1,180 @@
+"""Chapters 1 and 2's sentences: a KAN layer's cost beside a dense layer's, and what one trained KAN
+classifier's edges, grid, regulariser, speed and precision parity show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kanmix.report._format import bullets, count, equivalence_sentence, fmt, listing, recompute_time, span
+
+
+# ----------------------------------------------------------------------------- chapter 1's sentences
+
+
+def layer_cost_points(costs) -> str:
+    """What chapter 1's cost table (:func:`kanmix.flops.layer_costs`) says, at efficient-KAN's G = 5, k = 3 where
+    the table has them: the parameter and FLOP ratios against a dense layer, and why sizes must be matched."""
+    at = costs.xs(3, level="k")
+    at = at.xs(5, level="G") if 5 in at.index.get_level_values("G") else at
+    lines = [
+        "A KAN edge holds $G + k + 2$ parameters. At efficient-KAN's defaults $G = 5$, $k = 3$ (used throughout this "
+        "book; the autoencoder paper does not state its values) a KAN layer has "
+        f"{span(at['params ratio'])} times the parameters of a "
+        "dense layer of the same shape in the table (not quite $G + k + 2$ because the dense layer also has a bias).",
+        f"Its matrix-multiply work is $G + k + 1$ times a dense layer's at the same shape: the measured ratio is "
+        f"{span(at['FLOPs ratio'])} here, as the formula says. "
+        "The B-spline evaluation adds elementwise work that grows with $G$ and $k$ per input but not with the output "
+        "width, so for wide layers the GEMM dominates.",
+        "A \"KAN\" and an \"MLP\" of the same layer widths are therefore not the same size: a fair comparison matches "
+        "parameters or training time, or reports both. Chapters 3 and 4 put parameters, training time and accuracy "
+        "per training minute next to every accuracy, and chapter 3 adds an MLP-Mixer matched to the KAN-Mixer in "
+        "parameters and one matched in training time.",
+    ]
+    return "\n".join(f"- {line}" for line in lines)
+
+
+# ----------------------------------------------------------------------------- chapter 2's sentences
+# Chapter 2 opens one trained KAN classifier (the tables of kanmix.page, kanmix.grids.grid_update_effect),
+# times the layer (kanmix.bench.kan.speed_table) and trains chapter 3's mixers in float32 and bf16
+# (kanmix.studies.precision_parity); these say what its tables show.
+
+
+def layer_model_text(record: dict) -> str:
+    """Chapter 2's KAN classifier (a ``classification`` record of a ``kan`` model): size, widths, test accuracy,
+    training length, images and seconds."""
+    from kanmix.data import info
+
+    cfg = record["config"]
+    d = info(cfg["dataset"])
+    widths = [d.channels * (cfg.get("size") or d.size) ** 2, *cfg["model_kwargs"]["hidden"], d.num_classes]
+    return (f"The classifier ({record['parameters']:,} parameters, widths {widths}) reached a test accuracy of "
+            f"{fmt(record['metrics']['test']['accuracy'])} after {count(cfg['train']['epochs'], 'epoch')} on "
+            f"{record['n_train']:,} images, in {fmt(record['train_seconds'], 3)} s of training "
+            f"({cfg['train']['precision']}).")
+
+
+def spline_share_text(share, weighted: Mapping[str, float]) -> str:
+    """The median spline share of the second and first layers' edges, trained and untrained, and the
+    importance-weighted share (:func:`kanmix.studies.spline_share_table`, :func:`kanmix.studies.weighted_spline_share`)."""
+    first, second = share.index[0], share.index[1]
+    return (f"In the trained model the median edge is {fmt(100 * share.loc[second, 'trained'], 2)}% spline in the "
+            f"second layer ({fmt(100 * share.loc[second, 'untrained'], 2)}% at initialisation) and "
+            f"{fmt(100 * share.loc[first, 'trained'], 2)}% in the first; weighted by edge importance, the "
+            f"spline carries {fmt(100 * weighted['trained'], 2)}% of the edges' magnitude "
+            f"({fmt(100 * weighted['untrained'], 2)}% untrained, a factor of "
+            f"{fmt(weighted['trained'] / weighted['untrained'], 3)}).")
+
+
+def grid_update_text(occupancy, change: float) -> str:
+    """The second layer's inputs inside its grid and its knot intervals in use, before and after a grid update, and
+    what the update changed in its output (:func:`kanmix.grids.grid_update_effect`)."""
+    return (f"Before the update {fmt(100 * occupancy.iloc[0, 0], 3)}% of the second layer's inputs were inside its "
+            f"grid and {fmt(100 * occupancy.iloc[0, 1], 3)}% of its knot intervals were in use; after it, "
+            f"{fmt(100 * occupancy.iloc[1, 0], 3)}% and {fmt(100 * occupancy.iloc[1, 1], 3)}%. The layer's output "
+            f"on these inputs moved by at most {fmt(100 * change, 2)}% of its largest value (the refit's error).")
+
+
+def top_edges_text(reg) -> str:
+    """The share of the importance the top 10% of edges hold in each layer, trained and untrained
+    (:func:`kanmix.studies.regulariser_table`)."""
+    column = "importance held by the top 10% of edges"
+    top_t, top_u = (reg.xs(state, level="state")[column] for state in ("trained", "untrained"))
+    return "The top 10% of edges hold " + listing(
+        f"{fmt(100 * top_t[n], 3)}% of the importance in {n} ({fmt(100 * top_u[n], 3)}% untrained)"
+        for n in top_t.index) + " (10% would be an even spread)."
+
+
+def layer_speed_lines(speed, records) -> list[str]:
+    """What the layer benchmark (:func:`kanmix.bench.kan.speed_table`) shows, one line per finding.
+
+    Per dtype: ``KANLinear`` against the dense limit and the plain formulation, and where (with
+    several shapes) the plain formulation suffers most and least relative to its GEMMs; against
+    each installed peer, at how many shapes it is faster. With both dtypes, bf16's speed-up of
+    ``KANLinear``, on the device of the first of ``records`` (the benchmark's store records; none
+    when it was read from a file, whose caption names its origin).
+    """
+    lines = []
+    for dtype, part in speed.groupby(level="dtype", sort=False):
+        part = part.droplevel("dtype")
+        line = (f"In {dtype}, `KANLinear` runs at {span(part['kanmix / limit'])}× the dense limit and "
+                f"{span(part['reference / kanmix'])}× faster than the plain formulation")
+        if len(part) > 1:
+            worst, best = part["reference / limit"].idxmax(), part["reference / limit"].idxmin()
+            line += (f"; the plain formulation suffers most, relative to its GEMMs, at ({worst}) "
+                     f"({fmt(part.loc[worst, 'reference / limit'], 3)}× the limit) and least at ({best}) "
+                     f"({fmt(part.loc[best, 'reference / limit'], 3)}×)")
+        lines.append(line + ".")
+        for p in (p for p in ("flashkan", "inkan") if f"{p} ms" in part and part[f"{p} ms"].notna().all()):
+            faster = int((part["kanmix ms"] < part[f"{p} ms"]).sum())
+            lines.append(f"In {dtype}, `KANLinear` is faster than `{p}` at {faster} of {len(part)} shapes.")
+    if {"float32", "bfloat16"} <= set(speed.index.get_level_values("dtype")):
+        gain = speed.xs("float32", level="dtype")["kanmix ms"] / speed.xs("bfloat16", level="dtype")["kanmix ms"]
+        device = records[0]["provenance"]["device"] if records else "see the caption"
+        lines.append("bf16 makes `KANLinear` " + listing(f"{fmt(g, 3)}× faster at ({s})" for s, g in gain.items())
+                     + f" than float32 on this machine ({device}).")
+    return lines
+
+
+def parity_verdicts(parity, table, *, margin: float) -> list[str]:
+    """Per model, bf16 against float32 as an equivalence test within ``margin`` (:func:`equivalence_sentence`) and how
+    much faster bf16 trained.
+
+    ``parity`` is :func:`kanmix.studies.precision_parity`'s rows (one per model, precision and
+    fold), ``table`` :func:`kanmix.studies.parity_table` of them. The folds are paired; the
+    Nadeau-Bengio correction uses their number.
+    """
+    from kanmix.stats import paired_comparison
+
+    verdicts = []
+    for label in table.index.get_level_values("model").unique():
+        fp32, bf16 = table.loc[(label, "fp32")], table.loc[(label, "bf16")]
+        part = parity[parity.model == label]
+        wide = part.pivot(index="fold", columns="precision", values="val_accuracy")
+        res = paired_comparison(wide["bf16"], wide["fp32"], folds=int(part.folds.iloc[0]), confidence=0.90)
+        verdicts.append(f"{label}: " + equivalence_sentence(res, margin=margin)
+                        + f" bf16 trained {fmt(fp32['train_seconds'] / bf16['train_seconds'], 3)}× as fast")
+    return verdicts
+
+
+def parity_text(verdicts) -> str:
+    """:func:`parity_verdicts` as one paragraph, with what the test is."""
+    return ("Mean held-out accuracy, bf16 against float32, as an equivalence test (two one-sided tests at 0.05: the "
+            "corrected 90% interval must lie inside the margin): " + "; ".join(verdicts) + ".")
+
+
+def bf16_time_text(table, *, kan: str = "KAN-Mixer", mlp: str = "MLP-Mixer") -> str:
+    """How much bf16 speeds each mixer, and which precision's time match favours the KAN-Mixer
+    (:func:`kanmix.studies.parity_table`); ``""`` unless both mixers ran."""
+    models = set(table.index.get_level_values("model"))
+    if not {kan, mlp} <= models:
+        return ""
+    seconds = table["train_seconds"]
+    speedup = {m: seconds[(m, "fp32")] / seconds[(m, "bf16")] for m in (kan, mlp)}
+    ratio = {p: seconds[(kan, p)] / seconds[(mlp, p)] for p in ("bf16", "fp32")}
+    return (f"bf16 speeds the {kan} {fmt(speedup[kan], 2)}× and the {mlp} {fmt(speedup[mlp], 2)}×, so the {kan} takes "
+            f"{fmt(ratio['bf16'], 2)}× the {mlp}'s training time in bf16 and {fmt(ratio['fp32'], 2)}× in float32. "
+            "Chapter 3 matches training time in bf16 on this CPU: " + (
+                f"a match made in float32 would give the {mlp} more epochs, so the bf16 match is the more generous to "
+                f"the {kan}." if ratio["fp32"] > ratio["bf16"] else
+                f"a match made in float32 would give the {mlp} fewer epochs, so the bf16 match is the less generous to "
+                f"the {kan}."))
+
+
+def layer_points(weighted: Mapping[str, float], occupancy, change: float, speed_lines, verdicts, records, *,
+                 workers: int = 1) -> str:
+    """Chapter 2's conclusions as bullets: the spline's weighted share, the grid before and after an update, the
+    benchmark's lines, the bf16 verdicts and what recomputing the chapter's ``records`` costs."""
+    return bullets([
+        f"**Base and spline.** Weighted by importance, the spline carries {fmt(100 * weighted['trained'], 2)}% of the "
+        f"trained edges' magnitude against {fmt(100 * weighted['untrained'], 2)}% at initialisation "
+        f"({fmt(weighted['trained'] / weighted['untrained'], 3)}×); the rest is the SiLU base.",
+        f"**Grid.** {fmt(100 * occupancy.iloc[0, 0], 3)}% of the second layer's inputs sat inside its grid and "
+        f"{fmt(100 * occupancy.iloc[0, 1], 3)}% of its knot intervals were in use; a grid update raised these to "
+        f"{fmt(100 * occupancy.iloc[1, 0], 3)}% and {fmt(100 * occupancy.iloc[1, 1], 3)}% at the cost of a "
+        f"{fmt(100 * change, 2)}% change of the output.",
+        *speed_lines,
+        "**bf16.** " + "; ".join(verdicts) + ".",
+        f"Recomputing this chapter from an empty results store: {recompute_time(records, workers=workers)}.",
+    ])
+
+

@@ -1,0 +1,307 @@
+"""Chapter 3's sentences, each from the chapter's study (:class:`kanmix.studies.MixerStudy`), and those of
+its random-search section."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kanmix.report._format import (
+    against_sentence, compare_to_paper, count, fmt, listing, one_fold_sentence, paired_sentence, points,
+    ranking_sentence, recompute_time, signed)
+
+
+# ----------------------------------------------------------------------------- chapter 3's sentences
+# Each takes chapter 3's study (kanmix.studies.MixerStudy) and says what its tables show; the
+# numbers and the tests come from kanmix.studies, the words from here.
+
+
+def grid_ablation_text(study, grid_handling: str) -> str:
+    """The ablation's coverage of the default grid, the handling every KAN-Mixer uses, and the one-fold noise band."""
+    from kanmix.studies import ablation_table
+
+    table = ablation_table(study)
+    default = study.ablation_curves[study.ablation_curves.model == table.index[0]]["outside_grid"]
+    text = (f"With the default grid, {fmt(default.min(), 3)}–{fmt(default.max(), 3)} of the KAN layers' inputs fell "
+            f"outside $[-1, 1]$ over training. Every KAN-Mixer of this chapter uses **{grid_handling}**, set in the "
+            "profile. The ablation is one fold: "
+            + one_fold_sentence(table["val_accuracy"].to_dict(), grid_handling, int(study.ablation.n_val.iloc[0]))
+            + " A difference within that band is not evidence for either handling.")
+    if study.left_out:  # handlings the epochs cannot train (kanmix.studies.runnable_grid_variants)
+        text += "\n\nLeft out of the ablation: " + "; ".join(
+            f"**{label}**, because {why}" for label, why in study.left_out.items()) + "."
+    return text
+
+
+def cv_text(study, dataset: str) -> str:
+    """One dataset's ranking by mean held-out accuracy, and the flat KAN's output-layer handicap where it ran."""
+    from kanmix.studies import output_layer_outside, summaries
+
+    text = ranking_sentence(summaries(study)[dataset]["val_accuracy"].to_dict())
+    outside = output_layer_outside(study.labelled[dataset], "KAN")
+    if outside is not None:
+        # Its output layer reads unnormalised activations; outside the [-1, 1] grid an edge is its
+        # SiLU term alone, a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.
+        text += (f" The flat KAN's output layer saw {fmt(100 * outside, 2)}% of its inputs outside its "
+                 "[−1, 1] grid after the last epoch, where its splines are zero: that layer is mostly a SiLU network, "
+                 "a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.")
+    return text
+
+
+def mlp_mixers_beside(study, *, kan: str = "KAN-Mixer") -> str:
+    """Each MLP-Mixer's parameters, training time and held-out accuracy beside the KAN-Mixer's, per dataset."""
+    from kanmix.data import info
+    from kanmix.studies import summaries
+
+    lines = []
+    for dataset, s in summaries(study).items():
+        if kan not in s.index:
+            continue
+        for other in (o for o in s.index if o.startswith("MLP-Mixer")):
+            lines.append(f"- {info(dataset).title}, {other}: {fmt(s.loc[other, 'params'])} parameters against the "
+                         f"{kan}'s {fmt(s.loc[kan, 'params'])}, {fmt(s.loc[other, 'train_seconds'], 3)} s of training "
+                         f"per fold against {fmt(s.loc[kan, 'train_seconds'], 3)} s, and "
+                         f"{signed(s.loc[other, 'val_accuracy'] - s.loc[kan, 'val_accuracy'])} held-out accuracy.")
+    return "The MLP-Mixers beside the KAN-Mixer:\n\n" + "\n".join(lines)
+
+
+def paper_texts(study, paper: Mapping[str, Mapping[str, float]], *, folds: int) -> str:
+    """Per dataset, our mean held-out accuracies against the paper's (:func:`compare_to_paper`, with the pairs our
+    folds separate after Holm's correction)."""
+    from kanmix.data import info
+    from kanmix.studies import separated_pairs, summaries
+
+    texts = []
+    for dataset, s in summaries(study).items():
+        texts.append(f"**{info(dataset).title}.** " + compare_to_paper(
+            s["val_accuracy"].to_dict(), paper.get(dataset, {}), what="mean held-out accuracy",
+            noise=s["std"].to_dict(),
+            separated=separated_pairs(study.folds[study.folds.dataset == dataset], folds=folds)))
+    return "\n\n".join(texts)
+
+
+def headline_text(study, tests) -> str:
+    """The headline pair (:func:`kanmix.studies.headline_tests`) in words: over the main CV, with its p adjusted
+    over that CV's pairs and the Wilcoxon test beside it; over the repeats, the corrected test alone."""
+    from kanmix.data import info
+
+    if not tests:
+        return ""
+    a, b = study.headline_pair
+    lines = []
+    for t in tests:
+        holm = (f" Adjusted over the {t.pairs} pairs of the main CV (Holm), its p is {fmt(t.p_holm, 2)}."
+                if t.p_holm is not None else "")
+        lines.append(f"- **{t.label}**: {paired_sentence(t.res, a, b, wilcoxon=not t.repeated)}{holm} With this "
+                     f"spread, the smallest difference the corrected test would detect with 80% power at 0.05 is "
+                     f"{fmt(t.mdd, 2)}.")
+    return f"On {info(study.folds.dataset.iloc[0]).title}, the {a} against the {b}:\n\n" + "\n".join(lines)
+
+
+def efficiency_text(study, *, folds: int) -> str:
+    """The KAN-Mixer against each other model of the data-efficiency curve, size by size, against the noise.
+
+    With several folds a gap is the corrected paired test over them (:func:`kanmix.stats.paired_comparison`,
+    Holm-adjusted over every comparison the section makes); with one fold, the binomial band of the images
+    scored (:func:`one_fold_sentence`), a lower bound on the real noise.
+    """
+    from kanmix.stats import holm, paired_comparison
+
+    eff, metric, kan = study.efficiency, study.efficiency_metric, "KAN-Mixer"
+    others = [m for m in dict.fromkeys(eff.model) if m != kan]
+    if kan not in set(eff.model) or not others:
+        return ""
+    what = "test accuracy (the whole test split)" if metric == "test_accuracy" else "held-out accuracy"
+    sizes = sorted(eff.n_train.unique())
+    if folds < 2:  # each gap against the first other model, the images scored being the only noise measured
+        n_scored = eff.groupby("n_train")["n_test" if metric == "test_accuracy" else "n_val"].first()
+        by_size = eff.groupby(["n_train", "model"])[metric].mean().unstack()
+        scored = "the whole test split" if metric == "test_accuracy" else "its held-out fold"
+        return (f"Each point is the mean over {count(folds, 'fold')}, scored on {scored}. " + " ".join(
+            f"At {n:,} training images: " + one_fold_sentence(by_size.loc[n, [kan, *others]].to_dict(), others[0],
+                                                              int(n_scored.loc[n]) * folds, what=what.split(" (")[0])
+            for n in sizes))
+    tests = []
+    for n in sizes:
+        wide = eff[eff.n_train == n].pivot(index="fold", columns="model", values=metric)
+        for other in others:
+            tests.append((n, other, paired_comparison(wide[kan], wide[other], folds=int(eff.folds.iloc[0]))))
+    adjusted = holm([res.p_nb for _, _, res in tests])
+    lines = []
+    for (n, other, res), p in zip(tests, adjusted):
+        verdict = (f"the {kan if res.mean_diff > 0 else other} is ahead" if p < 0.05 else "no difference can be told")
+        lines.append(f"- {n:,} images, {kan} − {other}: {points(res.mean_diff)} [{signed(100 * res.ci_low, 2)}, "
+                     f"{signed(100 * res.ci_high, 2)}], Holm-adjusted p = {fmt(p, 2)}: {verdict}.")
+    return (f"{what[0].upper() + what[1:]}, the {kan} against each model over {count(folds, 'fold')} (corrected "
+            f"paired t-test, Holm over the {len(tests)} comparisons of this section):\n\n" + "\n".join(lines))
+
+
+def mixers_points(study, paper: Mapping[str, Mapping[str, float]], *, folds: int, repeats: int,
+                  paper_params: int) -> str:
+    """Chapter 3's conclusions as bullets: per dataset, the ranking, where the KAN-Mixer wins and loses (Holm over
+    the CV's pairs, with costs) and the paper beside ours; the scale of the comparison; the headline pair over
+    every repeat of the split."""
+    from kanmix.data import info
+    from kanmix.studies import headline_comparison, kan_mixer_against, separated_pairs, summaries
+
+    points_, tables = [], summaries(study)
+    for dataset, s in tables.items():
+        title = info(dataset).title
+        part = study.folds[study.folds.dataset == dataset]
+        text = f"**{title}.** " + ranking_sentence(s["val_accuracy"].to_dict(), what="mean held-out accuracy")
+        if "KAN-Mixer" in s.index:
+            text += " " + against_sentence(kan_mixer_against(part, folds=folds), title=title)
+        text += " " + compare_to_paper(s["val_accuracy"].to_dict(), paper.get(dataset, {}),
+                                       what="mean held-out accuracy", noise=s["std"].to_dict(),
+                                       separated=separated_pairs(part, folds=folds))
+        points_.append(text)
+    first = next(iter(tables.values()))
+    if "KAN-Mixer" in first.index:
+        ours = int(first.loc["KAN-Mixer", "params"])
+        points_.append(f"Every comparison with the paper is at another scale: this KAN-Mixer has {ours:,} parameters, "
+                       f"{fmt(100 * ours / paper_params, 2)}% of the paper's configuration ({paper_params:,}); "
+                       "{doc}`06_frontier` measures how the comparison moves with size and training length.")
+    if study.headline_pair is not None:
+        points_.append(f"The headline pair (the profile's `headline_against`) over all {repeats} repeats of the split: "
+                       + paired_sentence(headline_comparison(study, folds), *study.headline_pair, wilcoxon=False))
+    return "\n".join(f"- {p}" for p in points_)
+
+
+#: Chapter 3's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
+CV_NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training time per fold",
+            "val_accuracy": "val accuracy", "ci_low": "95% CI low", "ci_high": "95% CI high", "std": "sd over folds",
+            "test_accuracy": "test accuracy", "per_minute": "val accuracy per training minute",
+            "outside_grid": "inputs outside the grid"}
+CV_UNITS = {"train_seconds": "s"}
+
+
+def protocol_text(study, *, paper_epochs: int, workers: int) -> str:
+    """How chapter 3's folds trained (from its records' configs), against the paper's epochs, and what a rerun costs."""
+    train = study.records[0]["config"]["train"]
+    augment = train["augment"]
+    return (f"Each fold trained on {int(study.folds.n_train.iloc[0]):,} images for {train['epochs']} epochs (batch "
+            f"{train['batch_size']}, AdamW with peak learning rate {train['lr']:g} and weight decay "
+            f"{train['weight_decay']:g}, a 5% warm-up and a cosine decay, {train['precision']}), with flips "
+            f"(p = {augment['hflip']:g}) and rotations of up to ±{augment['rotate']:g}° — the angle is our assumption. "
+            f"The paper trained for {paper_epochs} epochs. Recomputing this chapter from an empty results store: "
+            f"{recompute_time(study.records, workers=workers)}.")
+
+
+# ----------------------------------------------------------------------------- chapter 3's random search
+# These take :class:`kanmix.studies.SearchStudy` (or its parts) and say what the search found and what it rests on.
+
+#: The random search's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
+SEARCH_NAMES = {"dim": "width", "depth": "blocks", "weight_decay": "weight decay", "params": "parameters",
+                "cost": "training FLOPs per image (× the chapter's KAN-Mixer)", "train_seconds": "training time",
+                "val_accuracy": "held-out accuracy", "scored": "trials scored", "skipped": "draws over the budget",
+                "trial": "trial", "ci_low": "95% CI low", "ci_high": "95% CI high", "std": "sd over folds",
+                "test_accuracy": "test accuracy", "per_minute": "held-out accuracy per training minute",
+                "epochs": "epochs"}
+SEARCH_UNITS = {"train_seconds": "s"}
+
+
+def _other_folds(folds: int) -> str:
+    return "the other fold" if folds == 2 else f"the other {folds - 1} folds"
+
+
+def search_campaign_text(study) -> str:
+    """A note when the random search was read while its campaign is under way (``available_only``): how many of its
+    planned runs are not in the results store yet; empty when none is missing."""
+    if not study.missing:
+        return ""
+    p = study.plan
+    where = ("its exported study is not in the results store yet" if study.source is None else
+             f"{count(len(study.scored), 'trial')} of {p.trials} are in")
+    return (f"*This section shows a campaign under way ({where}): {study.missing:,} of its "
+            f"{count(p.planned_runs(), 'planned run')} ({count(p.trials, 'trial')}, then the best configuration on "
+            f"{_other_folds(p.folds)} at the search's schedule and on all {p.folds} at the chapter's) "
+            "are not in the results store, so the tables and sentences below rest on the runs that are.*")
+
+
+def search_protocol_text(study, *, title: str, workers: int = 1) -> str:
+    """What the random search ran, in numbers: its trials, their fold and schedule, the space, the budget; after
+    :func:`search_campaign_text`'s note when runs are missing."""
+    p = study.plan
+    choices = "; ".join(f"{SEARCH_NAMES.get(k, k)} in {{{', '.join(str(c) for c in v)}}}"
+                        for k, v in p.space.items() if isinstance(v, list))
+    ranges = "; ".join(f"{SEARCH_NAMES.get(k, k)} log-uniform in [{v[0]:g}, {v[1]:g}]"
+                       for k, v in p.space.items() if isinstance(v, tuple))
+    n_train = f" ({study.records[0]['n_train']:,} training images)" if study.records else ""
+    skipped = int((study.trials.note == "over the budget").sum()) if len(study.trials) else 0
+    budget = (f" A draw whose model needs more than {fmt(p.max_cost, 3)}× the training FLOPs per image of this "
+              f"chapter's KAN-Mixer is skipped without training and does not count as a trial "
+              f"({count(skipped, 'draw')} so far)." if p.max_cost is not None else "")
+    note = search_campaign_text(study)
+    return (note + "\n\n" if note else "") + (
+            f"**The search.** {count(p.trials, 'trial')} of a random search (Optuna; trial *n* draws from the seed "
+            f"and *n* alone), each a KAN-Mixer trained for {count(p.epochs, 'epoch')} on fold 0 of this chapter's "
+            f"{p.folds}-fold partition of {title}{n_train} and scored by its accuracy on that fold's held-out part. "
+            f"Drawn: {choices}; {ranges}; every other setting is this chapter's KAN-Mixer's.{budget} Runs train "
+            f"{workers} at a time. The best configuration then trains on {_other_folds(p.folds)} "
+            f"for {count(p.epochs, 'epoch')} (how much a one-fold score moves between folds) and on all {p.folds} "
+            f"for {p.final_epochs} (this chapter's schedule).")
+
+
+def search_importance_text(study) -> str:
+    """Which drawn settings the trials' held-out accuracy depends on most (fANOVA), or why that cannot be said."""
+    imp = study.importances
+    if imp.empty:
+        return ("No importance can be estimated yet: that needs at least two scored trials whose scores differ.")
+    rest = listing(f"{SEARCH_NAMES.get(k, k)} ({fmt(v, 2)})" for k, v in imp.iloc[1:].items())
+    return (f"By Optuna's fANOVA over {count(len(study.scored), 'scored trial')}, "
+            f"{SEARCH_NAMES.get(imp.index[0], imp.index[0])} accounts for the largest share of the variation in "
+            f"held-out accuracy ({fmt(imp.iloc[0], 2)}), then {rest}. With this few trials the shares are rough, and "
+            "each is measured over the configurations the budget let the search train, not the whole space.")
+
+
+def patch_text(outcome) -> str:
+    """Whether the patch size of :class:`kanmix.studies.PatchOutcome` wins the search, against the fold noise."""
+    p, rival = outcome.patch, outcome.rival
+    tries = listing(f"patch {q}: {count(n, 'trial')}" for q, n in sorted(outcome.scored.items()))
+    caveat = (f" Each patch size's best is the best of its own trials ({tries}), each on one fold with a short "
+              "schedule: a size with more trials has more chances to score high.")
+    if outcome.verdict == "untried":
+        return (f"No trial with patch {p} was scored, so this search cannot say whether patch {p} wins here"
+                + (f" ({tries})." if outcome.scored else "."))
+    if outcome.verdict == "alone":
+        return f"Every scored trial has patch {p}: this search compares no other patch size."
+    ours, theirs = fmt(outcome.scores[p]), fmt(outcome.scores[rival])
+    if outcome.verdict == "open":
+        return (f"Patch {p}'s best trial scores {ours}, {signed(outcome.margin)} against the best other patch size's "
+                f"(patch {rival}, {theirs}); the fold noise is not measured yet, so this is no verdict." + caveat)
+    band = (f"{fmt(outcome.band, 2)} (1.96 · √2 times {fmt(outcome.noise, 2)}, the sd of the best configuration's "
+            "held-out accuracy over the folds at the search's schedule)")
+    if outcome.verdict == "wins":
+        head = (f"Patch {p} wins at this scale: its best trial scores {ours}, {signed(outcome.margin)} above the best "
+                f"trial of patch {rival} ({theirs}), beyond the fold noise's band of ±{band}.")
+    elif outcome.verdict == "ahead":
+        head = (f"Patch {p} has the best trial ({ours}), but only {signed(outcome.margin)} above patch {rival}'s best "
+                f"({theirs}), within the fold noise's band of ±{band}: at this scale the search does not separate "
+                f"patch {p} from patch {rival}.")
+    elif outcome.verdict == "behind":
+        head = (f"Patch {p} does not have the best trial: patch {rival}'s ({theirs}) is {signed(-outcome.margin)} "
+                f"above patch {p}'s best ({ours}), within the fold noise's band of ±{band}, so patch {p} is not "
+                "clearly beaten either.")
+    else:
+        head = (f"Patch {p} does not win at this scale: patch {rival}'s best trial ({theirs}) is "
+                f"{signed(-outcome.margin)} above patch {p}'s best ({ours}), beyond the fold noise's band of ±{band}.")
+    return head + caveat
+
+
+def search_final_text(study, comparison, *, kan: str = "KAN-Mixer") -> str:
+    """How the searched configuration does at the chapter's schedule: its mean held-out accuracy over the folds and,
+    with ``comparison`` (:func:`kanmix.studies.searched_against_chapter`), against the chapter's KAN-Mixer fold by
+    fold."""
+    p, final = study.plan, study.final
+    if final.empty:
+        return (f"The best configuration has not been trained with the chapter's schedule yet ({p.final_epochs} "
+                f"epochs on each of the {p.folds} folds).")
+    b = study.best
+    label = ", ".join(f"{SEARCH_NAMES.get(k, k)} {fmt(b[k], 3) if isinstance(v, tuple) else int(b[k])}"
+                      for k, v in p.space.items())
+    text = (f"Trained for {p.final_epochs} epochs on {count(len(final), 'fold')} of {p.folds}, the best configuration "
+            f"({label}) reaches a mean held-out accuracy of {fmt(final.val_accuracy.mean())}"
+            f" (at the search's {count(p.epochs, 'epoch')} on fold 0: {fmt(b.val_accuracy)}).")
+    if comparison is None:
+        return text + f" This chapter's {kan} has no folds of this partition to set beside it."
+    return text + " Against this chapter's hand-picked " + kan + ": " + paired_sentence(
+        comparison, "searched", kan, metric="held-out accuracy")

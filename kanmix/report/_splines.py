@@ -1,0 +1,294 @@
+"""Chapter 5's sentences: what the measures of the learned edge functions say against their controls
+(:class:`kanmix.interpret.Evidence`), and what the cost buys."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from kanmix.interpret import Comparison, Evidence
+
+
+# ----------------------------------------------------------------------------- chapter 5's sentences
+# Sentences from :class:`kanmix.interpret.Evidence`: every statement compares a trained model with
+# the same architecture at initialisation (or the KAN-Mixer with the MLP-Mixer) and calls a
+# difference one only beyond the noise band of :func:`kanmix.interpret.compare`.
+
+#: What each per-state measure is called where it shows nothing (:func:`null_results`).
+_MEASURE_NAMES = {"spline_share": "the splines' share of the edges", "silu_like": "the share of SiLU-like edges",
+                  "deviation": "the edges' deviation from the SiLU shape", "monotone": "the share of monotone edges",
+                  "concentration": "how concentrated importance is", "locality": "how local the token maps are"}
+
+
+def _pct(v: float) -> str:
+    """A fraction as a percentage: three significant digits from 10% up, two below (0.31%)."""
+    if v is None or not math.isfinite(v):
+        return "–"
+    return f"{100 * v:.3g}%" if abs(v) >= 0.1 else f"{100 * v:.2g}%"
+
+
+def _num(v: float) -> str:
+    """Three significant digits, trailing zeros dropped (``0.5``, ``0.903``): unlike :func:`format_number`."""
+    return "–" if v is None or not math.isfinite(v) else f"{v:.3g}"
+
+
+def _times(ratio: float) -> str:
+    """A cost ratio: ``5.4×``, ``110×``."""
+    return f"{ratio:.2g}×" if ratio < 10 else f"{ratio:,.0f}×"
+
+
+def _versus(c: Comparison, higher: str, lower: str, same: str, show=_num) -> str:
+    """The words for the :class:`kanmix.interpret.Comparison` ``c`` (``higher``/``lower``/``same``, by its
+    sign), then the means and the band in brackets, each number written by ``show``."""
+    if c.sign is None:
+        return (f"{show(c.a)} against {show(c.b)}, with no noise estimate (one value each side), "
+                "so no difference is claimed")
+    words = {1: higher, -1: lower, 0: same}[c.sign]
+    sign = "" if show(abs(c.diff)) == show(0.0) else "+" if c.diff > 0 else "−"
+    return f"{words} ({show(c.a)} against {show(c.b)}; difference {sign}{show(abs(c.diff))} ± {show(c.half_width)})"
+
+
+def _pruning_lines(ev: Evidence) -> tuple[str | None, float | None]:
+    """The pruning sentence (None without runs) and the smallest kept fraction down to which no fine-tuned
+    model lost accuracy beyond noise (None if none, or if the unpruned model is no better than chance)."""
+    from kanmix.interpret.evidence import compare
+
+    df = ev.pruning
+    if df is None or df.empty:
+        return None, None
+    n = int(df.n_eval.min())
+    full = df.groupby("seed").accuracy_unpruned.first()
+    lead = f"Pruned by importance on training images and scored on {n} test images, with {ev.steps} fine-tuning steps: "
+    if ev.chance is not None:
+        above = compare(full.tolist(), [ev.chance] * len(full), n=n, paired=True)
+        if above.sign != 1:
+            return (lead + f"the unpruned model is no better than chance (accuracy {_num(above.a)} against "
+                    f"{_num(ev.chance)}), so pruning it shows nothing."), None
+    safe, failed, parts = None, False, []
+    for keep in sorted(df.keep.unique(), reverse=True):
+        rows = df[df.keep == keep].set_index("seed")
+        unpruned = full.loc[rows.index].tolist()
+        tuned = compare(rows.accuracy_finetuned.tolist(), unpruned, n=n, paired=True)
+        if keep < 1:
+            raw = compare(rows.accuracy_pruned.tolist(), unpruned, n=n, paired=True)
+            parts.append(f"keeping {_pct(keep)} of the edges, accuracy is "
+                         + _versus(raw, "higher than unpruned", "lower than unpruned", "no different from unpruned")
+                         + " right after pruning, and after fine-tuning "
+                         + _versus(tuned, "higher", "lower", "no different"))
+            failed = failed or tuned.sign is None or tuned.sign < 0
+            if not failed:
+                safe = keep
+        else:
+            parts.append("fine-tuning alone (all edges kept) leaves accuracy "
+                         + _versus(tuned, "higher", "lower", "no different"))
+    return lead + "; ".join(parts) + ".", safe
+
+
+def findings(ev: Evidence) -> list[str]:
+    """What the trained KAN models show beyond their untrained control and beyond noise, as phrases.
+
+    ``ev`` is a :class:`kanmix.interpret.Evidence`. Empty when nothing does. Read by both
+    conclusions, so they cannot disagree.
+    """
+    from kanmix.interpret.evidence import per_state, seed_agreement
+
+    c = per_state(ev)
+
+    def sign(name: str) -> int | None:
+        return c[name].sign if name in c else None
+
+    def both(name: str, show=_num) -> str:
+        return f"{show(c[name].a)} against {show(c[name].b)}"
+
+    held = []
+    if sign("spline_share") == 1:
+        held.append(f"training moves the splines beyond their initial share (median {both('spline_share')})")
+    if sign("silu_like") == -1 or sign("deviation") == 1:
+        held.append("trained edges depart from the SiLU shape more than at initialisation (SiLU-like edges "
+                    f"{both('silu_like', _pct)}; median deviation {both('deviation')})")
+    if sign("monotone") is not None and sign("monotone") != 0:
+        held.append(f"training makes {'more' if sign('monotone') == 1 else 'fewer'} edges monotone "
+                    f"({both('monotone', _pct)})")
+    if sign("concentration") == 1:
+        held.append(f"importance concentrates on fewer edges than at initialisation (top 10% of edges hold "
+                    f"{both('concentration', _pct)})")
+    if sign("locality") == -1:
+        held.append(f"token maps become more local than at initialisation (locality {both('locality')})")
+    stab = seed_agreement(ev)
+    if stab is not None and stab.sign == 1:
+        held.append(f"the token maps recur across seeds more than untrained ones do (rank correlation "
+                    f"{_num(stab.a)} against {_num(stab.b)})")
+    _, safe = _pruning_lines(ev)
+    if safe is not None:
+        held.append(f"the network can be read from {_pct(safe)} of its edges: the rest can be pruned, with "
+                    "fine-tuning, at no accuracy cost beyond noise")
+    return held
+
+
+def null_results(ev: Evidence) -> list[str]:
+    """The measures that do *not* separate the trained model from its untrained control beyond noise, as
+    phrases: the negative results a summary names beside :func:`findings`' positive ones."""
+    from kanmix.interpret.evidence import per_state, seed_agreement
+
+    c = per_state(ev)
+    out = [_MEASURE_NAMES[name] for name in _MEASURE_NAMES if name in c and not c[name].sign]
+    stab = seed_agreement(ev)
+    if stab is not None and stab.sign != 1:
+        out.append("how much the token maps recur across seeds")
+    if ev.pruning is not None and not ev.pruning.empty and _pruning_lines(ev)[1] is None:
+        out.append(f"pruning: no kept fraction down to {_pct(ev.pruning.keep.min())} of the edges kept the unpruned "
+                   "accuracy after fine-tuning")
+    return out
+
+
+def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models") -> str:
+    """Markdown answering "what does the interpretability of ``name`` amount to, measurably?".
+
+    A summary of :func:`findings`, then one bullet per measure the evidence (a
+    :class:`kanmix.interpret.Evidence`) holds. Every statement compares the trained models with
+    the same architecture at initialisation (the token maps also with the MLP-Mixer's), and calls
+    a difference one only beyond the noise band of :func:`kanmix.interpret.compare`; with a single
+    seed there is no band, and the summary says so instead of calling the measures equal.
+    """
+    from kanmix.interpret.edges import SILU_LIKE
+    from kanmix.interpret.evidence import compare, per_state, seed_agreement, symbolic_counts
+    from kanmix.interpret.symbolic import GOOD_FIT
+
+    c = per_state(ev)
+    share = c["spline_share"]
+    mostly = "the spline" if share.a > 0.5 else "the SiLU base"
+    lines = [
+        "- **Do the splines get used?** The median edge's spline share is "
+        + _versus(share, "higher after training than at initialisation", "lower after training than at initialisation",
+                  "no different after training from initialisation")
+        + f"; in the median trained edge, {mostly} carries most of the magnitude.",
+        f"- **How far from an MLP?** The share of edges that are `a + b·SiLU(x)` to within {_pct(SILU_LIKE)} of their "
+        "variance is " + _versus(c["silu_like"], "larger after training than at initialisation",
+                                 "smaller after training than at initialisation", "no different from initialisation",
+                                 show=_pct)
+        + "; the median deviation from that shape is "
+        + _versus(c["deviation"], "larger than at initialisation", "smaller than at initialisation",
+                  "no different from initialisation")
+        + ". Where every edge of a layer is `a + b·SiLU(x)`, the layer computes `Linear(SiLU(x))`: an MLP layer.",
+        "- **Shapes.** The share of edges monotone over their real inputs is "
+        + _versus(c["monotone"], "larger after training than at initialisation",
+                  "smaller after training than at initialisation", "no different from initialisation", show=_pct) + ".",
+        "- **Is importance concentrated?** The top 10% of edges hold "
+        + _versus(c["concentration"], "more of the total importance than at initialisation",
+                  "less of the total importance than at initialisation", "the same share as at initialisation",
+                  show=_pct) + " (a uniform spread would give 10%).",
+    ]
+    if ev.symbolic.get("trained") is not None:
+        n_fit, n_good, n_mlp, forms = symbolic_counts(ev.symbolic["trained"])
+        init = ""
+        if ev.symbolic.get("init") is not None:
+            at_init = symbolic_counts(ev.symbolic["init"])
+            init = f" (at initialisation: {at_init.good} of {at_init.fitted})"
+        verb = "has" if n_good - n_mlp == 1 else "have"
+        named = ", ".join(f"{form} ({count})" for form, count in forms.items()) or "none"
+        lines.append(f"- **Symbolic forms.** {n_good - n_mlp} of the {n_fit} top trained edges {verb} a closed form "
+                     f"(R² ≥ {GOOD_FIT}) that an MLP edge, `a + b·SiLU(x)` or a straight line, would not also give. "
+                     f"In all, {n_good} fit a library form{init}; forms named: {named}; {n_mlp} of them are fitted as "
+                     "well by an MLP edge's shape.")
+    if "locality" in c:
+        words = [_versus(c["locality"], "less local than at initialisation", "more local than at initialisation",
+                         "as local as at initialisation")]
+        if ev.locality.get("mlp"):
+            words.append(_versus(compare(ev.locality["trained"], ev.locality["mlp"]), "less local than the MLP-Mixer's",
+                                 "more local than the MLP-Mixer's", "as local as the MLP-Mixer's"))
+        lines.append("- **Token maps.** Mean distance read, relative to a uniform map (below 1: local): the trained "
+                     "maps are " + "; and ".join(words) + ".")
+    stab = seed_agreement(ev)
+    if stab is not None:
+        lines.append("- **Across seeds.** The rank correlation of the token maps between trained seeds is "
+                     + _versus(stab, "higher than between untrained ones", "lower than between untrained ones",
+                               "no different from that between untrained ones")
+                     + ". Hidden units are not aligned across seeds, so only input-side maps are compared.")
+    prune, _ = _pruning_lines(ev)
+    if prune is not None:
+        lines.append(f"- **Pruning.** {prune}")
+    held = findings(ev)
+    if held:
+        summary = (f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
+                   + ". Every other measure below is what the untrained network already shows, or within noise of it.")
+    elif all(v.sign is None for v in c.values()):
+        summary = (f"**With one seed there is no noise estimate for {name}:** the measures below are set against "
+                   "initialisation, and no difference is claimed either way.")
+    else:
+        summary = (f"**Measurably, the interpretability of {name} amounts to nothing the untrained network does "
+                   "not already show:** no measure below differs from initialisation beyond noise"
+                   + (", and no pruned model kept its accuracy." if prune is not None else "."))
+    return "\n".join([summary, "", *lines])
+
+
+def conclude_linearized(records: Sequence[dict], steps: int) -> str:
+    """Markdown: what replacing each arm's KAN edges by their best ``a + b SiLU(x)`` costs in test accuracy
+    (:func:`kanmix.linearize.linearize_runs`' records, one per seed and arm), with and without fine-tuning.
+
+    A loss is claimed only beyond the noise band of :func:`kanmix.interpret.compare` (paired over
+    seeds, with the test images' binomial noise): splines whose replacement costs nothing do no
+    work an MLP edge could not.
+    """
+    import numpy as np
+
+    from kanmix.interpret.evidence import compare
+
+    if not records:
+        return "No linearized model was scored."
+    lines = []
+    for arm in dict.fromkeys(r["config"]["arm"] for r in records):
+        rows = [r for r in records if r["config"]["arm"] == arm]
+        n = min(int(r["n_eval"]) for r in rows)
+        trained = [r["accuracy_trained"] for r in rows]
+        raw = compare([r["accuracy_linearized"] for r in rows], trained, n=n, paired=True)
+        tuned = compare([r["accuracy_finetuned"] for r in rows], trained, n=n, paired=True)
+        r2 = np.median([v for r in rows for v in r["median_r2"].values()])
+        lines.append(f"- **{arm[0].upper() + arm[1:]} layers** (median R² of the edge fits {_num(r2)}): accuracy is "
+                     + _versus(raw, "higher than trained", "lower than trained", "no different from trained")
+                     + f" with no fine-tuning, and after {steps} fine-tuning steps "
+                     + _versus(tuned, "higher", "lower", "no different") + ".")
+    return "\n".join(lines)
+
+
+def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None = None) -> str:
+    """Markdown answering "is the KAN-Mixer's extra cost justified against the MLP-Mixer?" from classification records.
+
+    Compares test accuracy (per-seed records, the band of :func:`kanmix.interpret.compare` on the
+    test images), parameters and training seconds. The cost counts as justified by accuracy only
+    when the KAN-Mixer is more accurate beyond noise; otherwise the answer says what the
+    interpretability measures (a :class:`kanmix.interpret.Evidence` ``ev``, through
+    :func:`findings`) found that the cost buys, if anything.
+    """
+    import numpy as np
+
+    from kanmix.interpret.evidence import compare
+
+    acc = compare([r["metrics"]["test"]["accuracy"] for r in kan], [r["metrics"]["test"]["accuracy"] for r in mlp],
+                  n=min(int(r["n_test"]) for r in [*kan, *mlp]))
+    params = np.mean([r["parameters"] for r in kan]) / np.mean([r["parameters"] for r in mlp])
+    seconds = np.mean([r["train_seconds"] for r in kan]) / np.mean([r["train_seconds"] for r in mlp])
+    cost = f"{_times(params)} the parameters and {_times(seconds)} the training time"
+    head = ("The KAN-Mixer's test accuracy is "
+            + _versus(acc, "higher than the MLP-Mixer's", "lower than the MLP-Mixer's",
+                      "no different from the MLP-Mixer's")
+            + f", at {cost} of the MLP-Mixer of the same widths.")
+    # The same widths are no cost-matched baseline: a verdict on cost says so and points to the
+    # MLP-Mixers matched in parameters and in training time (chapter 3), where the cost is decided.
+    matched = (" This MLP-Mixer is not matched in cost; the MLP-Mixers with the KAN-Mixer's parameters or its "
+               "training time are in {doc}`03_kan_mixers`, whose comparison decides the cost question.")
+    if params <= 1 and seconds <= 1:
+        return f"{head} **The KAN-Mixer costs no more here, so there is no extra cost to justify.**"
+    if acc.sign == 1:
+        return f"{head} **Against this same-width MLP-Mixer the extra cost buys accuracy.**{matched}"
+    verdict = "**Against this same-width MLP-Mixer the extra cost is not justified by accuracy.**"
+    if ev is not None:
+        held = findings(ev)
+        verdict += (" Nor do the interpretability measures find anything beyond the untrained network that it buys."
+                    if not held else f" What it buys instead: {'; '.join(held)}. Whether that is worth {cost} "
+                    "is a judgement these numbers leave to the reader.")
+    return f"{head} {verdict}{matched}"
+
+
