@@ -18,8 +18,8 @@ from torch import nn
 
 from kanmix.kan import KANLinear
 
-__all__ = ["GRID_PROBE", "grid_update_effect", "grid_update_hook", "kan_layers", "layer_inputs", "outside_grid",
-           "outside_grid_fractions", "update_grids"]
+__all__ = ["GRID_PROBE", "grid_update_effect", "grid_update_hook", "kan_layers", "layer_inputs", "module_inputs",
+           "outside_grid", "outside_grid_fractions", "update_grids"]
 
 #: The training images whose KAN-layer inputs place the knots at a grid update (the first ones,
 #: unaugmented): enough for stable quantiles, few enough to cost one forward pass of a batch or two.
@@ -36,7 +36,7 @@ class _Seen(Exception):
 
 
 @torch.no_grad()
-def _run(model: nn.Module, x: torch.Tensor, hooks: dict[KANLinear, Callable], batch_size: int) -> None:
+def _run(model: nn.Module, x: torch.Tensor, hooks: dict[nn.Module, Callable], batch_size: int) -> None:
     """Run ``model`` on ``x (N, ...)`` batch by batch with forward pre-``hooks`` on some of its layers.
 
     In eval mode, under ``no_grad``; the mode is restored and the hooks removed. A hook that
@@ -58,7 +58,7 @@ def _run(model: nn.Module, x: torch.Tensor, hooks: dict[KANLinear, Callable], ba
         model.train(was_training)
 
 
-def _rows(layer: KANLinear, args: tuple) -> torch.Tensor:
+def _rows(layer: KANLinear | nn.Linear, args: tuple) -> torch.Tensor:
     """A forward pre-hook's view of a layer's input: ``(rows, in)`` float32 on the CPU."""
     return args[0].detach().reshape(-1, layer.in_features).float().cpu()
 
@@ -71,7 +71,12 @@ def layer_inputs(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256) ->
     runs in eval mode, in float32, batch by batch (forward pre-hooks record the inputs), and is
     returned to its previous mode.
     """
-    layers = kan_layers(model)
+    return module_inputs(model, x, kan_layers(model), batch_size=batch_size)
+
+
+def module_inputs(model: nn.Module, x: torch.Tensor, layers: dict[str, KANLinear | nn.Linear], *,
+                  batch_size: int = 256) -> dict[str, torch.Tensor]:
+    """:func:`layer_inputs` for any ``layers`` of ``model`` with ``in_features`` (KAN or ``nn.Linear``), by name."""
     seen: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     _run(model, x, {layer: lambda mod, args, name=name: seen[name].append(_rows(mod, args))
                     for name, layer in layers.items()}, batch_size)
@@ -172,6 +177,8 @@ def grid_update_effect(layer: KANLinear, x: torch.Tensor) -> tuple[KANLinear, pd
     """
     import copy
 
+    from kanmix.report import fmt  # a true minus sign in the table: "[−1.00, 1.00]"
+
     after = copy.deepcopy(layer)
     after.update_grid(x)
     with torch.no_grad():
@@ -181,6 +188,7 @@ def grid_update_effect(layer: KANLinear, x: torch.Tensor) -> tuple[KANLinear, pd
     table = pd.DataFrame({
         "inputs inside the grid": [1 - outside_grid(m, x) for m in (layer, after)],
         "knot intervals holding ≥ 1% of their input": [knot_occupancy(m, x) for m in (layer, after)],
-        "grid range of input 0": [f"[{m.grid[0, k]:.2f}, {m.grid[0, -k - 1]:.2f}]" for m in (layer, after)],
+        "grid range of input 0": [f"[{fmt(float(m.grid[0, k]), 3)}, {fmt(float(m.grid[0, -k - 1]), 3)}]"
+                                  for m in (layer, after)],
     }, index=["before update_grid", "after update_grid"])
     return after, table, change

@@ -112,14 +112,15 @@ LINEARIZE_KIND = "linearize"
 
 
 def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval: int, steps: int,
-                   finetune: Mapping | None = None, force: bool = False) -> list[dict]:
+                   finetune: Mapping | None = None, available_only: bool = False, force: bool = False) -> list[dict]:
     """For each arm of :data:`ARMS`, ``base``'s trained model with those KAN layers linearized: one record each.
 
     Fits use :func:`kanmix.interpret.probe_images` (``n_fit`` training images, the draw importance
     uses); accuracy is measured on ``n_eval`` test images, as in :func:`kanmix.interpret.prune_runs`,
     whose fine-tuning (``steps`` steps, same options) the linearized model gets too. The record
     holds the trained model's accuracy, the linearized one's before and after fine-tuning, and
-    the median R² of each replaced layer's edge fits.
+    the median R² of each replaced layer's edge fits. ``available_only`` computes nothing and
+    returns the records the store holds.
     """
     from kanmix.interpret.edges import PROBE_SEED, _probe, _sample_indices
     from kanmix.interpret.pruning import _accuracy, finetune_config, trained_and_data
@@ -142,7 +143,8 @@ def linearize_runs(base: runner.Run, arms: Sequence[str], *, n_fit: int, n_eval:
                 "accuracy_finetuned": _accuracy(lin, *test, base.train.precision), "median_r2": r2s,
                 "n_eval": int(test[0].shape[0]), "seed": base.seed}
 
-    return [results.cached_run({"kind": LINEARIZE_KIND, "base": base_hash, "arm": arm, "n_fit": n_fit,
-                                "n_eval": n_eval, "steps": steps, "train": train_cfg.result_options()},
-                               lambda arm=arm: compute(arm), force=force)
-            for arm in arms]
+    cfgs = [{"kind": LINEARIZE_KIND, "base": base_hash, "arm": arm, "n_fit": n_fit, "n_eval": n_eval, "steps": steps,
+             "train": train_cfg.result_options()} for arm in arms]
+    if available_only:
+        return [r for c in cfgs if (r := results.load_record(c)) is not None]
+    return [results.cached_run(c, lambda c=c: compute(c["arm"]), force=force) for c in cfgs]

@@ -79,22 +79,52 @@ def figure(key: str, fig, text: str, records: Iterable[dict], profile: str, *, s
     plt.close(fig)
 
 
+#: The PNG text chunk in which :func:`figure_png` records the height of a figure's smallest text, in the PNG's own
+#: pixels. tests/test_browser.py reads it to compute how large that text appears on the page.
+SMALLEST_TEXT_KEY = "kanmix:smallest-text-px"
+
+
+def figure_png(fig, *, dpi: float | None = None) -> bytes:
+    """``fig`` as PNG bytes (tight bounding box, as the notebook's inline backend saves figures) that record the
+    font size of its smallest visible text, in the PNG's pixels, under :data:`SMALLEST_TEXT_KEY`.
+
+    A reader sees that text at ``size * displayed width / natural width`` CSS pixels; the browser test holds it to
+    10 px at a desktop width. Not used by :func:`figure` yet: gluing ``IPython.display.Image(figure_png(fig))``
+    instead of the Figure is how a chapter's figures would carry the number.
+    """
+    import io
+
+    from matplotlib.text import Text
+
+    dpi = float(dpi or fig.dpi)
+    fig.draw_without_rendering()  # lays the figure out, so its tick labels exist and have a place
+    inside = fig.bbox
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_window_extent().overlaps(inside)]
+    metadata = {SMALLEST_TEXT_KEY: f"{min(sizes) * dpi / 72:.2f}"} if sizes else {}
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
+    return out.getvalue()
+
+
 def table(df, text: str, records: Iterable[dict], profile: str, *, precision: int = 4,
-          names: dict | None = None, units: dict | None = None, source: str | None = None):
+          names: dict | None = None, units: dict | None = None, percent: Iterable[str] = (),
+          source: str | None = None):
     """A pandas DataFrame formatted for reading, under a caption that carries its provenance.
 
     The cells and headers are :func:`kanmix.report.format_table`'s (``precision`` significant
-    digits for measurements, thousands separators for counts, ``names``/``units`` for the
-    headers). The HTML is ``<div class="kanmix-table">`` holding the caption and then the table
-    in a ``<div class="kanmix-table-scroll">``: with ``book/_static_src/kanmix.css`` the caption
-    wraps inside the content column and a table wider than the column scrolls in its own box
-    instead of being cut off.
+    digits for measurements, thousands separators for counts, the fractions in the ``percent``
+    columns as percentages, ``names``/``units`` for the headers). The HTML is
+    ``<div class="kanmix-table">`` holding the caption and then the table in a
+    ``<div class="kanmix-table-scroll">``: with ``book/_static_src/kanmix.css`` the caption wraps
+    inside the content column and a table wider than the column scrolls in its own box instead
+    of being cut off.
     """
     from IPython.display import HTML
 
     from kanmix.report import format_table
 
-    shown = format_table(df, names=names, units=units, precision=precision)
+    shown = format_table(df, names=names, units=units, precision=precision, percent=percent)
     note = provenance(records, profile, source=source).replace("`", "")
     return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>{text}</b><br><small>{note}</small></p>'
                 f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div></div>')

@@ -89,7 +89,7 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 fig, unity_error = viz.plot_bases(grid_sizes, orders)
 page.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
             "evaluated by kanmix.bspline.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
-            "[-1, 1]; dashed: their sum", [], profile)
+            "[−1, 1]; dashed: their sum", [], profile)
 
 # %% [markdown]
 # ```{glue:figure} bases
@@ -100,7 +100,7 @@ page.figure("bases", fig, "B-spline basis functions for several grid sizes G (co
 
 # %% tags=["remove-input"]
 display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-bases` sum to one up to "
-                 f"{unity_error:.1e}."))
+                 f"{report.fmt(unity_error, 2)}."))
 
 # %% [markdown]
 # The dashed line is the sum of the bases: exactly one across the shaded grid range and falling
@@ -129,9 +129,13 @@ display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-b
 #
 # Per edge that is one base weight, one spline scale and $G+k$ spline coefficients: $G+k+2$
 # parameters where the dense layer has one. Stacking the $G+k+1$ "features" $[\mathrm{SiLU}(x),
-# B_0(x), \dots, B_{G+k-1}(x)]$ of every input turns the whole layer into one matrix product of
-# shape $(\text{rows}, \text{in}\cdot(G+k+1)) \times (\text{in}\cdot(G+k+1), \text{out})$ — this
-# is how `kanmix.kan.KANLinear` computes it. So a KAN layer costs roughly what a dense layer
+# B_0(x), \dots, B_{G+k-1}(x)]$ of every input turns the whole layer into one matrix product,
+#
+# $$
+# (\text{rows},\ \text{in}\,(G+k+1)) \times (\text{in}\,(G+k+1),\ \text{out}),
+# $$
+#
+# which is how `kanmix.kan.KANLinear` computes it. So a KAN layer costs roughly what a dense layer
 # that is $G+k+1$ times wider on its input side costs, plus the cheap elementwise work of
 # evaluating the bases.
 #

@@ -98,7 +98,7 @@ display(Markdown(report.ae_campaign_text(study)))
 display(Markdown(report.ae_protocol_text(study, hidden, bottlenecks, workers=workers)))
 for dataset in datasets:
     display(page.table(ae.sweep_table(table, dataset), f"{data.info(dataset).title}: the autoencoders by bottleneck. "
-                       "MSE in the models' [-1, 1] input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on the "
+                       "MSE in the models' [−1, 1] input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on the "
                        "training images' codes and scored on the test images' codes",
                        [r for r in records if r["config"]["dataset"] == dataset], profile, names=NAMES, units=UNITS))
 

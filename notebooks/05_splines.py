@@ -63,6 +63,8 @@ keep_fractions = [0.25]  # fractions of each KAN layer's edges kept when pruning
 finetune_steps = 3  # fine-tuning steps after pruning
 finetune_lr = 3e-4
 linearize_arms = ["token mixing", "channel mixing", "all"]  # KAN layers whose edges become a + b·SiLU(x) (kanmix.linearize.ARMS)
+pruning_controls = True  # random pruning, and a parameter-matched MLP-Mixer pruned by magnitude, beside importance pruning
+available_only = False  # True: train and compute no control or linearizing run, read those stored (a campaign under way)
 n_panels = 16  # edges drawn per layer, most important first
 n_top = 4  # edges per layer in the symbolic-fit table: this many most important, this many least SiLU-like
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
@@ -296,13 +298,14 @@ display(page.table(studies.symbolic_forms(study), f"Best forms of the top edges 
 #
 # In the first mixer block, the token-mixing network maps the $T$ patch positions to $T$
 # patch positions through a hidden layer. `interpret.token_maps` composes the two layers'
-# importances into one map per output token, $|\text{second}|\,|\text{first}|$ summed over the
+# importances into one map per output token, $\text{second}\cdot\text{first}$ summed over the
 # hidden units (pykan's path importance), normalised to sum to one, and lays it out on the
-# patch grid. For the MLP-Mixer the same product uses the absolute weights of its two Linear
-# layers: its token-mixing inputs are LayerNorm outputs, of about unit scale for every token,
-# so its weights alone are comparable across tokens. `interpret.locality` summarises a map as
-# the mean distance it reads from, relative to a uniform map: below 1, a token reads near its
-# own patch.
+# patch grid. Both families get the same measure: an edge's importance is its mean absolute
+# output on the probe images, $\overline{|\phi(x)|}$ for a KAN edge and $\overline{|w\,x|}$ for an
+# MLP-Mixer's linear one. So a property the KAN-Mixer shows that the MLP-Mixer shows too
+# belongs to trained mixers, not to KAN edges, and the conclusions say so.
+# `interpret.locality` summarises a map as the mean distance it reads from, relative to a
+# uniform map: below 1, a token reads near its own patch.
 
 # %%
 maps = study.maps  # "trained", "init" (the KAN-Mixer) and "mlp": one map per seed
@@ -333,7 +336,8 @@ for r, (label, m) in enumerate(rows):
 fig.colorbar(shown_image, ax=axes, fraction=0.02, label="share of the map")
 page.figure("ch5_token_maps", fig, "Token-mixing importance over the patch grid (first block, first seed): for a "
             "few output tokens (their own patch marked +) and averaged over all outputs; trained KAN-Mixer, the "
-            f"same at initialisation, and the MLP-Mixer's weights. A uniform map is 1/{side * side} everywhere",
+            f"same at initialisation, and the trained MLP-Mixer, measured the same way. A uniform map is "
+            f"1/{side * side} everywhere",
             [kan_records[0], mlp_records[0]], profile)
 
 # %% [markdown]
@@ -388,11 +392,13 @@ page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder
 # across seeds. Input tokens and output tokens are patch positions, the same in every seed, so
 # the token maps can. `interpret.rank_agreement` gives Spearman's rank correlation between
 # every pair of seeds, for the trained models and for their untrained twins; the untrained
-# pairs show how much agreement the data alone produces.
+# pairs show how much agreement the data alone produces. The trained MLP-Mixers' pairs show
+# whether recurring maps are a KAN property or one of any trained mixer.
 
 # %% tags=["hide-input"]
 display(page.table(studies.seed_agreement_table(study), "Spearman rank correlation of the token maps between "
-                   "seeds, trained and untrained", kan_records, profile, precision=3))
+                   "seeds: the KAN-Mixer trained (trained) and untrained (init), and the trained MLP-Mixer (mlp)",
+                   [*kan_records, *mlp_records], profile, precision=3))
 
 # %% [markdown]
 # ## Pruning that means something
@@ -404,6 +410,15 @@ display(page.table(studies.seed_agreement_table(study), "Spearman rank correlati
 # Accuracy is measured on test images before pruning, right after, and after fine-tuning.
 # Keeping every edge and fine-tuning anyway is the control for what fine-tuning alone does.
 # Each of these runs is a results-store record naming its base run.
+#
+# Two controls decide what the pruning shows (`pruning_controls`):
+# - **A random order.** The same fractions of the same trained models' edges, chosen at random
+#   and fine-tuned the same way. Importance earns its keep only where it beats this.
+# - **An MLP-Mixer pruned the usual way.** The MLP-Mixer whose hidden widths hold the
+#   KAN-Mixer's parameter count (as in {doc}`03_kan_mixers`), trained on the same images, pruned
+#   by weight magnitude in each mixing layer to the parameter count each pruned KAN-Mixer keeps,
+#   and fine-tuned the same way. A small KAN-Mixer that a pruned MLP-Mixer of equal size matches
+#   buys nothing by being a KAN.
 
 # %% [markdown]
 # The pruning table gives the mean over seeds; {numref}`fig-ch5-pruning` draws every seed.
@@ -411,10 +426,13 @@ display(page.table(studies.seed_agreement_table(study), "Spearman rank correlati
 # %% tags=["hide-input"]
 pruning, pruning_records = study.pruning, study.pruning_records  # one row per seed and kept fraction
 display(page.table(studies.pruning_means(study), f"Pruning by importance: mean over seeds {seeds} of the test "
-                   f"accuracy (fraction of {n_eval} test images classified correctly) unpruned, pruned, and pruned then fine-tuned for "
-                   f"{finetune_steps} steps", pruning_records, profile, precision=4,
-                   names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
-                          "accuracy_finetuned": "pruned + fine-tuned"}))
+                   f"accuracy (fraction of {n_eval} test images classified correctly) unpruned, pruned, and pruned "
+                   f"then fine-tuned for {finetune_steps} steps; then the controls after the same fine-tuning (the "
+                   "MLP-Mixer at the same parameter count)", [*pruning_records, *study.control_records], profile,
+                   precision=4, names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
+                                       "accuracy_finetuned": "pruned + fine-tuned",
+                                       f"{studies.RANDOM}, fine-tuned": "random order",
+                                       f"{studies.MAGNITUDE}, fine-tuned": "MLP-Mixer by magnitude"}))
 
 # %% tags=["hide-input", "remove-output"]
 fig, ax = plt.subplots(figsize=(5, 3.2))
@@ -422,6 +440,11 @@ for column, label, style in (("accuracy_pruned", "pruned", "o--"), ("accuracy_fi
     for s, part in pruning.groupby("seed"):
         ax.plot(part.keep, part[column], style, color="tab:purple" if "fine" in label else "0.5", alpha=0.7,
                 label=label if s == seeds[0] else None)
+for control, color in ((studies.RANDOM, "tab:orange"), (studies.MAGNITUDE, "tab:green")):
+    part = study.controls[study.controls.control == control] if not study.controls.empty else study.controls
+    for s, seed_part in (part.groupby("seed") if not part.empty else ()):
+        ax.plot(seed_part.keep, seed_part.accuracy_finetuned, "s:", color=color, alpha=0.7,
+                label=f"{control}, fine-tuned" if s == seeds[0] else None)
 ax.axhline(pruning.accuracy_unpruned.mean(), color="k", lw=0.8, label="unpruned (mean)")
 ax.set_xscale("log")
 ax.set_xticks(sorted(pruning.keep.unique()), [f"{k:g}" for k in sorted(pruning.keep.unique())])
@@ -430,8 +453,9 @@ ax.set_xlabel("fraction of edges kept")
 ax.set_ylabel("test accuracy")
 ax.legend(frameon=False, fontsize=8)
 fig.tight_layout()
-page.figure("ch5_pruning", fig, "Test accuracy against the fraction of edges kept, one line per seed",
-            pruning_records, profile)
+page.figure("ch5_pruning", fig, "Test accuracy against the fraction of the KAN-Mixer's edges kept, one line per "
+            "seed; the controls after the same fine-tuning, the MLP-Mixer at the parameter count the KAN-Mixer "
+            "keeps there", [*pruning_records, *study.control_records], profile)
 
 # %% [markdown]
 # ```{glue:figure} ch5_pruning

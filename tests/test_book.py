@@ -149,6 +149,31 @@ parts:
     assert [c.number for c in book.chapters(root)] == ["03", "02", "01"]
 
 
+def _toc_parts() -> list[tuple[bool, list[str]]]:
+    """The real ``_toc.yml``'s parts: (numbered, files in order), as Jupyter Book reads them."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    site = parse_toc_yaml(book.ROOT / "_toc.yml")
+    return [(bool(t.numbered), t.files()) for t in site[site.root.docname].subtrees]
+
+
+def test_the_toc_numbers_the_chapters_and_not_the_summary_or_the_references():
+    # Sphinx numbers each numbered part from 1 in toc order; the summary before the chapters and the references
+    # after them stay unnumbered (tests/test_browser.py checks the rendered titles on the probe book).
+    parts = _toc_parts()
+    numbered = [f for on, files in parts if on for f in files]
+    assert numbered == [f"book/{c.stem}" for c in book.chapters() if c.stem not in book.SUMMARIES]
+    unnumbered = {f for on, files in parts if not on for f in files}
+    assert unnumbered == {f"book/{s}" for s in book.SUMMARIES} | {"book/references"}
+
+
+def test_the_number_a_reader_sees_is_the_chapter_file_number():
+    # The prose says "chapter 6" of 06_frontier: the toc lists the chapters in file order, so the build's numbers agree.
+    numbered = [f for on, files in _toc_parts() if on for f in files]
+    shown = {Path(f).name: i for i, f in enumerate(numbered, start=1)}
+    assert {name: int(name.split("_")[0]) for name in shown} == shown
+
+
 def test_a_toc_without_chapters_or_in_the_wrong_place_fails_naming_it(tmp_path):
     root = _toc_book(tmp_path, "format: jb-book\nroot: book/intro\nchapters:\n  - file: chapters/01_kan\n", ["01_kan"])
     with pytest.raises(book.BookError, match="must be listed as book/01_kan"):

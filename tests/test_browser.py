@@ -6,13 +6,25 @@ On every page, at both sizes:
   (a wide table scrolls inside its own box; it is never cut off, and the page never scrolls sideways);
 - every formula is typeset by the book's own MathJax: no raw ``$``, ``\\(`` or ``\\[`` left in the
   text, no MathJax error node, every ``.math`` element holds a typeset formula;
-- every image has loaded (``naturalWidth > 0``), the title renders, and the screenshot is not blank.
+- every image has loaded (``naturalWidth > 0``), the title renders, and the screenshot is not blank;
+- no inline formula sits in a box that scrolls (a scrollbar of its own wherever scrollbars always
+  show) or cuts it off; display formulas scroll in their own box (the width check above);
+- every image has alt text that is not a file path (``kanmix.bookext`` gives a figure's image its
+  caption), and every image in the column is a link to its own full-size file.
 The search page finds the KAN-Mixers chapter for "Mixer", and chapter 5's spline figures decode
 to plotted curves.
 
-A probe page (a chapter with an unwrapped wide table, raw ``$`` text and a broken image injected)
-shows that each check fails when it should. The browser visits every page once per session (the
-``reader_view`` fixture, shared by xdist workers); the tests only read what it saw.
+A probe page (a chapter with an unwrapped wide table, raw ``$`` text, a broken image, a scrolling
+inline formula and an image described by its path injected) shows that each check fails when it
+should. The browser visits every page once per session (the ``reader_view`` fixture, shared by
+xdist workers); the tests only read what it saw.
+
+The probe book (``tests/probebook.py``, the ``probe_view`` fixture) is a few pages built the real
+book's way in seconds, without executed chapters: one passes every check, the others each fail the
+checks they name. It also holds the checks the real book will meet after the chapters' rewrite
+(figure text at least 10 px, tables that fit the column, pages at most 11,000 px, the first
+finding on the first screen with no code above it); for now they apply to the probe pages only.
+``pytest tests/test_browser.py -k probe`` runs just the probe book's tests.
 """
 
 from __future__ import annotations
@@ -21,13 +33,15 @@ import base64
 import io
 import shutil
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import probebook
 from bookutil import built_book, once  # noqa: F401  (built_book: the shared, session-scoped fixture)
-from kanmix import book
+from kanmix import book, page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -97,6 +111,64 @@ for (let n = walker.nextNode(); n; n = walker.nextNode()) {
 const maths = [...column.querySelectorAll(".math")];
 const images = [...document.images];
 const h1 = column.querySelector("h1");
+const label = el => el.id ? "#" + el.id
+  : el.tagName === "IMG" ? "img " + (el.getAttribute("src") || "").split("/").pop().slice(0, 60) : describe(el);
+// Inline math that scrolls (a box with overflow auto or scroll: a scrollbar wherever scrollbars always show) or
+// that cuts its formula off (overflow hidden on a box narrower than the formula).
+const scrollable = v => v === "auto" || v === "scroll";
+const inlineMath = [];
+for (const m of column.querySelectorAll("span.math")) {
+  for (const el of [m, m.querySelector("mjx-container")].filter(Boolean)) {
+    const s = getComputedStyle(el);
+    const why = scrollable(s.overflowX) || scrollable(s.overflowY) ? `overflow ${s.overflowX} / ${s.overflowY}`
+      : s.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1
+        ? `cut: ${el.scrollWidth} px in ${el.clientWidth} px` : "";
+    if (why) {
+      inlineMath.push(`${m.id ? "#" + m.id : m.textContent.trim().slice(0, 40)} (${describe(el)}): ${why}`);
+      break;
+    }
+  }
+}
+// Alt text: present, and not a file path (docutils writes the image's path when the source gives none).
+const pathLike = (alt, src) => !alt || alt === src || /\.(png|jpe?g|gif|svg|webp|pdf)$/i.test(alt)
+  || (/[\/\\]/.test(alt) && !/\s/.test(alt));
+const badAlt = images.filter(i => pathLike((i.getAttribute("alt") || "").trim(), i.getAttribute("src")))
+  .map(i => `${label(i)} alt=${JSON.stringify(i.getAttribute("alt"))}`);
+// Every image in the column opens at full size: it sits in a link to its own file.
+const file = u => { const x = new URL(u, location.href); return x.protocol + x.pathname; };
+const contentImages = [...column.querySelectorAll("img")];
+const unlinked = contentImages.filter(i => {
+  const a = i.closest("a[href]");
+  return !a || file(a.href) !== file(i.currentSrc || i.src);
+}).map(i => label(i));
+const figures = contentImages.filter(i => i.complete && i.naturalWidth > 0).map(i => ({
+  label: label(i), src: i.currentSrc || i.src, shown: i.getBoundingClientRect().width, natural: i.naturalWidth}));
+// Tables that do not fit the column (wider than it, or scrolling in a box) or hide cells.
+const tables = [];
+for (const t of column.querySelectorAll("table")) {
+  const r = t.getBoundingClientRect(), problems = [];
+  if (r.left < box.left - 1 || r.right > box.right + 1) {
+    problems.push(`${Math.round(r.width)} px wide in a ${Math.round(box.right - box.left)} px column`);
+  }
+  for (let a = t.parentElement; a && a !== column; a = a.parentElement) {
+    if (scrollable(getComputedStyle(a).overflowX) && a.scrollWidth > a.clientWidth + 1) {
+      problems.push(`scrolls in ${describe(a)}`);
+      break;
+    }
+  }
+  const hidden = [...t.querySelectorAll("th, td")].filter(c => {
+    const cs = getComputedStyle(c), cr = c.getBoundingClientRect();
+    return cs.display === "none" || cs.visibility !== "visible" || cr.width === 0 || cr.height === 0; });
+  if (hidden.length) problems.push(`${hidden.length} hidden cell(s)`);
+  if (problems.length) tables.push(`${label(t)}: ${problems.join("; ")}`);
+}
+// The first finding (the first element marked .kanmix-finding) and the code cells a reader meets before it.
+const finding = column.querySelector(".kanmix-finding");
+const top = el => el.getBoundingClientRect().top + window.scrollY;
+const findingTop = finding ? top(finding) : null;
+const codeFirst = finding === null ? [] : [...column.querySelectorAll(".cell_input, details.above-input > summary")]
+  .filter(c => c.getBoundingClientRect().height > 0 && top(c) < findingTop)
+  .map(c => `${label(c.closest(".cell") || c)} at ${Math.round(top(c))} px`);
 return {
   pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth, column: Math.round(box.right - box.left),
   tooWide: tooWide.map(el => describe(el) + " " + Math.round(el.getBoundingClientRect().width) + "px"),
@@ -107,13 +179,65 @@ return {
   images: images.length,
   brokenImages: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute("src")),
   title: h1 ? h1.textContent.trim() : "",
+  inlineMath, badAlt, unlinked, figures, tables,
+  pageHeight: document.documentElement.scrollHeight,
+  findingTop: findingTop === null ? null : Math.round(findingTop), codeFirst,
 };
 """
 
 # Injected into the probe page: each piece is something one check above must catch.
 PROBE = ('<table id="probe-wide"><tr>' + "".join(f"<td>column_{i}_of_a_wide_table</td>" for i in range(40))
          + "</tr></table><p>raw dollar math $x^2$ left untypeset</p>"
-         + '<img id="probe-broken" src="does-not-exist.png" alt="">')
+         + '<img id="probe-broken" src="does-not-exist.png" alt="">'
+         # inline math in a box that scrolls (what kanmix.css once gave every inline formula)
+         + '<p><span id="probe-inline-scroll" class="math notranslate nohighlight" '
+           r'style="display: inline-flex; overflow-x: auto; overflow-y: hidden">\(a^2 + b^2 = c^2\)</span></p>'
+         # a figure whose image is described by its file path and opens nowhere
+         + f'<figure><img id="probe-path-alt" src="{probebook.TINY_PNG}" alt="../_images/figure_1.png"></figure>')
+
+# The checks of figures, tables, page length and the first finding. They hold the probe book's pages only for
+# now: the real book will be held to them too after the chapters' rewrite (the publication pass), which gives
+# every figure its smallest text size (kanmix.page.figure_png) and marks each page's first finding.
+MIN_FIGURE_TEXT_PX = 10  # at the desktop width
+MAX_PAGE_HEIGHT_PX = 11_000  # at the desktop width
+MAX_FINDING_TOP_PX = 900  # the first finding starts on the first desktop screen
+
+
+def figure_text_problems(seen: dict) -> list[str]:
+    """Figures whose smallest text a reader sees below :data:`MIN_FIGURE_TEXT_PX`, or whose PNG does not say."""
+    out = []
+    for fig in seen["figureText"]:
+        if fig["px"] is None:
+            out.append(f"{fig['label']}: its PNG records no smallest text size ({page.SMALLEST_TEXT_KEY})")
+        elif fig["px"] < MIN_FIGURE_TEXT_PX:
+            out.append(f"{fig['label']}: smallest text {fig['px']:.1f} px on the page "
+                       f"({fig['recorded']:.1f} px in a {fig['natural']} px wide PNG shown {fig['shown']:.0f} px wide)")
+    return out
+
+
+def table_problems(seen: dict) -> list[str]:
+    """Tables wider than the content column (or scrolling in their box), or with hidden cells."""
+    return list(seen["tables"])
+
+
+def length_problems(seen: dict) -> list[str]:
+    height = seen["pageHeight"]
+    return [f"the page is {height} px long (at most {MAX_PAGE_HEIGHT_PX})"] if height > MAX_PAGE_HEIGHT_PX else []
+
+
+def finding_problems(seen: dict) -> list[str]:
+    top = seen["findingTop"]
+    if top is None:
+        return ["no element marked .kanmix-finding"]
+    return [f"the first finding starts at {top} px (above {MAX_FINDING_TOP_PX} px)"] if top > MAX_FINDING_TOP_PX else []
+
+
+def code_first_problems(seen: dict) -> list[str]:
+    return [f"code before the first finding: {c}" for c in seen["codeFirst"]]
+
+
+LATER_CHECKS = {"figure text": figure_text_problems, "tables": table_problems, "length": length_problems,
+                "finding": finding_problems, "code first": code_first_problems}
 
 
 def _screenshot_stats(png: bytes) -> dict:
@@ -168,6 +292,44 @@ def _spline_figures(driver, page: Path) -> list[dict]:
     return out
 
 
+def _png(src: str) -> bytes | None:
+    """The bytes of an image the page loaded from a file or a data: URI (None for anything else)."""
+    url = urlparse(src)
+    if url.scheme == "data":
+        return base64.b64decode(src.split(",", 1)[1]) if ";base64," in src.split(",", 1)[0] else None
+    if url.scheme == "file" and Path(unquote(url.path)).is_file():
+        return Path(unquote(url.path)).read_bytes()
+    return None
+
+
+def _figure_text(figures: list[dict]) -> list[dict]:
+    """Each image's smallest text as shown: the size its PNG records (:func:`kanmix.page.figure_png`, in the PNG's
+    pixels) times the displayed width over the natural width; ``px`` is None when the PNG records none."""
+    out = []
+    for fig in figures:
+        data = _png(fig["src"])
+        try:
+            recorded = Image.open(io.BytesIO(data)).text.get(page.SMALLEST_TEXT_KEY) if data else None
+        except (OSError, ValueError):  # not a PNG (an SVG, say): no record
+            recorded = None
+        recorded = float(recorded) if recorded else None
+        px = recorded * fig["shown"] / fig["natural"] if recorded else None
+        out.append({"label": fig["label"], "shown": fig["shown"], "natural": fig["natural"], "recorded": recorded,
+                    "px": px})
+    return out
+
+
+def _see(driver, path: Path, viewport: str, shot: Path) -> dict:
+    """INSPECT's report of one page at one viewport, with its figures' text sizes and its screenshot's statistics
+    (the screenshot itself is kept as ``shot``)."""
+    _visit(driver, path.as_uri(), viewport)
+    report = driver.execute_script(INSPECT)
+    report["figureText"] = _figure_text(report.pop("figures"))
+    png = driver.get_screenshot_as_png()
+    shot.write_bytes(png)
+    return {**report, "shot": _screenshot_stats(png)}
+
+
 def _look(html: Path, shots: Path) -> dict:
     pages = {name: html / "book" / f"{name}.html" for name in ["intro", *(c.stem for c in book.chapters())]}
     [ch5] = [c.stem for c in book.chapters() if c.number == "05"]
@@ -179,12 +341,8 @@ def _look(html: Path, shots: Path) -> dict:
     try:
         seen: dict = {"pages": {}, "search": {}}
         for viewport in VIEWPORTS:
-            for name, page in {**pages, "_probe": probe}.items():
-                _visit(driver, page.as_uri(), viewport)
-                report = driver.execute_script(INSPECT)
-                png = driver.get_screenshot_as_png()
-                (shots / f"{name}-{viewport}.png").write_bytes(png)
-                seen["pages"][f"{name} @ {viewport}"] = {**report, "shot": _screenshot_stats(png)}
+            for name, path in {**pages, "_probe": probe}.items():
+                seen["pages"][f"{name} @ {viewport}"] = _see(driver, path, viewport, shots / f"{name}-{viewport}.png")
             seen["search"][viewport] = _search(driver, html, viewport)
         seen["splines"] = _spline_figures(driver, pages[ch5])
     finally:
@@ -244,6 +402,21 @@ def test_every_image_loads_and_every_page_renders(reader_view):
         assert shot["std"] > 10 and shot["ink"] > 0.02, f"{name}: the screenshot is (almost) blank: {shot}"
 
 
+def test_no_inline_formula_scrolls(reader_view):
+    for name, seen in _book_pages(reader_view).items():
+        assert not seen["inlineMath"], f"{name}: inline formulas that scroll or are cut: {seen['inlineMath'][:3]}"
+
+
+def test_every_image_has_alt_text_from_its_caption(reader_view):
+    for name, seen in _book_pages(reader_view).items():
+        assert not seen["badAlt"], f"{name}: images without alt text, or with a file path for it: {seen['badAlt'][:3]}"
+
+
+def test_every_figure_opens_at_full_size(reader_view):
+    for name, seen in _book_pages(reader_view).items():
+        assert not seen["unlinked"], f"{name}: images that are no link to their full-size file: {seen['unlinked'][:3]}"
+
+
 def test_search_finds_the_kan_mixers_chapter(reader_view):
     [ch3] = [c.stem for c in book.chapters() if c.number == "03"]
     for viewport, links in reader_view["search"].items():
@@ -268,3 +441,136 @@ def test_the_checks_catch_a_wide_table_raw_math_and_a_broken_image(reader_view, 
     assert any(w.startswith("table#probe-wide") for w in seen["tooWide"]), seen["tooWide"]
     assert any("$x^2$" in r for r in seen["rawMath"]), seen["rawMath"]
     assert seen["brokenImages"] == ["does-not-exist.png"], seen["brokenImages"]
+    assert [m for m in seen["inlineMath"] if m.startswith("#probe-inline-scroll")], seen["inlineMath"]
+    assert {"#probe-path-alt", "#probe-broken"} <= {a.split(" alt=")[0] for a in seen["badAlt"]}, seen["badAlt"]
+    assert {"#probe-path-alt", "#probe-broken"} <= set(seen["unlinked"]), seen["unlinked"]
+
+
+# ----------------------------------------------------------------------------- the probe book
+# tests/probebook.py builds a few pages the real book's way in seconds, without executed chapters: probe_good
+# passes every check, and each other probe fails the checks it names. `pytest tests/test_browser.py -k probe`
+# runs only these.
+
+PROBE_PAGES = ("probe_good", "probe_small_text", "probe_summary")
+
+
+def _look_probes(html: Path, shots: Path) -> dict:
+    pages = {name: html / "book" / f"{name}.html" for name in PROBE_PAGES}
+    for name in probebook.DEFECTS:  # copies of probe_good with defects injected, beside it
+        pages[name] = probebook.inject(pages["probe_good"], name)
+    titles = {name: _article_title(pages[name]) for name in PROBE_PAGES}
+    driver = _browser()
+    try:
+        seen = {f"{name} @ {viewport}": _see(driver, path, viewport, shots / f"{name}-{viewport}.png")
+                for viewport in VIEWPORTS for name, path in pages.items()}
+    finally:
+        driver.quit()
+    return {"pages": seen, "titles": titles, "html": str(html)}
+
+
+def _article_title(path: Path) -> str:
+    """The text of the page's <h1> as Sphinx wrote it (with its section number, when it has one)."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(">", text.index("<h1", text.index('<article class="bd-article"'))) + 1
+    h1 = text[start:text.index("</h1>", start)]
+    while "<" in h1:  # drop the tags (the section number's span, the headerlink)
+        a = h1.index("<")
+        h1 = h1[:a] + h1[h1.index(">", a) + 1:]
+    return h1.replace("#", "").strip()
+
+
+@pytest.fixture(scope="module")
+def probe_view(tmp_path_factory) -> dict:
+    """What the browser saw on the probe book's pages: ``pages["NAME @ VIEWPORT"]`` as in :func:`reader_view`,
+    ``titles[NAME]`` and ``html`` (the built probe book). Screenshots are kept as
+    ``<session tmp>/probe-screenshots/NAME-VIEWPORT.png``."""
+    def look(shared: Path) -> dict:
+        shots = shared / "probe-screenshots"
+        shots.mkdir(exist_ok=True)
+        return _look_probes(probebook.build(shared / "kanmix-probe-book"), shots)
+
+    return once(tmp_path_factory, "kanmix-probe-view", look)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_probe_good_passes_every_check(probe_view, viewport):
+    seen = probe_view["pages"][f"probe_good @ {viewport}"]
+    assert seen["pageWidth"] <= VIEWPORTS[viewport][0] and not seen["tooWide"], seen["tooWide"]
+    assert not seen["rawMath"] and not seen["untypeset"] and seen["mathErrors"] == 0
+    assert seen["typeset"] >= 5 and seen["images"] == 1 and not seen["brokenImages"]
+    assert not seen["inlineMath"], seen["inlineMath"]
+    assert not seen["badAlt"], seen["badAlt"]
+    assert not seen["unlinked"], seen["unlinked"]
+    if viewport == "desktop":
+        for check, problems in LATER_CHECKS.items():
+            assert not problems(seen), f"{check}: {problems(seen)}"
+
+
+def test_probe_figures_are_described_by_their_captions_and_link_to_their_files(probe_view):
+    html = Path(probe_view["html"])
+    text = (html / "book" / "probe_good.html").read_text(encoding="utf-8")
+    figure = text[text.index('<figure'):text.index("</figure>")]
+    # The caption's first part, without its provenance line, is the image's alt text.
+    assert f'alt="{probebook.FIGURE_TEXT}"' in figure, figure
+    href = figure.split('href="', 1)[1].split('"', 1)[0]
+    src = figure.split('src="', 1)[1].split('"', 1)[0]
+    assert href == src and href.startswith("../_images/") and (html / "book" / href).resolve().is_file()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_probe_the_inline_math_check_catches_a_formula_that_scrolls(probe_view, viewport):
+    seen = probe_view["pages"][f"_probe_defects @ {viewport}"]
+    assert [m for m in seen["inlineMath"] if m.startswith("#probe-inline-scroll")], seen["inlineMath"]
+    if viewport == "phone":  # an inline formula too wide for a phone spills past the column, in plain sight
+        assert any(w.startswith("span#probe-inline-wide") for w in seen["tooWide"]), seen["tooWide"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_probe_the_alt_and_link_checks_catch_paths_missing_alt_and_unlinked_images(probe_view, viewport):
+    seen = probe_view["pages"][f"_probe_defects @ {viewport}"]
+    assert {a.split(" alt=")[0] for a in seen["badAlt"]} == {"#probe-path-alt", "#probe-no-alt"}, seen["badAlt"]
+    assert set(seen["unlinked"]) == {"#probe-path-alt", "#probe-no-alt"}, seen["unlinked"]
+
+
+def test_probe_the_figure_text_check_catches_small_text(probe_view):
+    good = probe_view["pages"]["probe_good @ desktop"]["figureText"]
+    assert len(good) == 1 and good[0]["px"] >= MIN_FIGURE_TEXT_PX, good
+    seen = probe_view["pages"]["probe_small_text @ desktop"]
+    problems = figure_text_problems(seen)
+    assert len(problems) == 1 and "smallest text" in problems[0], problems
+    # A PNG that records nothing is reported too, rather than passed.
+    unrecorded = figure_text_problems(probe_view["pages"]["_probe_defects @ desktop"])
+    assert any("records no smallest text" in p for p in unrecorded), "an image without a record passed"
+
+
+def test_probe_the_table_check_catches_a_wide_table_and_a_hidden_column(probe_view):
+    problems = table_problems(probe_view["pages"]["_probe_defects @ desktop"])
+    assert {p.split(":")[0] for p in problems} == {"#probe-wide-table", "#probe-hidden-column"}, problems
+    assert any("hidden cell" in p for p in problems) and any("px wide in a" in p for p in problems), problems
+
+
+def test_probe_the_length_check_catches_a_long_page(probe_view):
+    assert length_problems(probe_view["pages"]["_probe_long @ desktop"])
+    assert not finding_problems(probe_view["pages"]["_probe_long @ desktop"])  # the finding is still on top
+
+
+def test_probe_the_finding_check_catches_a_finding_below_the_first_screen(probe_view):
+    seen = probe_view["pages"]["_probe_low_finding @ desktop"]
+    assert finding_problems(seen) and not length_problems(seen), (finding_problems(seen), seen["pageHeight"])
+    # A page that marks no finding fails the check rather than passing it.
+    assert finding_problems({"findingTop": None}) == ["no element marked .kanmix-finding"]
+
+
+def test_probe_the_code_first_check_catches_code_above_the_finding(probe_view):
+    seen = probe_view["pages"]["_probe_code_first @ desktop"]
+    assert [p for p in code_first_problems(seen) if "#probe-code" in p], seen["codeFirst"]
+    assert not finding_problems(seen)
+    # probe_good shows a code cell too, below its finding: not reported.
+    assert not code_first_problems(probe_view["pages"]["probe_good @ desktop"])
+
+
+def test_probe_chapters_are_numbered_in_toc_order_and_the_summary_is_not(probe_view):
+    titles = probe_view["titles"]
+    assert titles["probe_good"] == "1. A probe chapter that passes", titles
+    assert titles["probe_small_text"] == "2. A probe chapter with small figure text", titles
+    assert titles["probe_summary"] == "Probe summary", titles

@@ -60,8 +60,9 @@ def test_grid_update_effect_moves_the_knots_to_the_data_and_keeps_the_layer():
     assert table["knot intervals holding ≥ 1% of their input"].iloc[1] == pytest.approx(
         grids.knot_occupancy(after, x))
     k = layer.spline_order
-    assert table["grid range of input 0"].iloc[0] == "[-1.00, 1.00]"
-    assert table["grid range of input 0"].iloc[1] == f"[{after.grid[0, k]:.2f}, {after.grid[0, -k - 1]:.2f}]"
+    assert table["grid range of input 0"].iloc[0] == "[−1.00, 1.00]"  # a true minus sign
+    lo, hi = (report.fmt(float(after.grid[0, i]), 3) for i in (k, -k - 1))
+    assert table["grid range of input 0"].iloc[1] == f"[{lo}, {hi}]"
     with torch.no_grad():
         y0, y1 = layer(x), after(x)
     assert change == pytest.approx(float((y1 - y0).abs().max() / y0.abs().max()))
@@ -273,11 +274,13 @@ def _layer_record() -> dict:
 
 def test_layer_model_text_reads_everything_from_the_record():
     assert report.layer_model_text(_layer_record()) == (
-        "The classifier (25,450 parameters, widths [784, 32, 10]) reached a test accuracy of 0.8123 after 1 epoch "
+        "The classifier (25,450 parameters, widths 784 → 32 → 10) reached a test accuracy of 0.8123 after 1 epoch "
         "on 600 images, in 12.3 s of training (fp32).")
     cifar = _layer_record()
     cifar["config"].update(dataset="cifar10", size=16)
-    assert "widths [768, 32, 10]" in report.layer_model_text(cifar)
+    assert "widths 768 → 32 → 10" in report.layer_model_text(cifar)
+    cifar["config"].update(size=None)  # a width past 999 has its thousands separator
+    assert "widths 3,072 → 32 → 10" in report.layer_model_text(cifar)
 
 
 def test_layer_sentences_follow_the_tables():
@@ -532,8 +535,7 @@ def test_knn_protocol_text_summarises_the_gap_per_feature_space():
     knn = pd.DataFrame({"gap": [0.1, 0.3, -0.02], "knn_authors_features": ["latent", "latent", "reconstruction"]})
     assert report.knn_protocol_text(knn) == (
         "The authors' protocol against ours, by the space the authors' number is computed in: on latent (2 runs) it "
-        "reads +0.200 on average (from +0.100 to +0.300); on reconstruction (1 runs) it reads −0.0200 on average "
-        "(from −0.0200 to −0.0200).")
+        "reads +0.200 on average (from +0.100 to +0.300); on reconstruction (1 run) it reads −0.0200 on average.")
 
 
 def test_convergence_text_names_the_runs_still_improving():
@@ -544,3 +546,46 @@ def test_convergence_text_names_the_runs_still_improving():
         "Over the last epoch the test MSE changed by between −5.0% and +0.20% (relative) across the 3 runs; 1 were "
         "still improving by more than 1%: KAN AE on MNIST at 4.")
     assert report.convergence_text(changes[1:]).endswith("; none was still improving by more than 1%.")
+    assert report.convergence_text(changes[:1]).startswith(  # a range of one value is that value
+        "Over the last epoch the test MSE changed by −5.0% (relative) across the 1 run; ")
+
+
+def _parity_rows(diffs):
+    """Chapter 2's parity rows for one model: per fold, float32 at 0.9 and bf16 at 0.9 + the fold's difference."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": "KAN-Mixer", "precision": p, "fold": f, "folds": len(diffs),
+                          "val_accuracy": 0.9 + (d if p == "bf16" else 0.0)}
+                         for f, d in enumerate(diffs) for p in ("fp32", "bf16")])
+
+
+def test_the_parity_intervals_are_set_beside_chapter_3s_gaps():
+    from kanmix import report
+
+    wide = _parity_rows([0.004, -0.006, 0.003, -0.002, 0.001])  # an interval several tenths of a point wide
+    text = report.parity_against_gaps(wide, {"MLP-Mixer (param-matched)": 0.0019, "MLP-Mixer": 0.0116})
+    assert "include gaps no wider than that: the MLP-Mixer (param-matched) (+0.19 points)" in text
+    assert "this gap holds in float32 is not settled here; only the wider one, the MLP-Mixer (+1.2 points), is." in text
+    narrow = _parity_rows([0.0001, -0.0001, 0.0002, -0.0002, 0.0])
+    text = report.parity_against_gaps(narrow, {"MLP-Mixer (param-matched)": 0.0019, "MLP-Mixer": 0.0116})
+    assert "are all wider (the smallest 0.19 points), so none of them could be a bf16 effect" in text
+    assert "not all in the results store" in report.parity_against_gaps(wide, None)
+
+
+def test_the_autoencoder_parity_is_an_equivalence_test_of_relative_mse():
+    import pandas as pd
+
+    from kanmix import report
+
+    def rows(ratios):
+        return pd.DataFrame([{"precision": p, "seed": s, "test_mse": 0.01 * (r if p == "bf16" else 1.0)}
+                             for s, r in enumerate(ratios) for p in ("fp32", "bf16")])
+
+    same = report.ae_parity_sentence(rows([1.001, 0.999, 1.002]), margin=0.02)
+    assert "inside the ±2.0% equivalence margin" in same and "over 3 seeds" in same
+    apart = report.ae_parity_sentence(rows([1.05, 1.06, 1.04]), margin=0.02)  # bf16 5% worse: past the margin
+    assert "+5.0% on average" in apart and "equivalence cannot be claimed" in apart
+    noisy = report.ae_parity_sentence(rows([1.03, 0.97, 1.0]), margin=0.02)  # centred, but too wide to claim it
+    assert "equivalence cannot be claimed" in noisy
+    one = report.ae_parity_sentence(rows([1.0]).query("seed == 0"), margin=0.02)
+    assert "needs at least two seeds" in one and "1 seed so far" in one

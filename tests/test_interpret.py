@@ -225,6 +225,56 @@ def test_prune_runs_are_records_naming_their_base_and_keep_masked_edges_zero(sto
         interpret.prune_runs(unknown, [0.5], n_importance=8, n_eval=20, steps=1)
 
 
+def test_importance_of_a_linear_layer_is_its_edges_mean_absolute_output():
+    torch.manual_seed(0)
+    lin, x = torch.nn.Linear(3, 2), torch.randn(50, 3)
+    oracle = (lin.weight.detach()[:, None, :] * x[None]).abs().mean(1).double()  # (out, rows, in) -> (out, in)
+    assert torch.allclose(interpret.importance(lin, x), oracle)
+    with pytest.raises(ValueError, match="at least one"):
+        interpret.importance(lin, torch.empty(0, 3))
+
+
+def test_kept_parameters_by_hand_for_both_families():
+    kan = build_model("kan_mixer", in_shape=(1, 16, 16), patch=8, dim=4, depth=1, token_hidden=3, channel_hidden=5)
+    mlp = build_model("mlp_mixer", in_shape=(1, 16, 16), patch=8, dim=4, depth=1, token_hidden=3, channel_hidden=5)
+    total = {m: sum(p.numel() for p in m.parameters()) for m in (kan, mlp)}
+    per_edge = 2 + kan.blocks[0].token_mix[0].grid_size + kan.blocks[0].token_mix[0].spline_order
+    # Edges per layer: token 4->3 and 3->4 (12 each), channel 4->5 and 5->4 (20 each); half kept is 6, 6, 10, 10.
+    assert interpret.kept_parameters(kan, 1.0) == total[kan]
+    assert interpret.kept_parameters(kan, 0.5) == total[kan] - (6 + 6 + 10 + 10) * per_edge
+    assert interpret.kept_parameters(mlp, 0.5) == total[mlp] - (6 + 6 + 10 + 10)
+    assert set(interpret.prunable_layers(mlp)) == {"blocks.0.token_mix.0", "blocks.0.token_mix.2",
+                                                   "blocks.0.channel_mix.0", "blocks.0.channel_mix.2"}
+    keep = interpret.keep_for_parameters(mlp, total[mlp] - 32)
+    assert keep == pytest.approx(0.5) and interpret.kept_parameters(mlp, keep) == total[mlp] - 32
+    with pytest.raises(ValueError, match="out of reach"):
+        interpret.keep_for_parameters(mlp, total[mlp] + 1)
+
+
+def test_random_and_magnitude_pruning_are_named_controls_with_masked_edges_zero(store):
+    from kanmix import results
+
+    shape = {"patch": 8, "dim": 8, "depth": 1, "token_hidden": 4, "channel_hidden": 8}
+    train = {"epochs": 1, "batch_size": 50, "precision": "fp32", "progress": False}
+    kw = dict(n_importance=64, n_eval=200, steps=2, finetune={"batch_size": 32})
+    runs = {m: ClassificationRun.from_dict({"dataset": "fashion_mnist", "size": 32, "subset": 200, "model": m,
+                                            "model_kwargs": shape, "train": train}) for m in ("kan_mixer", "mlp_mixer")}
+    for cfg in runs.values():
+        runner.record(cfg, keep_weights=True)
+    (claim,) = interpret.prune_runs(runs["kan_mixer"], [0.25], **kw)
+    (chance,) = interpret.prune_runs(runs["kan_mixer"], [0.25], ranking="random", **kw)
+    (mlp,) = interpret.prune_runs(runs["mlp_mixer"], [0.25], ranking="magnitude", **kw)
+    assert "ranking" not in claim["config"]  # the claim's records keep the hashes they had before the controls
+    assert chance["config"]["ranking"] == "random" and mlp["config"]["ranking"] == "magnitude"
+    assert chance["hash"] != claim["hash"] and chance["edges_kept"] == claim["edges_kept"]
+    assert chance["masked_nonzero"] == 0 and mlp["masked_nonzero"] == 0
+    model = runner.load_trained(runs["mlp_mixer"])
+    assert mlp["parameters_kept"] == interpret.kept_parameters(model, 0.25)
+    assert mlp["config"]["base"] == results.run_hash(runs["mlp_mixer"].to_dict())
+    with pytest.raises(ValueError, match="ranking"):
+        interpret.prune_runs(runs["kan_mixer"], [0.5], ranking="largest", **kw)
+
+
 def test_compare_claims_a_difference_only_beyond_noise():
     clear = interpret.compare([0.90, 0.91, 0.905], [0.80, 0.81, 0.805])
     assert clear.sign == 1 and clear.diff == pytest.approx(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import matplotlib
@@ -48,10 +49,15 @@ def test_setup_hides_the_widget_warning_styles_figures_and_turns_on_inline(monke
     (12.5697, 3, "12.6"),
     (0.903, 4, "0.9030"),  # trailing zeros say how many digits are meant
     (0.0012345, 4, "0.001234"),  # the first significant digit counts, not the first decimal
-    (-0.0012345, 3, "-0.00123"),
-    (123456.7, 4, "123,457"),  # no digit of the integer part is dropped
-    (2.5e-7, 4, "2.500e-07"),
+    (-0.0012345, 3, "−0.00123"),  # a true minus sign (U+2212), not a hyphen
+    (-1234.56, 4, "−1,235"),
+    (123456.7, 4, "123,500"),  # at most 4 significant digits, even in the integer part
+    (1234567.0, 4, "1,234,567"),  # ... but a whole float is a count that became float: every digit
+    (0.99996, 4, "1.000"),  # the digits are counted after rounding
+    (2.5e-7, 4, "2.500 × 10⁻⁷"),  # a power of ten for a reader, not "2.500e-07"
     (0.0, 4, "0"),
+    (-0.0, 4, "0"),
+    (-7, 4, "−7"),
     (float("nan"), 4, "–"),
     (None, 4, "–"),
     (float("inf"), 4, "inf"),
@@ -74,7 +80,7 @@ def test_format_table_formats_by_column_kind_and_labels_headers():
     shown = report.format_table(df, names={"psnr": "PSNR", "train_seconds": "Training time", "unused": "x"},
                                 units={"psnr": "dB", "train_seconds": "s"})
     assert list(shown.columns) == ["model", "params", "PSNR (dB)", "Training time (s)", "n val", "augment"]
-    assert shown.index.names == ["bottleneck"] and list(shown.index) == [8, 16]
+    assert shown.index.names == ["bottleneck"] and list(shown.index) == ["8", "16"]  # labels, as text
     assert shown.to_dict("list") == {
         "model": ["kan", "cnn"],
         "params": ["1,004,745", "52,001"],
@@ -98,3 +104,66 @@ def test_format_table_labels_multiindex_levels_and_keeps_shape():
     assert shown.columns.names == ["metric", "stat"] and shown.index.names == ["Dataset", "model"]
     assert shown.iloc[:, 0].tolist() == ["0.01235", "0.02000", "0.1000"]
     assert shown.iloc[:, 1].tolist() == ["0.0001200", "–", "0.001000"]
+
+
+def _significant_digits(cell: str) -> int:
+    """How many significant digits a formatted measurement shows: ``"−0.001230"`` -> 4, ``"123,500"`` -> 4
+    (trailing zeros of an integer part are not significant), ``"2.500 × 10⁻⁷"`` -> 4."""
+    mantissa = cell.split(" × ")[0].lstrip("−").replace(",", "")
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0")) or 1
+
+
+@pytest.mark.parametrize("value, text", [
+    (2.4e-7, "0.0000002400"), (-3.33e-5, "−0.00003330"), (12345.678, "12,350"), (-1.16, "−1.160"),
+])
+def test_prose_numbers_are_fixed_with_true_minus_and_thousands(value, text):
+    assert report.fmt(value) == text and "e" not in report.fmt(value)
+
+
+@pytest.mark.parametrize("value, text", [
+    (1e-5, "0.00001"), (3e-4, "0.0003"), (0.5, "0.5"), (3.0, "3"), (20000, "20,000"), (-2, "−2"),
+    (np.float64(0.001), "0.001"), ("a", "a"),
+])
+def test_plain_writes_settings_as_given(value, text):
+    assert report.plain(value) == text
+
+
+def test_typeset_makes_powers_and_minus_signs_outside_math():
+    assert report.typeset("x^2 on [-1, 1]") == "x² on [−1, 1]"
+    assert report.typeset("10^-3, fold-0, 2024-01, -.5") == "10⁻³, fold-0, 2024-01, −.5"
+    assert report.typeset("$x^2 - 1$ and $[-1, 1]$") == "$x^2 - 1$ and $[-1, 1]$"  # LaTeX typesets its own
+
+
+def test_a_formatted_table_reads_like_print():
+    df = pd.DataFrame({
+        "model": ["kan", "cnn", "mlp"],
+        "gap": [-0.012345678, 0.5, -2.4e-7],
+        "p": [2.4e-7, 0.0123456, 1.0],
+        "seconds": [123456.789, -98765.4321, 1.23456789],
+        "val_accuracy": [0.903123, 0.0004, -0.25],
+        "params": [1004745, 1000, 52001],
+        "best form": ["x^2", "sin", "[-1, 1]"],
+    }, index=pd.Index([60000, 1000, 100], name="n_train"))
+    shown = report.format_table(df, percent=["val_accuracy"], units={"gap": "[-1, 1] scale"})
+    cells = [str(v) for v in shown.to_numpy().ravel()] + list(shown.index) + list(shown.columns)
+    assert not any(re.search(r"-\d", c) for c in cells), "every minus before a digit is U+2212"
+    assert not any(re.search(r"\de[-+]?\d", c) for c in cells), "no machine exponents"
+    gap = "gap ([−1, 1] scale)"  # the hyphen of a unit becomes a minus too
+    for col in (gap, "p", "seconds", "val accuracy (%)"):
+        assert all(_significant_digits(c) <= 4 for c in shown[col]), shown[col].tolist()
+    assert shown[gap].tolist() == ["−0.01235", "0.5000", "−2.400 × 10⁻⁷"]
+    assert shown["seconds"].tolist() == ["123,500", "−98,770", "1.235"]
+    assert shown["val accuracy (%)"].tolist() == ["90.31", "0.04000", "−25.00"]  # a percentage, the unit in its header
+    assert shown["params"].tolist() == ["1,004,745", "1,000", "52,001"]
+    assert list(shown.index) == ["60,000", "1,000", "100"]
+    assert shown["best form"].tolist() == ["x²", "sin", "[−1, 1]"]
+
+
+def test_numeric_headers_and_multiindex_percent_columns():
+    df = pd.DataFrame([[0.91, 0.92]], columns=pd.Index([1e-5, 3e-4], name="lr"))
+    assert list(report.format_table(df).columns) == ["0.00001", "0.0003"]  # learning rates heading columns
+    cols = pd.MultiIndex.from_tuples([("val_accuracy", "mean"), ("train_seconds", "mean")])
+    shown = report.format_table(pd.DataFrame([[0.9031, 12.5]], columns=cols), percent=["val_accuracy"])
+    assert list(shown.columns) == [("val accuracy (%)", "mean"), ("train seconds", "mean")]
+    assert shown.iloc[0].tolist() == ["90.31", "12.50"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from kanmix import report, stats
@@ -152,3 +154,59 @@ def test_one_fold_gaps_are_judged_against_the_images_noise():
     assert "C (−0.0500) against A is beyond it" in flipped
     small = report.one_fold_sentence({"A": 0.900, "C": 0.95}, "A", 100)
     assert "within that" in small and "beyond" not in small
+
+
+# ----------------------------------------------------------------------------- numbers in prose, as a reader reads them
+
+
+def _comparison(xs, gaps, band=None):
+    """A :class:`kanmix.frontier.Comparison` of families A and B at the compute levels ``xs`` with gaps ``gaps``."""
+    import pandas as pd
+
+    from kanmix.frontier import Comparison
+
+    frame = pd.DataFrame({"x": xs, "a": 0.9, "b": [0.9 - g for g in gaps], "gap": gaps})
+    return Comparison(dataset="d", a="A", b="B", x="flops", y="val_accuracy", lo=min(xs), hi=max(xs), gaps=frame,
+                      band=band, seed_df=4, trend_a=None, trend_b=None)
+
+
+def test_negative_numbers_carry_a_true_minus_sign():
+    assert report.fmt(-1.16) == "−1.160" and report.signed(-1.16, 3) == "−1.16"
+    assert report.points(-0.0116) == "−1.2 points" and report.span([-1.5, -1.2]) == "from −1.50 to −1.20"
+    assert "-" not in report.fmt(-12345.6) + report.plain(-3e-4) + report.flop_text(2.5e3)
+
+
+def test_tiny_values_in_prose_have_no_exponent():
+    assert report.fmt(2.4e-7, 2) == "0.00000024" and report.signed(-3.33e-05) == "−0.0000333"
+    assert report.p_value(2.4e-7) == "p < 0.0001" and report.p_value(0.0123) == "p = 0.012"
+    res = types.SimpleNamespace(mean_diff=-3.33e-05, ci_low=-4.1e-05, ci_high=-2.5e-05, n=5, p_nb=2.4e-07,
+                                p_wilcoxon=1.2e-06, wilcoxon_n=20, p_floor=1.9e-06)
+    text = report.paired_sentence(res, "A", "B")
+    assert "e-" not in text and "p < 0.0001" in text and "A − B = −0.0000333 [−0.0000410, −0.0000250]" in text
+    assert "B has the higher accuracy" in text
+
+
+def test_thousands_separators_in_prose():
+    assert report.fmt(12345) == "12,345" and report.fmt(1234.5678) == "1,235" and report.plain(20000) == "20,000"
+    recs = [{"hash": str(i), "provenance": {"wall_time_s": 3600.0}} for i in range(1200)]
+    assert report.recompute_time(recs).startswith("1,200 runs, 1,200 h of run time")
+
+
+def test_a_range_across_zero_is_written_out_and_a_range_of_one_value_is_one_value():
+    assert report.span([-0.0116 * 100, 0.0165 * 100]) == "from −1.16 to +1.65"
+    assert report.span([1.031, 1.46]) == "1.03–1.46" and report.span([2.0, 2.0001]) == "2.00"
+    assert report.from_to(1.43e13, 1.43e13, report.flop_text) == "at 14.3 TFLOP"
+    assert report.from_to(1e12, 2.5e13, report.flop_text) == "from 1.00 TFLOP to 25.0 TFLOP"
+    crossing = report.frontier_gap_sentence(_comparison([1e12, 2e12, 4e12], [-0.0116, 0.002, 0.0165]))
+    assert "from −1.16 to +1.65 points" in crossing and "−1.16–" not in crossing
+    assert crossing.startswith("At equal training FLOPs (from 1.00 TFLOP to 4.00 TFLOP, 3 compute levels)")
+    single = report.frontier_gap_sentence(_comparison([1.43e13], [0.01]))
+    assert "(at 14.3 TFLOP, 1 compute level)" in single and "from 14.3 TFLOP to 14.3 TFLOP" not in single
+    banded = report.frontier_gap_sentence(_comparison([1e12, 2e12, 4e12], [0.02, 0.03, -0.001], band=0.005))
+    assert "the A is ahead at 2 of 3 (1.00 TFLOP–2.00 TFLOP), by 2.00–3.00 points" in banded
+    assert "the B is ahead at none" in banded
+
+
+def test_settings_in_prose_are_written_as_given():
+    study = types.SimpleNamespace(lrs={"K": 1e-05, "M": 3e-4})
+    assert report.sweep_text(study, {"lrs": [1e-5, 3e-4, 1e-3], "sizes": []}) == "Chosen: K: 0.00001; M: 0.0003."

@@ -39,7 +39,7 @@ def test_interpretability_conclusion_follows_the_measures():
     # 3 edges fit a form, 2 of them also an MLP edge's shape (an x^2 that is also a SiLU counts): 1 is KAN-only.
     assert "1 of the 4 top trained edges has a closed form (R² ≥ 0.99) that an MLP edge" in text
     assert "In all, 3 fit a library form (at initialisation: 0 of 4)" in text
-    assert "forms named: x^2 (2), silu (1); 2 of them are fitted as well by an MLP edge's shape" in text
+    assert "forms named: x² (2), silu (1); 2 of them are fitted as well by an MLP edge's shape" in text
     assert "Linear(SiLU(x))" in text and "dense layer" not in text
 
 
@@ -125,3 +125,60 @@ def test_linearized_conclusion_claims_a_loss_only_beyond_noise():
                                                          [0.89, 0.889, 0.89]), 200)
     assert "no different from trained" in kept and "lower" not in kept
     assert report.conclude_linearized([], 200) == "No linearized model was scored."
+
+
+def test_a_token_map_property_the_mlp_mixer_shares_is_reported_as_shared():
+    own = _evidence()  # the MLP-Mixer's maps recur less and are less local than the KAN-Mixer's
+    own.stability["mlp"] = [0.10, 0.11, 0.09]
+    held = report.findings(own)
+    assert any("recur across seeds" in h for h in held) and any("more local than at" in h for h in held)
+    assert report.shared_with_mlp(own) == {}
+    shared = _evidence()  # the same measure on the MLP-Mixer: as local, recurring as much
+    shared.stability["mlp"] = list(shared.stability["trained"])
+    shared.locality["mlp"] = list(shared.locality["trained"])
+    assert set(report.shared_with_mlp(shared)) == {"locality", "stability"}
+    held = report.findings(shared)
+    assert not any("recur across seeds" in h or "more local" in h for h in held)
+    null = report.null_results(shared)
+    assert sum(n.endswith("shared with the MLP-Mixer") for n in null) == 2
+    text = report.conclude_interpretability(shared)
+    assert "or what the MLP-Mixer shows too" in text and "as alike across seeds" in text
+    assert "or what the MLP-Mixer shows too" not in report.conclude_interpretability(own)
+
+
+def _controls(random_tuned: float, mlp_tuned: float) -> pd.DataFrame:
+    """Pruning controls at the evidence's kept fraction (0.25) and the MLP-Mixer's fine-tuning alone (1)."""
+    rows = [{"control": interpret.RANDOM, "seed": s, "keep": 0.25, "accuracy_finetuned": random_tuned + s / 200}
+            for s in range(3)]
+    rows += [{"control": interpret.MAGNITUDE, "seed": s, "keep": k, "accuracy_finetuned": mlp_tuned + s / 200}
+             for s in range(3) for k in (1.0, 0.25)]
+    return pd.DataFrame([{**r, "accuracy_unpruned": 0.9, "accuracy_pruned": 0.5, "n_eval": 10_000} for r in rows])
+
+
+def test_pruning_controls_decide_what_pruning_by_importance_shows():
+    beaten = _evidence()  # pruned by importance and fine-tuned: 0.90-0.91
+    beaten.controls = _controls(random_tuned=0.70, mlp_tuned=0.80)
+    assert any(h.startswith("importance picks the edges worth keeping: at 25% kept") for h in report.findings(beaten))
+    assert not any("random order" in n or "MLP-Mixer pruned" in n for n in report.null_results(beaten))
+    text = report.conclude_interpretability(beaten)
+    assert "Controls, after the same fine-tuning:" in text and "at 25% kept more accurate" in text
+    level = _evidence()  # the reverse: random pruning as good, the pruned MLP-Mixer better
+    level.controls = _controls(random_tuned=0.90, mlp_tuned=0.95)
+    assert not any("importance picks" in h for h in report.findings(level))
+    null = report.null_results(level)
+    assert "pruning by importance keeps no more accuracy than pruning in a random order" in null
+    assert any(n.startswith("at the same parameter count, the MLP-Mixer pruned by magnitude is as accurate")
+               and "(at 25% of the KAN-Mixer's edges kept)" in n for n in null)
+    assert "at 25% kept less accurate" in report.conclude_interpretability(level)
+    tests = report.pruning_controls(level)
+    assert set(tests) == {interpret.RANDOM, interpret.MAGNITUDE} and set(tests[interpret.MAGNITUDE]) == {0.25}
+    assert report.pruning_controls(_evidence()) == {}  # no controls, no claims about them
+
+
+def test_numbers_in_the_conclusions_read_as_prose():
+    ev = _evidence()
+    ev.locality = {"trained": [0.99995, 0.99996, 0.99994], "init": [0.99990, 0.99991, 0.99992]}
+    text = report.conclude_interpretability(ev)
+    assert "e-0" not in text and "x^2" not in text  # no machine exponents, no raw powers
+    assert "(10% against 30%)" in report.conclude_interpretability(_evidence(trained_higher=False))
+    assert "−" in text and " -0" not in text  # negative differences carry a true minus sign

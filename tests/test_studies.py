@@ -184,3 +184,24 @@ def test_efficiency_curve_takes_the_matched_models_each_with_its_own_epochs_and_
     with pytest.raises(studies.ParameterError, match="efficiency_models"):
         studies.mixers_plan(datasets=["fashion_mnist"], models=["kan_mixer"], model_kwargs=KWARGS, folds=2,
                             train=TRAIN, subset=200, efficiency_sizes=[100], efficiency_models=["MLP"])
+
+
+def test_the_autoencoder_parity_varies_only_chapter_4s_precision(training_calls):
+    from kanmix import book
+    from kanmix.studies import ParameterError
+
+    p4 = {**book.chapter_parameters("smoke", ["04"])["04"], "subset": 100, "test_subset": 100}
+    runs = studies.ae_parity_runs(p4, dataset="mnist", bottleneck=p4["paper_widths"]["mnist"])
+    assert [c.seed for c in runs] == p4["seeds"] and {c.model for c in runs} == {"kan_ae"}
+    planned = {c.to_dict()["seed"]: c for c in runs}
+    with pytest.raises(ParameterError, match="parity_ae=.*chapter 4 has no KAN autoencoder there"):
+        studies.ae_parity_runs(p4, dataset="mnist", bottleneck=p4["paper_widths"]["mnist"] + 1)
+    rows, records = studies.ae_precision_parity(runs, available_only=True)  # an empty store: nothing trains
+    assert rows.empty and records == [] and training_calls == []
+    rows, records = studies.ae_precision_parity(runs)
+    assert sorted(zip(rows.precision, rows.seed)) == sorted((p, s) for p in ("bf16", "fp32") for s in planned)
+    for rec in records:  # each twin differs from chapter 4's run in its precision alone
+        cfg = rec["config"]
+        twin = planned[cfg["seed"]].to_dict()
+        assert {**cfg, "train": {**cfg["train"], "precision": twin["train"]["precision"]}} == twin
+    assert (rows.test_mse > 0).all() and len(training_calls) == 2 * len(runs)

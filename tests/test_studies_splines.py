@@ -49,18 +49,42 @@ def test_the_study_measures_every_model_against_its_untrained_twin_and_a_rerun_t
     assert set(summary.index.get_level_values("state")) == {"trained", "init"} and (summary.edges > 0).all()
     forms = studies.symbolic_forms(study)
     assert {k: int(v) for k, v in forms.sum().items()} == {k: len(v) for k, v in study.symbolic.items()}
-    assert list(studies.pruning_means(study).index) == ["1", "0.25"]
-    assert list(studies.seed_agreement_table(study).index) == [("trained", "0 vs 1"), ("init", "0 vs 1")]
+    means = studies.pruning_means(study)
+    assert list(means.index) == ["1", "0.25"]
+    assert {f"{studies.RANDOM}, fine-tuned", f"{studies.MAGNITUDE}, fine-tuned"} <= set(means.columns)
+    assert list(studies.seed_agreement_table(study).index) == [
+        ("trained", "0 vs 1"), ("init", "0 vs 1"), ("mlp", "0 vs 1")]
+    # Pruning's controls: a random order at each kept fraction, and the parameter-matched MLP-Mixer pruned by
+    # magnitude to the KAN-Mixer's kept parameter counts (fine-tuning alone at 1).
+    assert [c.seed for c in study.plan.matched] == seeds
+    kan_params, matched_params = study.kan_records[0]["parameters"], study.matched_records[0]["parameters"]
+    assert abs(matched_params - kan_params) <= 0.10 * kan_params
+    controls = study.controls.set_index(["control", "seed", "keep"])
+    assert sorted(controls.loc[studies.RANDOM].index) == sorted((s, k) for s in seeds for k in keeps)
+    assert sorted(controls.loc[studies.MAGNITUDE].index) == sorted((s, k) for s in seeds for k in [1.0, *keeps])
+    kan_kept = study.pruning.set_index(["seed", "keep"])["parameters kept"]
+    for (seed, keep), got in controls.loc[studies.MAGNITUDE]["parameters kept"].items():
+        want = matched_params if keep == 1 else kan_kept[(seed, keep)]
+        assert abs(got - want) <= 0.01 * want, (seed, keep)  # each layer's kept count is rounded
+    assert (study.controls.masked_nonzero == 0).all()
     first = next(iter(grids.kan_layers(study.ae_trained)))
     assert {k: tuple(v.shape) for k, v in studies.pixel_maps(study, first).items()} == {"trained": (28, 28),
                                                                                         "init": (28, 28)}
     # Every record once, and a second call reads them all back.
-    assert len(study.records) == len({r["hash"] for r in study.records}) == 2 * 2 + 1 + 2 * (1 + len(keeps)) + 2
+    prunes = 2 * (1 + len(keeps)) + 2 * len(keeps) + 2 * (1 + len(keeps))  # importance, random, magnitude
+    assert len(study.records) == len({r["hash"] for r in study.records}) == 2 * 2 + 1 + 2 + prunes + 2
     trained = len(training_calls)
-    assert trained == 2 * 2 + 1  # the mixers and the autoencoder; pruning and linearizing fine-tune outside the runner
+    assert trained == 2 * 2 + 1 + 2  # the mixers, the autoencoder, the matched MLP-Mixers; pruning and
+    # linearizing fine-tune outside the runner
     again = studies.splines_from_chapter(params)
     assert len(training_calls) == trained and [r["hash"] for r in again.records] == [r["hash"] for r in study.records]
     assert again.edges.equals(study.edges)
+    # A campaign under way: runs not in the store are left out, and nothing trains or is computed.
+    stored = {r["hash"] for r in results.iter_records()}
+    partial = studies.splines_from_chapter({**params, "keep_fractions": [0.5], "linearize_arms": ["token mixing"],
+                                            "available_only": True})
+    assert len(training_calls) == trained and {r["hash"] for r in results.iter_records()} == stored
+    assert set(partial.controls.keep) == set(partial.pruning.keep) == {1.0} and partial.linear_records == []
 
 
 def test_the_cpu_plan_is_the_committed_records(monkeypatch):

@@ -14,7 +14,8 @@ each importing only those above it:
   (:func:`token_maps`), how local that is (:func:`locality`), whether seeds agree
   (:func:`rank_agreement`);
 - :mod:`~kanmix.interpret.pruning`: mask the least important edges, fine-tune, score
-  (:func:`prune_runs`, one results-store record per run);
+  (:func:`prune_runs`, one results-store record per run), against random pruning and an
+  MLP-Mixer pruned by magnitude to the same parameter counts;
 - :mod:`~kanmix.interpret.evidence`: the numbers the conclusions read (:class:`Evidence`) and
   comparisons that claim a difference only beyond noise (:func:`compare`).
 
@@ -24,21 +25,24 @@ The sentences written from the evidence are in :mod:`kanmix.report` (:func:`kanm
 """
 
 from kanmix.interpret.edges import (  # noqa: F401
-    COVERAGE, POINTS, PROBE_SEED, SILU_LIKE, TOL, EdgeSample, data_range, edge_importances, edge_table, probe_images,
-    sample_edges, shape_stats, silu_deviation, spline_share, summarize, top_share)
+    COVERAGE, POINTS, PROBE_SEED, SILU_LIKE, TOL, EdgeSample, data_range, edge_importances, edge_table, importance,
+    probe_images, sample_edges, shape_stats, silu_deviation, spline_share, summarize, top_share)
 from kanmix.interpret.symbolic import GOOD_FIT, LIBRARY, TIE, library, symbolic_fits, symbolic_top  # noqa: F401
 from kanmix.interpret.maps import locality, rank_agreement, token_maps  # noqa: F401
 from kanmix.interpret.pruning import (  # noqa: F401
-    PRUNE_KIND, finetune_config, keep_masks, mask_edges, prune_runs, trained_and_data)
+    MAGNITUDE, PRUNE_KIND, RANDOM, RANKINGS, finetune_config, keep_for_parameters, keep_masks, kept_parameters, mask_edges,
+    prunable_layers, prune_runs, trained_and_data)
 from kanmix.interpret.evidence import (  # noqa: F401
     Comparison, Evidence, SymbolicCounts, compare, evidence, per_state, seed_agreement, symbolic_counts)
 
 __all__ = [
     "COVERAGE", "POINTS", "PROBE_SEED", "SILU_LIKE", "TOL", "EdgeSample", "data_range", "sample_edges", "probe_images",
-    "spline_share", "silu_deviation", "shape_stats", "edge_table", "edge_importances", "top_share", "summarize",
+    "spline_share", "silu_deviation", "shape_stats", "edge_table", "edge_importances", "importance", "top_share",
+    "summarize",
     "GOOD_FIT", "LIBRARY", "TIE", "library", "symbolic_fits", "symbolic_top",
     "token_maps", "locality", "rank_agreement",
-    "PRUNE_KIND", "keep_masks", "mask_edges", "finetune_config", "trained_and_data", "prune_runs",
+    "PRUNE_KIND", "RANKINGS", "RANDOM", "MAGNITUDE", "prunable_layers", "keep_masks", "mask_edges", "kept_parameters",
+    "keep_for_parameters", "finetune_config", "trained_and_data", "prune_runs",
     "Comparison", "compare", "Evidence", "evidence", "per_state", "seed_agreement", "SymbolicCounts",
     "symbolic_counts",
 ]

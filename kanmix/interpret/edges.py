@@ -26,7 +26,8 @@ table up):
   with ``x`` and ``phi`` rescaled to ``[0, 1]``: 0 for a line, 8 for a parabola with its vertex
   in the middle).
 - :func:`edge_importances`: mean ``|phi|`` of every edge (pykan's pruning score), and
-  :func:`top_share`, how much of it the most important edges hold.
+  :func:`top_share`, how much of it the most important edges hold. :func:`importance` takes the
+  same measure of an ``nn.Linear``, whose edge ``o <- i`` is ``phi(x) = w_oi x``: the control.
 
 This module imports nothing else of :mod:`kanmix.interpret`; the others build on it.
 """
@@ -47,7 +48,7 @@ from kanmix.grids import kan_layers, layer_inputs
 from kanmix.kan import KANLinear
 
 __all__ = ["POINTS", "COVERAGE", "TOL", "SILU_LIKE", "PROBE_SEED", "EdgeSample", "data_range", "sample_edges",
-           "probe_images", "spline_share", "silu_deviation", "shape_stats", "edge_table", "edge_importances",
+           "probe_images", "spline_share", "silu_deviation", "shape_stats", "edge_table", "edge_importances", "importance",
            "top_share", "summarize"]
 
 #: Points per edge where the edge functions are sampled (curvature comes from their second differences).
@@ -217,6 +218,21 @@ def edge_table(model: nn.Module, images: torch.Tensor, *, tol: float = TOL, n: i
 
 
 # ----------------------------------------------------------------------------- importance, and a table summed up
+
+
+def importance(layer: KANLinear | nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``(out, in)``: mean ``|phi_oi(x_i)|`` of every edge of ``layer`` over its real inputs ``x (rows, in)``.
+
+    For a KAN layer it is :meth:`KANLinear.edge_importance`; for an ``nn.Linear`` the edge is
+    ``w_oi x_i`` (its bias belongs to no edge), so the mean is ``|w_oi| mean|x_i|``: one measure
+    for both families, so that their maps compare.
+    """
+    if isinstance(layer, KANLinear):
+        return layer.edge_importance(x)
+    x = x.detach().reshape(-1, layer.in_features).double()
+    if x.shape[0] == 0:
+        raise ValueError("importance needs at least one input row")
+    return layer.weight.detach().abs().double().cpu() * x.abs().mean(0).cpu()
 
 
 def edge_importances(model: nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:

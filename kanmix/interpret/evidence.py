@@ -92,10 +92,14 @@ class Evidence:
     - ``monotone``: the fraction of monotone edges;
     - ``concentration``: :func:`kanmix.interpret.edges.top_share` of the edge importances (top 10%);
     - ``locality``: mean :func:`kanmix.interpret.maps.locality` of the first block's token maps (also ``"mlp"``);
-    - ``stability``: the pairwise :func:`kanmix.interpret.maps.rank_agreement` of the token maps across seeds;
+    - ``stability``: the pairwise :func:`kanmix.interpret.maps.rank_agreement` of the token maps across seeds
+      (``"trained"``, ``"init"``, and the MLP-Mixer's, ``"mlp"``);
     - ``symbolic``: :func:`kanmix.interpret.symbolic.symbolic_top` rows of the top edges (``"trained"``, ``"init"``);
     - ``pruning``: one row per prune run: ``seed``, ``keep``, ``accuracy_unpruned``,
       ``accuracy_pruned``, ``accuracy_finetuned``, ``n_eval``; ``steps``: its fine-tuning steps;
+    - ``controls``: the same columns for pruning's controls, with ``control`` naming each (random order,
+      the parameter-matched MLP-Mixer by magnitude) and ``keep`` the KAN-Mixer's kept fraction it is
+      set against;
       ``chance``: the accuracy of guessing (a model no better than it is not worth pruning).
 
     Measures a model family lacks (no token maps, no pruning) are left empty and left out.
@@ -110,13 +114,14 @@ class Evidence:
     stability: dict[str, list[float]]
     symbolic: dict[str, pd.DataFrame] = field(default_factory=dict)
     pruning: pd.DataFrame | None = None
+    controls: pd.DataFrame | None = None
     steps: int = 0
     chance: float | None = None
 
 
 def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | None = None, *,
              symbolic: Mapping[str, pd.DataFrame] | None = None, pruning: pd.DataFrame | None = None,
-             steps: int = 0, chance: float | None = None) -> Evidence:
+             controls: pd.DataFrame | None = None, steps: int = 0, chance: float | None = None) -> Evidence:
     """The :class:`Evidence` of one model family from its measures.
 
     ``edges``: :func:`kanmix.interpret.edges.edge_table` rows of every model, with a ``state`` column
@@ -135,8 +140,8 @@ def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | N
         spline_share=by_state("spline_share"), deviation=by_state("deviation"), silu_like=by_state("silu_like"),
         monotone=by_state("monotone"), concentration=by_state("concentration"),
         locality={k: [float(locality(m).mean()) for m in v] for k, v in maps.items()},
-        stability={k: rank_agreement(maps[k]) for k in ("trained", "init") if len(maps.get(k, ())) > 1},
-        symbolic=dict(symbolic or {}), pruning=pruning, steps=steps, chance=chance)
+        stability={k: rank_agreement(maps[k]) for k in ("trained", "init", "mlp") if len(maps.get(k, ())) > 1},
+        symbolic=dict(symbolic or {}), pruning=pruning, controls=controls, steps=steps, chance=chance)
 
 
 def _both(values: Mapping[str, list[float]]) -> bool:

@@ -1,9 +1,9 @@
 """Whole-model maps over the image: which patch positions a token-mixing network reads, how local that
 is, and whether seeds agree.
 
-:func:`token_maps` gives, for a KAN-Mixer, the token-mixing layers' edge importances on data
-composed into one map per output token, and for an MLP-Mixer, the control, the same product of
-its weights; :func:`locality` sums a map up as the distance it reads from; :func:`rank_agreement`
+:func:`token_maps` gives, for a KAN-Mixer and for an MLP-Mixer, its control, the token-mixing layers'
+edge importances on data (:func:`kanmix.interpret.edges.importance`, one measure for both) composed
+into one map per output token; :func:`locality` sums a map up as the distance it reads from; :func:`rank_agreement`
 compares maps across seeds (only for quantities aligned across seeds: input tokens and pixels
 are, hidden units and embedding channels are not).
 """
@@ -16,9 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from kanmix.grids import kan_layers, layer_inputs
-from kanmix.interpret.edges import _flat64
-from kanmix.kan import KANLinear
+from kanmix.grids import module_inputs
+from kanmix.interpret.edges import _flat64, importance
 
 __all__ = ["token_maps", "locality", "rank_agreement"]
 
@@ -28,20 +27,15 @@ def token_maps(model: nn.Module, images: torch.Tensor, *, block: int = 0) -> tor
 
     ``images (N, C, H, W)`` float. Entry ``[j, r, c]`` is the importance of input token
     ``(r, c)`` for output token ``j``, summed over the paths through the hidden units
-    (``|second| @ |first|``, pykan's path importance), each map normalised to sum to one.
-    For a KAN-Mixer the two matrices are the token-mixing layers' edge importances on these
-    images (mean ``|phi|``); for an MLP-Mixer, the control, they are the absolute weights of its
-    two Linear layers (its token-mixing inputs are LayerNorm outputs, of about unit scale for
-    every token, so weights alone are comparable across tokens).
+    (``second @ first``, pykan's path importance), each map normalised to sum to one. The two
+    matrices are the token-mixing layers' edge importances on these images (mean ``|phi|``,
+    :func:`kanmix.interpret.edges.importance`): of the KAN edges for a KAN-Mixer, of the linear
+    edges ``w x`` for an MLP-Mixer, so both families' maps are the same measure.
     """
     mix = model.blocks[block].token_mix
     first, second = mix[0], mix[-1]
-    if isinstance(first, KANLinear):
-        inputs = layer_inputs(model, images)
-        names = {id(m): name for name, m in kan_layers(model).items()}
-        a, b = (m.edge_importance(inputs[names[id(m)]]) for m in (first, second))
-    else:
-        a, b = first.weight.detach().abs(), second.weight.detach().abs()
+    inputs = module_inputs(model, images, {"first": first, "second": second})
+    a, b = importance(first, inputs["first"]), importance(second, inputs["second"])
     paths = b.double() @ a.double()  # (T_out, T_in)
     paths = paths / paths.sum(1, keepdim=True).clamp_min(1e-300)
     h, w = images.shape[-2] // model.patch, images.shape[-1] // model.patch

@@ -1,10 +1,17 @@
-"""Pruning that means something: mask the least important edges of a trained KAN-Mixer, fine-tune, score.
+"""Pruning that means something: mask the least important edges of a trained mixer, fine-tune, score.
 
-:func:`prune_runs` ranks every KAN layer's edges by importance on training images
-(:func:`kanmix.interpret.edges.edge_importances` on :func:`kanmix.interpret.edges.probe_images`' draw),
-keeps a fraction of each layer (:func:`keep_masks`), removes the rest so that they stay exactly
-zero under training (:func:`mask_edges`), fine-tunes briefly (:func:`finetune_config`) and scores
-on test images; each run is a results-store record naming its base run.
+:func:`prune_runs` ranks the edges of every prunable layer (:func:`prunable_layers`: a KAN-Mixer's
+KAN layers, an MLP-Mixer's mixing ``nn.Linear`` layers) by one of :data:`RANKINGS`, keeps a fraction
+of each layer (:func:`keep_masks`), removes the rest so that they stay exactly zero under training
+(:func:`mask_edges`), fine-tunes briefly (:func:`finetune_config`) and scores on test images; each
+run is a results-store record naming its base run. The rankings are the claim and its controls:
+
+- ``"importance"``: mean ``|phi|`` on training images
+  (:func:`kanmix.interpret.edges.edge_importances` on :func:`kanmix.interpret.edges.probe_images`' draw);
+- ``"random"``: a seeded random order, the same kept fractions: what importance adds over chance;
+- ``"magnitude"``: ``|w|``, the usual pruning of an MLP, for the MLP-Mixer matched in parameters,
+  pruned to the KAN-Mixer's kept parameter counts (:func:`kept_parameters`, :func:`keep_for_parameters`).
+
 :func:`trained_and_data` and :func:`finetune_config` are shared with :mod:`kanmix.linearize`,
 whose derived models are fine-tuned and scored the same way.
 """
@@ -20,8 +27,30 @@ from torch.nn.utils import parametrize
 from kanmix import data, results, runner
 from kanmix.grids import kan_layers
 from kanmix.interpret.edges import PROBE_SEED, _probe, _sample_indices, edge_importances
+from kanmix.kan import KANLinear
 
-__all__ = ["PRUNE_KIND", "keep_masks", "mask_edges", "finetune_config", "trained_and_data", "prune_runs"]
+__all__ = ["PRUNE_KIND", "RANKINGS", "RANDOM", "MAGNITUDE", "prunable_layers", "keep_masks", "mask_edges", "kept_parameters",
+           "keep_for_parameters", "finetune_config", "trained_and_data", "prune_runs"]
+
+#: How :func:`prune_runs` ranks edges: the claim (``"importance"``) and its controls.
+RANKINGS = ("importance", "random", "magnitude")
+#: The controls' names where studies and sentences set them beside the claim: the KAN-Mixer's edges
+#: in a random order, and the parameter-matched MLP-Mixer pruned by weight magnitude.
+RANDOM, MAGNITUDE = "KAN-Mixer, random order", "MLP-Mixer (param-matched), by magnitude"
+
+
+def prunable_layers(model: nn.Module) -> dict[str, KANLinear | nn.Linear]:
+    """The layers whose edges pruning removes, by module name: every KAN layer, or, in a mixer without
+    any (the MLP-Mixer), the ``nn.Linear`` layers of its token- and channel-mixing MLPs."""
+    layers = kan_layers(model)
+    return layers or {name: m for name, m in model.named_modules()
+                      if isinstance(m, nn.Linear) and ("token_mix" in name or "channel_mix" in name)}
+
+
+def _per_edge(layer: KANLinear | nn.Linear) -> int:
+    """How many parameters one edge ``o <- i`` holds: 1 for a Linear weight, ``2 + grid + order`` for a KAN
+    edge (its base weight, spline scaler and spline coefficients); biases belong to no edge."""
+    return sum(p.numel() for p in layer.parameters() if p.dim() >= 2) // (layer.out_features * layer.in_features)
 
 
 def keep_masks(importances: Mapping[str, torch.Tensor], keep: float) -> dict[str, torch.Tensor]:
@@ -32,9 +61,36 @@ def keep_masks(importances: Mapping[str, torch.Tensor], keep: float) -> dict[str
     for name, imp in importances.items():
         flat = imp.flatten()
         mask = torch.zeros(flat.numel(), dtype=torch.bool)
-        mask[flat.topk(max(1, round(keep * flat.numel()))).indices] = True
+        mask[flat.topk(_kept(flat.numel(), keep)).indices] = True
         masks[name] = mask.view(imp.shape)
     return masks
+
+
+def _kept(edges: int, keep: float) -> int:
+    """The edges :func:`keep_masks` keeps of a layer of ``edges``."""
+    return max(1, round(keep * edges))
+
+
+def kept_parameters(model: nn.Module, keep: float) -> int:
+    """``model``'s parameters once :func:`keep_masks` keeps the ``keep`` fraction of every prunable layer's edges."""
+    removed = sum((layer.out_features * layer.in_features - _kept(layer.out_features * layer.in_features, keep))
+                  * _per_edge(layer) for layer in prunable_layers(model).values())
+    return sum(p.numel() for p in model.parameters()) - removed
+
+
+def keep_for_parameters(model: nn.Module, target: int) -> float:
+    """The kept fraction at which ``model`` has about ``target`` parameters (:func:`kept_parameters`).
+
+    Raises ``ValueError`` when the target lies outside what pruning can reach: above the whole model,
+    or below what it keeps with one edge per prunable layer.
+    """
+    layers = prunable_layers(model).values()
+    prunable = sum(layer.out_features * layer.in_features * _per_edge(layer) for layer in layers)
+    fixed = sum(p.numel() for p in model.parameters()) - prunable
+    if not fixed + sum(_per_edge(layer) for layer in layers) <= target <= fixed + prunable:
+        raise ValueError(f"a target of {target:,} parameters is out of reach by pruning: the model has {fixed:,} "
+                         f"outside its prunable layers and {prunable:,} in them")
+    return (target - fixed) / prunable
 
 
 class _Mask(nn.Module):
@@ -48,20 +104,35 @@ class _Mask(nn.Module):
         return w * self.mask.to(w.dtype)
 
 
+#: The tensors that, all zero, remove an edge: ``phi = base_weight * SiLU + spline_scaler * spline`` for a
+#: KAN edge (its spline coefficients then do nothing), ``w * x`` for a linear one.
+_EDGE_FACTORS = {KANLinear: ("base_weight", "spline_scaler"), nn.Linear: ("weight",)}
+
+
+def _factors(layer: nn.Module) -> tuple[str, ...]:
+    return _EDGE_FACTORS[KANLinear if isinstance(layer, KANLinear) else nn.Linear]
+
+
 def mask_edges(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module:
     """Remove the edges where ``masks[layer]`` is False, in place, and keep them removed under training.
 
-    Both ``base_weight`` and ``spline_scaler`` of a removed edge are multiplied by zero through
-    ``torch.nn.utils.parametrize``, so the edge function is exactly zero and gets no gradient;
-    the optimiser may move the stored values, never the edge. Returns ``model``.
+    The factors of a removed edge (a KAN edge's ``base_weight`` and ``spline_scaler``, a Linear's
+    ``weight``) are multiplied by zero through ``torch.nn.utils.parametrize``, so the edge function
+    is exactly zero and gets no gradient; the optimiser may move the stored values, never the edge.
+    ``masks`` name layers of :func:`prunable_layers`. Returns ``model``.
     """
-    layers = kan_layers(model)
+    layers = prunable_layers(model)
     for name, keep in masks.items():
         layer = layers[name]
-        for param in ("base_weight", "spline_scaler"):
+        for param in _factors(layer):
             target = getattr(layer, param)
             parametrize.register_parametrization(layer, param, _Mask(keep.to(target.device, torch.float32)))
     return model
+
+
+def _live(layer: nn.Module) -> torch.Tensor:
+    """``(out, in)`` bool: the edges whose function is not exactly zero (some factor nonzero)."""
+    return torch.stack([getattr(layer, p) != 0 for p in _factors(layer)]).any(0)
 
 
 def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, precision: str) -> float:
@@ -100,58 +171,78 @@ def trained_and_data(base: runner.Run, n_eval: int, who: str) -> tuple[nn.Module
 PRUNE_KIND = "prune_finetune"
 
 
+def _scores(model: nn.Module, ranking: str, train_x: torch.Tensor, n_importance: int, seed: int) -> dict:
+    """``{layer: (out, in)}``: what ``ranking`` (:data:`RANKINGS`) ranks each prunable layer's edges by."""
+    if ranking == "importance":
+        return edge_importances(model, _probe(train_x, n_importance, PROBE_SEED))
+    layers = prunable_layers(model)
+    if ranking == "magnitude":
+        return {name: layer.weight.detach().abs().cpu() for name, layer in layers.items()}
+    generator = torch.Generator().manual_seed(seed)
+    return {name: torch.rand(layer.out_features, layer.in_features, generator=generator)
+            for name, layer in layers.items()}
+
+
 def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n_eval: int, steps: int,
-               finetune: Mapping | None = None, force: bool = False) -> list[dict]:
-    """Prune ``base``'s trained KAN-Mixer to each ``keep`` fraction of every KAN layer's edges, fine-tune, score.
+               finetune: Mapping | None = None, ranking: str = "importance", available_only: bool = False,
+               force: bool = False) -> list[dict]:
+    """Prune ``base``'s trained mixer to each ``keep`` fraction of every prunable layer's edges, fine-tune, score.
 
     One results-store record per kept fraction (``kind="prune_finetune"``), whose config names
-    the base run's hash. Importance is :meth:`KANLinear.edge_importance` on ``n_importance``
-    training images of the base's split (:func:`kanmix.interpret.edges.probe_images`' default draw, the
-    same for every seed); the masked model (:func:`mask_edges`) is fine-tuned for ``steps`` steps (one pass of
-    :func:`kanmix.train.fit` over ``steps * batch_size`` training images, the base's precision,
-    no augmentation; ``finetune`` overrides the other :class:`kanmix.train.TrainConfig`
-    options, by default lr 3e-4, no warm-up, cosine to 0); accuracy is measured on ``n_eval``
-    test images (disjoint from every training image) before pruning, after pruning and after
-    fine-tuning. ``keep=1`` is the control: fine-tuning alone. Each record also counts the
-    removed edges that are not exactly zero after fine-tuning (``masked_nonzero``, 0 by
-    construction). The importances and the unpruned accuracy are computed once, and only if
-    some record is missing.
+    the base run's hash. ``ranking`` (:data:`RANKINGS`) orders each layer's edges: ``"importance"``,
+    :meth:`KANLinear.edge_importance` on ``n_importance`` training images of the base's split
+    (:func:`kanmix.interpret.edges.probe_images`' default draw, the same for every seed);
+    ``"random"``, a random order drawn from the base's seed; ``"magnitude"``, ``|w|`` of an
+    MLP-Mixer's mixing layers. The masked model (:func:`mask_edges`) is fine-tuned for ``steps``
+    steps (one pass of :func:`kanmix.train.fit` over ``steps * batch_size`` training images, the
+    base's precision, no augmentation; ``finetune`` overrides the other
+    :class:`kanmix.train.TrainConfig` options, by default lr 3e-4, no warm-up, cosine to 0);
+    accuracy is measured on ``n_eval`` test images (disjoint from every training image) before
+    pruning, after pruning and after fine-tuning. ``keep=1`` is the control: fine-tuning alone.
+    Each record also counts the parameters kept (:func:`kept_parameters`) and the removed edges
+    that are not exactly zero after fine-tuning (``masked_nonzero``, 0 by construction). The
+    scores and the unpruned accuracy are computed once, and only if some record is missing.
+    ``available_only`` computes nothing and returns the records the store holds.
     """
     from kanmix.train import fit
 
+    if ranking not in RANKINGS:
+        raise ValueError(f"ranking={ranking!r}: choose from {', '.join(RANKINGS)}")
     train_cfg = finetune_config(base, finetune)
     base_hash = results.run_hash(base.to_dict())
     shared: dict = {}
 
     def prepared() -> dict:
-        """The base's training and test images, importances and unpruned accuracy (computed on first use)."""
+        """The base's training and test images, edge scores and unpruned accuracy (computed on first use)."""
         if not shared:
             model, train, test = trained_and_data(base, n_eval, "prune_runs")
-            shared.update(train=train, test=test,
-                          importance=edge_importances(model, _probe(train[0], n_importance, PROBE_SEED)))
+            shared.update(train=train, test=test, scores=_scores(model, ranking, train[0], n_importance, base.seed))
             shared["before"] = _accuracy(model, *shared["test"], base.train.precision)
         return shared
 
     def compute(keep: float) -> dict:
         p = prepared()
         model = runner.load_trained(base)
-        masks = keep_masks(p["importance"], keep)
+        masks = keep_masks(p["scores"], keep)
+        kept = kept_parameters(model, keep)
         mask_edges(model, masks)
         pruned = _accuracy(model, *p["test"], base.train.precision)
         train_x, train_y = p["train"]
         tune = _sample_indices(train_x.shape[0], steps * train_cfg.batch_size, base.seed + 1)
         fitted = fit(model, train_x[tune], train_y[tune], train_cfg)
         tuned = _accuracy(model, *p["test"], base.train.precision)
-        # phi = base_weight * SiLU + spline_scaler * spline: a removed edge is zero iff both factors are.
-        layers = kan_layers(model)
-        nonzero = sum(int(((layers[name].base_weight != 0) | (layers[name].spline_scaler != 0))[~m.to(
-            layers[name].base_weight.device)].sum()) for name, m in masks.items())
+        layers = prunable_layers(model)
+        nonzero = sum(int(_live(layers[name])[~m.to(_live(layers[name]).device)].sum()) for name, m in masks.items())
         return {"accuracy_unpruned": p["before"], "accuracy_pruned": pruned, "accuracy_finetuned": tuned,
                 "edges": sum(int(m.numel()) for m in masks.values()),
-                "edges_kept": sum(int(m.sum()) for m in masks.values()), "masked_nonzero": nonzero,
-                "finetune_seconds": fitted["train_seconds"], "n_eval": int(p["test"][0].shape[0]), "seed": base.seed}
+                "edges_kept": sum(int(m.sum()) for m in masks.values()), "parameters_kept": kept,
+                "masked_nonzero": nonzero, "finetune_seconds": fitted["train_seconds"],
+                "n_eval": int(p["test"][0].shape[0]), "seed": base.seed}
 
-    return [results.cached_run({"kind": PRUNE_KIND, "base": base_hash, "keep": float(keep),
-                                "n_importance": n_importance, "n_eval": n_eval, "steps": steps,
-                                "train": train_cfg.result_options()}, lambda keep=keep: compute(keep), force=force)
-            for keep in keeps]
+    # The claim's records predate the controls: their configs carry no ranking, so their hashes stand.
+    named = {} if ranking == "importance" else {"ranking": ranking}
+    cfgs = [{"kind": PRUNE_KIND, "base": base_hash, "keep": float(keep), **named, "n_importance": n_importance,
+             "n_eval": n_eval, "steps": steps, "train": train_cfg.result_options()} for keep in keeps]
+    if available_only:
+        return [r for c in cfgs if (r := results.load_record(c)) is not None]
+    return [results.cached_run(c, lambda c=c: compute(c["keep"]), force=force) for c in cfgs]

@@ -13,12 +13,13 @@ beside ``_format``, what they all share. No notebook decides a claim. Import fro
 
 
 from kanmix.report._format import (  # noqa: F401
-    RC_PARAMS, setup, format_number, column_label, format_table, fmt, signed, count, listing, ranking,
-    ranking_sentence, compare_to_paper, paired_sentence, span, distinct, recompute_time, flop_text, points,
+    RC_PARAMS, setup, MINUS, typeset, format_number, plain, column_label, format_table, fmt, signed, P_FLOOR,
+    p_value, count, listing, ranking, ranking_sentence, compare_to_paper, paired_sentence, span, from_to, distinct,
+    recompute_time, flop_text, points,
     against_sentence, equivalence_sentence, one_fold_sentence, bullets)
 from kanmix.report._layer import (  # noqa: F401
     layer_cost_points, layer_model_text, spline_share_text, grid_update_text, top_edges_text, layer_speed_lines,
-    parity_verdicts, parity_text, bf16_time_text, layer_points)
+    parity_verdicts, parity_text, parity_against_gaps, ae_parity_sentence, bf16_time_text, layer_points)
 from kanmix.report._mixers import (  # noqa: F401
     grid_ablation_text, cv_text, mlp_mixers_beside, paper_texts, headline_text, efficiency_text, mixers_points,
     CV_NAMES, CV_UNITS, protocol_text, SEARCH_NAMES, SEARCH_UNITS, search_campaign_text, search_protocol_text,
@@ -27,7 +28,8 @@ from kanmix.report._autoencoders import (  # noqa: F401
     AE_NAMES, AE_UNITS, ae_protocol_text, beats_mean_text, knn_protocol_text, convergence_text,
     ae_campaign_text, ae_summary, ae_converged_text, widened_cnn_text)
 from kanmix.report._splines import (  # noqa: F401
-    findings, null_results, conclude_interpretability, conclude_linearized, conclude_cost)
+    findings, null_results, shared_with_mlp, pruning_controls, conclude_interpretability, conclude_linearized,
+    conclude_cost)
 from kanmix.report._frontier import (  # noqa: F401
     frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source, frontier_answer,
     sweep_text, frontier_summary, longer_training_sentence, longer_training_text)

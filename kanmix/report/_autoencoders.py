@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from kanmix.report._format import bullets, count, flop_text, fmt, listing, recompute_time, signed
+from kanmix.report._format import bullets, count, flop_text, fmt, from_to, listing, plain, recompute_time, signed
 
 
 # ----------------------------------------------------------------------------- chapter 4's sentences
@@ -26,7 +26,7 @@ AE_NAMES = {"model": "model", "requested": "bottleneck asked", "bottleneck": "la
             "plateau_epoch": "gain < 0.5% from epoch",
             "pca_mse": "PCA test MSE", "pca_knn": "PCA KNN accuracy", "channels": "encoder channels",
             "images": "images seen", "flops": "training FLOPs", "flops_vs_kan": "× KAN AE's FLOPs"}
-AE_UNITS = {"psnr": "dB", "train_seconds": "s", "test_mse": "[-1, 1] scale"}
+AE_UNITS = {"psnr": "dB", "train_seconds": "s", "test_mse": "[−1, 1] scale"}
 
 
 def ae_protocol_text(study, hidden: Mapping[str, int], bottlenecks: Mapping, *, workers: int = 1) -> str:
@@ -37,13 +37,15 @@ def ae_protocol_text(study, hidden: Mapping[str, int], bottlenecks: Mapping, *, 
     records = [r for r in study.records if r["kind"] == "ae"]
     recipe, metrics = records[0]["config"]["train"], records[0]["metrics"]
     datasets = list(dict.fromkeys(study.baselines.dataset))
-    return (f"Every autoencoder of the sweep trained for {recipe['epochs']} epochs with AdamW (learning rate {recipe['lr']:g}, "
-            f"weight decay {recipe['weight_decay']:g}, batch {recipe['batch_size']}, constant learning rate, "
-            f"{recipe['precision']}) on the mean squared error, on {metrics['n_train']:,} training images, and was "
-            f"scored on {metrics['n_test']:,} test images. Hidden width of the KAN and MLP autoencoders: "
-            + listing(f"{hidden[d]} on {info(d).title}" for d in datasets) + ". "
+    return (f"Every autoencoder of the sweep trained for {recipe['epochs']} epochs with AdamW (learning rate "
+            f"{plain(recipe['lr'])}, weight decay {plain(recipe['weight_decay'])}, batch "
+            f"{plain(recipe['batch_size'])}, constant learning rate, {recipe['precision']}) on the mean squared "
+            f"error, on {metrics['n_train']:,} training images, and was scored on {metrics['n_test']:,} test images. "
+            "Hidden width of the KAN and MLP autoencoders: "
+            + listing(f"{plain(hidden[d])} on {info(d).title}" for d in datasets) + ". "
             + " ".join(f"On {info(d).title} the bottlenecks wider than the hidden layer ("
-                       + listing(str(b) for b in bottlenecks[d] if b > hidden[d]) + f") can carry at most {hidden[d]} "
+                       + listing(plain(b) for b in bottlenecks[d] if b > hidden[d])
+                       + f") can carry at most {plain(hidden[d])} "
                        "dimensions." for d in datasets if max(bottlenecks[d]) > hidden[d])
             + " Recomputing this chapter from an empty results store: "
             + f"{recompute_time(study.records, workers=workers)}.")
@@ -69,8 +71,9 @@ def knn_protocol_text(knn) -> str:
     computed in: the mean, smallest and largest gap."""
     by_space = knn.groupby("knn_authors_features")["gap"].agg(["mean", "min", "max", "count"])
     return "The authors' protocol against ours, by the space the authors' number is computed in: " + "; ".join(
-        f"on {space} ({int(r['count'])} runs) it reads {signed(r['mean'])} on average (from {signed(r['min'])} "
-        f"to {signed(r['max'])})" for space, r in by_space.iterrows()) + "."
+        f"on {space} ({count(int(r['count']), 'run')}) it reads {signed(r['mean'])} on average"
+        + ("" if signed(r["min"]) == signed(r["max"]) else f" ({from_to(r['min'], r['max'], signed)})")
+        for space, r in by_space.iterrows()) + "."
 
 
 def convergence_text(changes) -> str:
@@ -81,8 +84,9 @@ def convergence_text(changes) -> str:
     if not changes:
         return "Each run trained for one epoch only: convergence cannot be judged from its curve."
     still = [c for c in changes if c[3] < -0.01]
-    return (f"Over the last epoch the test MSE changed by between {signed(100 * min(c[3] for c in changes), 2)}% and "
-            f"{signed(100 * max(c[3] for c in changes), 2)}% (relative) across the {len(changes)} runs; "
+    lo, hi = (signed(100 * f(c[3] for c in changes), 2) + "%" for f in (min, max))
+    return (f"Over the last epoch the test MSE changed by {lo if lo == hi else f'between {lo} and {hi}'} (relative) "
+            f"across the {count(len(changes), 'run')}; "
             + (f"{len(still)} were still improving by more than 1%: " + listing(
                 f"{m} on {info(d).title} at {w}" for d, m, w, _ in still) if still else
                "none was still improving by more than 1%") + ".")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import warnings
 from collections.abc import Mapping
+from decimal import Decimal
 
 
 # The look of every figure in the book: a little larger than matplotlib's 100 dpi so that the
@@ -41,70 +43,151 @@ def setup() -> None:
 
 # ----------------------------------------------------------------------------- tables
 
-def format_number(value, precision: int = 4) -> str:
-    """One measurement as text with ``precision`` significant digits and thousands separators.
+#: The minus sign a reader sees (U+2212): a hyphen-minus is shorter than the plus beside it and reads
+#: as a dash, so every number the book prints, in tables and in prose, carries this one instead.
+MINUS = "\u2212"
 
-    ``12.5697`` -> ``"12.57"``, ``0.903`` -> ``"0.9030"``, ``123456.7`` -> ``"123,457"`` (no
-    digit of the integer part is dropped), ``2.5e-7`` -> ``"2.500e-07"``; missing values (None,
-    NaN) -> ``"–"``. Integers (``1004745`` -> ``"1,004,745"``) are counts and keep every digit.
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _minus(text: str) -> str:
+    """A number's text with its hyphen-minus made :data:`MINUS` (numbers only: there "-" is always a sign)."""
+    return text.replace("-", MINUS)
+
+
+def typeset(text: str) -> str:
+    """Text written for machines (a label from a profile, a symbolic form), written for readers: powers as
+    superscripts (``"x^2"`` -> ``"x²"``) and a hyphen-minus before a digit as a minus sign (``"[-1, 1]"`` ->
+    ``"[−1, 1]"``; ``"fold-0"`` and ``"2024-01"`` keep their hyphens). ``$…$`` math is left to the book's LaTeX."""
+    parts = re.split(r"(\$[^$]*\$)", str(text))  # odd parts are math
+    for i in range(0, len(parts), 2):
+        parts[i] = re.sub(r"\^(-?\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), parts[i])
+        parts[i] = re.sub(r"(?<![\w.-])-(?=\.?\d)", MINUS, parts[i])
+    return "".join(parts)
+
+
+def format_number(value, precision: int = 4, *, fixed: bool = False) -> str:
+    """One measurement as text with at most ``precision`` significant digits, thousands separators and a true
+    minus sign (:data:`MINUS`).
+
+    ``12.5697`` -> ``"12.57"``, ``0.903`` -> ``"0.9030"`` (trailing zeros say how many digits are meant),
+    ``-0.0012345`` -> ``"−0.001234"``, ``123456.7`` -> ``"123,500"``, ``2.5e-7`` -> ``"2.500 × 10⁻⁷"``, or
+    with ``fixed`` (prose, which never shows a power of ten) ``"0.0000002500"``; missing values (None, NaN)
+    -> ``"–"``. Integers (``1004745`` -> ``"1,004,745"``) are counts and keep every digit, and so do whole
+    floats too large for ``precision`` digits (a count that became a float).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
     if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
+        return _minus(f"{int(value):,}")
     value = float(value)
-    if value == 0 or math.isinf(value):
-        return f"{value:g}"
-    magnitude = math.floor(math.log10(abs(value)))
-    if magnitude < -4:  # 0.00001234: fixed notation would be mostly zeros
-        return f"{value:.{precision - 1}e}"
-    return f"{value:,.{max(precision - 1 - magnitude, 0)}f}"
+    if value == 0:
+        return "0"  # -0.0 too: a zero has no sign
+    if math.isinf(value):
+        return _minus(f"{value:g}")
+    mantissa, exponent = f"{value:.{precision - 1}e}".split("e")
+    magnitude = int(exponent)  # of the rounded value: 0.99996 is 1.000, not 0.99996
+    if magnitude < -4 and not fixed:  # 0.00001234: fixed notation would be mostly zeros
+        return f"{_minus(mantissa)} × 10{str(magnitude).translate(_SUPERSCRIPT)}"
+    if magnitude >= precision:  # past the decimal point: round the integer part, unless it is a count
+        if value.is_integer():
+            return _minus(f"{int(value):,}")
+        value = round(value, precision - 1 - magnitude)
+    return _minus(f"{value:,.{max(precision - 1 - magnitude, 0)}f}")
+
+
+def plain(value) -> str:
+    """A setting or a label exactly as given, in fixed notation, with thousands separators and a true minus sign:
+    ``1e-05`` -> ``"0.00001"``, ``0.5`` -> ``"0.5"``, ``3.0`` -> ``"3"``, ``20000`` -> ``"20,000"``. Unlike
+    :func:`format_number` it neither adds nor drops digits: a learning rate is a choice, not a measurement."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if isinstance(value, numbers.Integral) or not math.isfinite(value):
+        return format_number(value)
+    return _minus(f"{Decimal(repr(float(value))).normalize():,f}")
 
 
 def column_label(name, names: Mapping | None = None, units: Mapping | None = None) -> str:
-    """The header a reader sees: ``names[name]`` (else the field name with spaces for
-    underscores, so long headers can wrap), then `` (unit)`` when ``units`` gives one."""
+    """The header a reader sees: ``names[name]`` (else the field name with spaces for underscores, so long
+    headers can wrap; a number, such as a learning rate heading its column, as :func:`plain` writes it), then
+    `` (unit)`` when ``units`` gives one."""
     label = (names or {}).get(name)
     if label is None:
-        label = str(name).replace("_", " ")
+        label = plain(name) if isinstance(name, numbers.Real) else str(name).replace("_", " ")
     unit = (units or {}).get(name)
-    return f"{label} ({unit})" if unit else str(label)
+    return typeset(f"{label} ({unit})" if unit else str(label))
 
 
-def format_table(df, *, names: Mapping | None = None, units: Mapping | None = None, precision: int = 4):
+def format_table(df, *, names: Mapping | None = None, units: Mapping | None = None, precision: int = 4,
+                 percent=()):
     """A copy of ``df`` as the text a reader sees; its shape and row order are unchanged.
 
     - integer columns are counts: every digit, with thousands separators (``1,004,745``);
-    - float columns are measurements, shown with ``precision`` significant digits
+    - float columns are measurements, shown with at most ``precision`` significant digits
       (:func:`format_number`); a float column whose values are all whole numbers (a count
       that became float, e.g. through a missing value) is shown as a count;
-    - other columns (text, already formatted numbers) are left as they are;
+    - the columns named in ``percent`` (fractions: ``0.9031``) are shown as percentages
+      (``90.31``) with ``%`` as their unit, always as measurements;
+    - numbers in the index are labels, shown as :func:`plain` writes them (``60,000``, ``0.0003``), and its
+      text as :func:`typeset` writes it;
+    - other columns (text, already formatted numbers) are left as they are but for :func:`typeset`
+      (``"x^2"`` -> ``"x²"``, ``"[-1, 1]"`` -> ``"[−1, 1]"``);
     - column and index names become ``names[field]`` with `` (units[field])`` appended
       (:func:`column_label`); fields missing from ``names`` get spaces for underscores.
 
-    ``names`` and ``units`` map field names (``"psnr"``) to what the reader sees (``"PSNR"``,
-    ``"dB"``); fields not in the table are ignored, so chapters can pass one mapping for all
-    their tables.
+    Every minus sign is a true one (:data:`MINUS`). ``names``, ``units`` and ``percent`` use field names
+    (``"psnr"`` -> ``"PSNR"``, ``"dB"``); fields not in the table are ignored, so chapters can pass one
+    mapping for all their tables. In a table with a column MultiIndex, a column is a percentage when
+    any level of its name is in ``percent``.
     """
     import pandas as pd
 
+    percent = set(percent)
+    units = {**(units or {}), **{field: "%" for field in percent}}
     out = df.copy()
     for col in out.columns:
         series = out[col]
         if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            out[col] = [typeset(v) if isinstance(v, str) else v for v in series]
             continue
-        present = series.dropna()
-        whole = pd.api.types.is_integer_dtype(series) or bool(
-            len(present) and (present == present.round()).all() and present.abs().max() < 2**53)
-        if whole:
-            out[col] = [format_number(None if pd.isna(v) else int(v)) for v in series]
-        else:
-            out[col] = [format_number(None if pd.isna(v) else float(v), precision) for v in series]
+        share = bool(percent & set(col if isinstance(col, tuple) else (col,)))
+        out[col] = _cells(100 * series if share else series, precision, whole=not share and _whole(series))
     out.columns = _labels(out.columns, names, units)
-    out.index = out.index.set_names([None if n is None else column_label(n, names, units) for n in out.index.names])
+    out.index = _index(out.index, names, units)
     return out
+
+
+def _whole(series) -> bool:
+    """Whether a numeric column holds counts: integers, or floats that are all whole numbers."""
+    import pandas as pd
+
+    present = series.dropna()
+    return pd.api.types.is_integer_dtype(series) or bool(
+        len(present) and (present == present.round()).all() and present.abs().max() < 2**53)
+
+
+def _cells(series, precision: int, *, whole: bool) -> list[str]:
+    """A numeric column's cells: counts with every digit, measurements with ``precision`` significant digits."""
+    import pandas as pd
+
+    if whole:
+        return [format_number(None if pd.isna(v) else int(v)) for v in series]
+    return [format_number(None if pd.isna(v) else float(v), precision) for v in series]
+
+
+def _index(index, names, units):
+    """``index`` with its numbers as :func:`plain` writes them, its text :func:`typeset` and its level names as
+    :func:`column_label` gives them."""
+    import pandas as pd
+
+    labels = [None if n is None else column_label(n, names, units) for n in index.names]
+    shown = [[typeset(v) if isinstance(v, str) else plain(v) for v in index.get_level_values(i)]
+             for i in range(index.nlevels)]
+    if isinstance(index, pd.MultiIndex):
+        return pd.MultiIndex.from_arrays(shown, names=labels)
+    return pd.Index(shown[0], name=labels[0])
 
 
 def _labels(columns, names, units):
@@ -123,14 +206,24 @@ def _labels(columns, names, units):
 
 
 def fmt(value, precision: int = 4) -> str:
-    """A number in prose: :func:`format_number` (``0.9031`` -> ``"0.9031"``, ``12345`` -> ``"12,345"``)."""
-    return format_number(value, precision)
+    """A number in prose: :func:`format_number` in fixed notation (``0.9031`` -> ``"0.9031"``, ``12345`` ->
+    ``"12,345"``, ``-2.4e-7`` -> ``"−0.0000002400"``): a sentence never shows a power of ten."""
+    return format_number(value, precision, fixed=True)
 
 
 def signed(value: float, precision: int = 3) -> str:
-    """A difference in prose, always with its sign: ``0.0042`` -> ``"+0.0042"``; the minus is a real minus sign."""
-    text = format_number(abs(value), precision)
-    return ("+" if value >= 0 else "−") + text
+    """A difference in prose, always with its sign: ``0.0042`` -> ``"+0.00420"``, ``-3.33e-5`` -> ``"−0.0000333"``;
+    the minus is a true minus sign (:data:`MINUS`)."""
+    return ("+" if value >= 0 else MINUS) + fmt(abs(value), precision)
+
+
+#: Below this a p-value is said to be below it, not given: its digits would say nothing more.
+P_FLOOR = 0.0001
+
+
+def p_value(p: float, precision: int = 2) -> str:
+    """A p-value in prose: ``0.0123`` -> ``"p = 0.012"``, ``2.4e-7`` -> ``"p < 0.0001"`` (below :data:`P_FLOOR`)."""
+    return f"p < {plain(P_FLOOR)}" if p < P_FLOOR else f"p = {fmt(p, precision)}"
 
 
 def count(n: int, noun: str) -> str:
@@ -232,9 +325,9 @@ def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: flo
     the independent pairs the test assumes.
     """
     diff = f"{a} − {b} = {signed(res.mean_diff)} [{signed(res.ci_low)}, {signed(res.ci_high)}] over {res.n} pairs"
-    tests = f"corrected t-test p = {fmt(res.p_nb, 2)}"
+    tests = f"corrected t-test {p_value(res.p_nb)}"
     if wilcoxon:
-        tests += (f"; exact Wilcoxon p = {fmt(res.p_wilcoxon, 2)}, "
+        tests += (f"; exact Wilcoxon {p_value(res.p_wilcoxon)}, "
                   f"whose floor with {res.wilcoxon_n} non-zero pairs is {fmt(res.p_floor, 2)}")
     if res.p_nb < alpha:
         better = a if res.mean_diff > 0 else b
@@ -245,11 +338,25 @@ def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: flo
     return f"{diff}: {verdict} ({tests}{unreachable})."
 
 
-def span(values, precision: int = 3) -> str:
-    """The range of ``values`` in prose: ``"1.03–1.46"``, or one number when they agree to ``precision`` digits."""
+def span(values, precision: int = 3, *, show=None) -> str:
+    """The range of ``values`` (numbers) in prose, each shown by ``show`` (default :func:`fmt` to ``precision``
+    digits): ``"1.03–1.46"``; one number when both ends read the same; ``"from −1.16 to +1.65"`` when the range
+    reaches below zero, because a dash beside a minus sign reads as one more minus (``"−1.16–1.65"``)."""
+    show = show or (lambda v: fmt(v, precision))
     values = list(values)
-    lo, hi = fmt(min(values), precision), fmt(max(values), precision)
-    return lo if lo == hi else f"{lo}–{hi}"
+    lo, hi = min(values), max(values)
+    if show(lo) == show(hi):
+        return show(lo)
+    if lo < 0:
+        return f"from {show(lo)} to {'+' if hi > 0 else ''}{show(hi)}"
+    return f"{show(lo)}–{show(hi)}"
+
+
+def from_to(lo, hi, show=fmt) -> str:
+    """Two ends of a range in prose: ``"from 1.20 TFLOP to 3.40 TFLOP"``, or ``"at 1.20 TFLOP"`` when both ends
+    read the same under ``show`` (a range of one value is that value)."""
+    first, last = show(lo), show(hi)
+    return f"at {first}" if first == last else f"from {first} to {last}"
 
 
 def distinct(records) -> list:
@@ -273,9 +380,9 @@ def recompute_time(records, *, workers: int = 1) -> str:
     unique = distinct(records)
     total = sum(float(r.get("provenance", {}).get("wall_time_s") or 0.0) for r in unique)
     hours = total / 3600
-    text = f"{len(unique)} runs, {fmt(hours, 2)} h of run time in all"
+    text = f"{count(len(unique), 'run')}, {fmt(hours, 2)} h of run time in all"
     if workers > 1:
-        text += f", about {fmt(hours / workers, 2)} h of wall time with {workers} runs at a time"
+        text += f", about {fmt(hours / workers, 2)} h of wall time with {count(workers, 'run')} at a time"
     return text
 
 
@@ -288,8 +395,8 @@ def flop_text(value: float) -> str:
     """A FLOP count in prose, with an SI prefix and three significant digits: ``2.72e15`` -> ``"2.72 PFLOP"``."""
     for scale, unit in _PREFIXES:
         if value >= scale * (1 - 5e-4):  # 9.9999e12 is 10.0 TFLOP, not 10,000 GFLOP
-            return f"{format_number(float(f'{value / scale:.3g}'), 3)} {unit}"
-    return f"{format_number(float(f'{value:.3g}'), 3)} FLOP"
+            return f"{fmt(value / scale, 3)} {unit}"
+    return f"{fmt(value, 3)} FLOP"
 
 
 def points(value: float) -> str:
@@ -312,10 +419,10 @@ def against_sentence(rows, *, title: str, kan: str = "KAN-Mixer", alpha: float =
     groups = {"ahead of": [], "behind": [], "not separable from": []}
     for r in rows.itertuples():
         key = "not separable from" if r.p_holm >= alpha else ("ahead of" if r.diff > 0 else "behind")
-        cost = (f"{format_number(r.params / r.kan_params, 2)}× the {kan}'s parameters and "
-                f"{format_number(r.seconds / r.kan_seconds, 2)}× its training time")
+        cost = (f"{fmt(r.params / r.kan_params, 2)}× the {kan}'s parameters and "
+                f"{fmt(r.seconds / r.kan_seconds, 2)}× its training time")
         groups[key].append(f"the {r.model} ({points(r.diff)} [{signed(100 * r.ci_low, 2)}, {signed(100 * r.ci_high, 2)}],"
-                           f" p = {format_number(r.p_holm, 2)}; {cost})")
+                           f" {p_value(r.p_holm)}; {cost})")
     n = int(rows.pairs.iloc[0])
     said = "; ".join(f"{key} {listing(items)}" for key, items in groups.items() if items)
     return (f"On {title}, with p-values Holm-adjusted over the {n} pairs of the cross-validation, the {kan} is "
@@ -331,11 +438,11 @@ def equivalence_sentence(res, *, margin: float, a: str = "bf16", b: str = "float
     lo, hi = res.ci_low, res.ci_high
     interval = (f"{a} − {b} = {points(res.mean_diff)} of {what}, corrected 90% interval {points(lo)} to "
                 f"{points(hi)} over {count(res.n, 'paired fold')}")
-    band = f"±{format_number(100 * margin, 2)} points"
+    band = f"±{fmt(100 * margin, 2)} points"
     if -margin < lo and hi < margin:
         return f"{interval}: inside the {band} equivalence margin, so the two are equivalent at that margin."
     return (f"{interval}: it reaches past the {band} equivalence margin, so equivalence cannot be claimed "
-            f"(and a difference of up to {format_number(100 * max(abs(lo), abs(hi)), 2)} points is not ruled out).")
+            f"(and a difference of up to {fmt(100 * max(abs(lo), abs(hi)), 2)} points is not ruled out).")
 
 
 def one_fold_sentence(scores: Mapping[str, float], reference: str, n: int, *, what: str = "held-out accuracy") -> str:

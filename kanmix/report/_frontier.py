@@ -4,12 +4,13 @@ what longer training buys."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
-from kanmix.report._format import count, flop_text, format_number, listing, points, signed, span
+from kanmix.report._format import count, flop_text, fmt, from_to, listing, plain, points, signed, span
 
 
 def _budget(cmp, value: float) -> str:
-    return flop_text(value) if cmp.x == "flops" else f"{format_number(value, 3)} s"
+    return flop_text(value) if cmp.x == "flops" else f"{fmt(value, 3)} s"
 
 
 def frontier_gap_sentence(cmp, *, what: str = "training FLOPs") -> str:
@@ -24,7 +25,7 @@ def frontier_gap_sentence(cmp, *, what: str = "training FLOPs") -> str:
         return (f"The {a} and {b} frontiers cover no common range of {what}, so they cannot be compared at "
                 "equal compute.")
     n = len(cmp.gaps)
-    where = f"from {_budget(cmp, cmp.lo)} to {_budget(cmp, cmp.hi)}"
+    where = from_to(cmp.lo, cmp.hi, partial(_budget, cmp))  # "at 14.3 TFLOP" when the common range is one level
     if cmp.band is None:
         leader = a if cmp.gaps.gap.mean() > 0 else b
         return (f"At equal {what} ({where}, {count(n, 'compute level')}), the {a} frontier minus the {b} one is "
@@ -35,14 +36,14 @@ def frontier_gap_sentence(cmp, *, what: str = "training FLOPs") -> str:
     for who in (a, b):
         rows = ahead[who]
         if len(rows):
-            parts.append(f"the {who} is ahead at {len(rows)} of {n} ({_budget(cmp, rows.x.min())}–"
-                         f"{_budget(cmp, rows.x.max())}), by {span(100 * rows.gap.abs(), 3)} points")
+            parts.append(f"the {who} is ahead at {len(rows)} of {n} ({span(rows.x, show=partial(_budget, cmp))}), "
+                         f"by {span(100 * rows.gap.abs(), 3)} points")
         else:
             parts.append(f"the {who} is ahead at none")
     tied = len(ahead["tied"])
     text = (f"At equal {what} ({where}, {count(n, 'compute level')} where a frontier has a point), "
             + "; ".join(parts) + f"; {tied} of {n} {'is' if tied == 1 else 'are'} within the noise band of "
-            f"±{format_number(100 * cmp.band, 2)} points (95%, from the spread between seeds, "
+            f"±{fmt(100 * cmp.band, 2)} points (95%, from the spread between seeds, "
             f"{count(cmp.seed_df, 'degree')} of freedom).")
     return text[0].upper() + text[1:]
 
@@ -78,7 +79,7 @@ def frontier_crossing_sentence(cmp, *, target_name: str = "the paper's budget") 
         parts.append(f"The fitted frontiers cross at about {_budget(cmp, cmp.crossing)}, inside the measured range.")
     else:
         top = max(cmp.gaps.x) if not cmp.gaps.empty else None
-        beyond = (f", {format_number(cmp.crossing / top, 2)}× the largest budget compared" if top and cmp.crossing > top
+        beyond = (f", {fmt(cmp.crossing / top, 2)}× the largest budget compared" if top and cmp.crossing > top
                   else ", below the smallest budget compared")
         parts.append(f"The fitted frontiers would cross at about {_budget(cmp, cmp.crossing)}{beyond}: "
                      "an extrapolation of straight lines through a saturating curve.")
@@ -124,7 +125,7 @@ def sweep_text(study, lr_sweep: Mapping) -> str:
     (``lr_sweep``: chapter 6's parameter, ``lrs`` tried at one size of each family in ``sizes``)."""
     tried = sorted(lr_sweep["lrs"])
     edge = [f for f in lr_sweep["sizes"] if f in study.lrs and study.lrs[f] in (tried[0], tried[-1])]
-    return "Chosen: " + "; ".join(f"{f}: {lr:g}" for f, lr in study.lrs.items()) + "." + (
+    return "Chosen: " + "; ".join(f"{f}: {plain(lr)}" for f, lr in study.lrs.items()) + "." + (
         f" For {listing(edge)} the best value is at the edge of the range tried, so a value beyond it might do "
         "better still: the sweep tests the single learning rate only within its range." if edge else "")
 
@@ -158,7 +159,7 @@ def longer_training_sentence(table, band: float | None, *, what: str = "validati
             verdict += f" and fell beyond it at {down}"
         parts.append(f"the {family}'s {verdict} ({changes})")
     noise = ("no configuration was trained with several seeds, so these changes are not judged against noise"
-             if band is None else f"noise band ±{format_number(100 * band, 2)} points, 95%")
+             if band is None else f"noise band ±{fmt(100 * band, 2)} points, 95%")
     return f"Training {lengths}, {what} changed as follows: " + "; ".join(parts) + f" ({noise})."
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kanmix.report._format import bullets, count, equivalence_sentence, fmt, listing, recompute_time, span
+from kanmix.report._format import (bullets, count, equivalence_sentence, fmt, listing, points, recompute_time, signed,
+                                   span)
 
 
 # ----------------------------------------------------------------------------- chapter 1's sentences
@@ -47,7 +48,8 @@ def layer_model_text(record: dict) -> str:
     cfg = record["config"]
     d = info(cfg["dataset"])
     widths = [d.channels * (cfg.get("size") or d.size) ** 2, *cfg["model_kwargs"]["hidden"], d.num_classes]
-    return (f"The classifier ({record['parameters']:,} parameters, widths {widths}) reached a test accuracy of "
+    shape = " → ".join(fmt(w) for w in widths)  # not a Python list: "[3,072, 64, 10]" would misread its commas
+    return (f"The classifier ({record['parameters']:,} parameters, widths {shape}) reached a test accuracy of "
             f"{fmt(record['metrics']['test']['accuracy'])} after {count(cfg['train']['epochs'], 'epoch')} on "
             f"{record['n_train']:,} images, in {fmt(record['train_seconds'], 3)} s of training "
             f"({cfg['train']['precision']}).")
@@ -115,6 +117,19 @@ def layer_speed_lines(speed, records) -> list[str]:
     return lines
 
 
+def _parity_intervals(parity) -> dict:
+    """Per model of :func:`kanmix.studies.precision_parity`'s rows: bf16 against float32 over the paired folds
+    (:func:`kanmix.stats.paired_comparison`, Nadeau-Bengio corrected, the 90% interval of two one-sided tests)."""
+    from kanmix.stats import paired_comparison
+
+    out = {}
+    for label in parity.model.unique():
+        part = parity[parity.model == label]
+        wide = part.pivot(index="fold", columns="precision", values="val_accuracy")
+        out[label] = paired_comparison(wide["bf16"], wide["fp32"], folds=int(part.folds.iloc[0]), confidence=0.90)
+    return out
+
+
 def parity_verdicts(parity, table, *, margin: float) -> list[str]:
     """Per model, bf16 against float32 as an equivalence test within ``margin`` (:func:`equivalence_sentence`) and how
     much faster bf16 trained.
@@ -123,17 +138,66 @@ def parity_verdicts(parity, table, *, margin: float) -> list[str]:
     fold), ``table`` :func:`kanmix.studies.parity_table` of them. The folds are paired; the
     Nadeau-Bengio correction uses their number.
     """
-    from kanmix.stats import paired_comparison
-
     verdicts = []
-    for label in table.index.get_level_values("model").unique():
+    for label, res in _parity_intervals(parity).items():
         fp32, bf16 = table.loc[(label, "fp32")], table.loc[(label, "bf16")]
-        part = parity[parity.model == label]
-        wide = part.pivot(index="fold", columns="precision", values="val_accuracy")
-        res = paired_comparison(wide["bf16"], wide["fp32"], folds=int(part.folds.iloc[0]), confidence=0.90)
         verdicts.append(f"{label}: " + equivalence_sentence(res, margin=margin)
                         + f" bf16 trained {fmt(fp32['train_seconds'] / bf16['train_seconds'], 3)}× as fast")
     return verdicts
+
+
+def parity_against_gaps(parity, gaps: Mapping[str, float] | None, *, kan: str = "KAN-Mixer") -> str:
+    """Whether the bf16 intervals (:func:`parity_verdicts`') are narrow enough to rule out a bf16 effect as large as
+    chapter 3's gaps between ``kan`` and each other model (``gaps``: :func:`kanmix.studies.kan_mixer_gaps`, other
+    model -> ``kan`` minus it; ``None`` while chapter 3's runs are missing).
+
+    Every model of chapter 3 trains in bf16; a gap smaller than what bf16 may shift one model by could
+    read differently in float32, so the sentence names each such gap.
+    """
+    if not gaps:
+        return "Chapter 3's runs are not all in the results store, so its gaps cannot be set beside these intervals yet."
+    reach = max(max(abs(r.ci_low), abs(r.ci_high)) for r in _parity_intervals(parity).values())
+    within = {m: g for m, g in gaps.items() if abs(g) <= reach}
+    lead = (f"The widest of these intervals reaches {fmt(100 * reach, 2)} points from zero. Chapter 3's gaps between the "
+            f"{kan} and the other models")
+    if not within:
+        smallest = min(gaps.values(), key=abs)
+        return (f"{lead} are all wider (the smallest {fmt(100 * abs(smallest), 2)} points), so none of them could be a "
+                "bf16 effect of that size.")
+    def named(part: Mapping[str, float]) -> str:
+        return listing([f"the {m} ({points(g)})" for m, g in sorted(part.items(), key=lambda kv: abs(kv[1]))])
+
+    wider = {m: g for m, g in gaps.items() if m not in within}
+    settled = (f"only the wider {'one' if len(wider) == 1 else 'ones'}, {named(wider)}, "
+               f"{'is' if len(wider) == 1 else 'are'}" if wider else "none of them is")
+    return (f"{lead} include gaps no wider than that: {named(within)}. A bf16 effect of that size is not ruled out, "
+            f"so whether {'this gap holds' if len(within) == 1 else 'these gaps hold'} in float32 is not settled "
+            f"here; {settled}.")
+
+
+def ae_parity_sentence(rows, *, margin: float, what: str = "test MSE") -> str:
+    """bf16 against float32 for an autoencoder's seeds as an equivalence test of the relative ``what``
+    (:func:`kanmix.studies.ae_precision_parity`'s rows): the mean of ``bf16 / float32 - 1`` over the seeds with
+    its 90% paired t interval (two one-sided tests at 0.05), inside ``±margin`` (relative) or not.
+
+    Seeds train on the same images and are scored on the same test split, so no resampling
+    correction applies; fewer than two seeds in both precisions give no interval, and the sentence says so.
+    """
+    from kanmix.stats import paired_comparison
+
+    wide = rows.pivot(index="seed", columns="precision", values="test_mse").reindex(columns=["fp32", "bf16"]).dropna()
+    if len(wide) < 2:
+        return (f"The autoencoder's parity needs at least two seeds in both precisions; the results store holds "
+                f"{count(len(wide), 'seed')} so far, so there is no interval yet.")
+    ratio = wide["bf16"] / wide["fp32"]
+    res = paired_comparison(ratio - 1, [0.0] * len(ratio), test_train_ratio=0.0, confidence=0.90)
+    pct = lambda v: f"{signed(100 * v, 2)}%"  # noqa: E731
+    interval = (f"bf16 against float32, the {what} changes by {pct(res.mean_diff)} on average, 90% interval "
+                f"{pct(res.ci_low)} to {pct(res.ci_high)} over {count(len(ratio), 'seed')}")
+    band = f"±{fmt(100 * margin, 2)}%"
+    if -margin < res.ci_low and res.ci_high < margin:
+        return f"{interval}: inside the {band} equivalence margin, so the two are equivalent at that margin."
+    return f"{interval}: it reaches past the {band} equivalence margin, so equivalence cannot be claimed."
 
 
 def parity_text(verdicts) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kanmix.report._format import (
-    against_sentence, compare_to_paper, count, fmt, listing, one_fold_sentence, paired_sentence, points,
-    ranking_sentence, recompute_time, signed)
+    against_sentence, compare_to_paper, count, fmt, listing, one_fold_sentence, p_value, paired_sentence, plain,
+    points, ranking_sentence, recompute_time, signed, span, typeset)
 
 
 # ----------------------------------------------------------------------------- chapter 3's sentences
@@ -21,7 +21,7 @@ def grid_ablation_text(study, grid_handling: str) -> str:
 
     table = ablation_table(study)
     default = study.ablation_curves[study.ablation_curves.model == table.index[0]]["outside_grid"]
-    text = (f"With the default grid, {fmt(default.min(), 3)}–{fmt(default.max(), 3)} of the KAN layers' inputs fell "
+    text = (f"With the default grid, {span(default, 3)} of the KAN layers' inputs fell "
             f"outside $[-1, 1]$ over training. Every KAN-Mixer of this chapter uses **{grid_handling}**, set in the "
             "profile. The ablation is one fold: "
             + one_fold_sentence(table["val_accuracy"].to_dict(), grid_handling, int(study.ablation.n_val.iloc[0]))
@@ -29,7 +29,7 @@ def grid_ablation_text(study, grid_handling: str) -> str:
     if study.left_out:  # handlings the epochs cannot train (kanmix.studies.runnable_grid_variants)
         text += "\n\nLeft out of the ablation: " + "; ".join(
             f"**{label}**, because {why}" for label, why in study.left_out.items()) + "."
-    return text
+    return typeset(text)  # the handlings' labels come from the profile: "[-1, 1] (efficient-KAN)"
 
 
 def cv_text(study, dataset: str) -> str:
@@ -89,7 +89,7 @@ def headline_text(study, tests) -> str:
     a, b = study.headline_pair
     lines = []
     for t in tests:
-        holm = (f" Adjusted over the {t.pairs} pairs of the main CV (Holm), its p is {fmt(t.p_holm, 2)}."
+        holm = (f" Adjusted over the {t.pairs} pairs of the main CV (Holm): {p_value(t.p_holm)}."
                 if t.p_holm is not None else "")
         lines.append(f"- **{t.label}**: {paired_sentence(t.res, a, b, wilcoxon=not t.repeated)}{holm} With this "
                      f"spread, the smallest difference the corrected test would detect with 80% power at 0.05 is "
@@ -130,7 +130,7 @@ def efficiency_text(study, *, folds: int) -> str:
     for (n, other, res), p in zip(tests, adjusted):
         verdict = (f"the {kan if res.mean_diff > 0 else other} is ahead" if p < 0.05 else "no difference can be told")
         lines.append(f"- {n:,} images, {kan} − {other}: {points(res.mean_diff)} [{signed(100 * res.ci_low, 2)}, "
-                     f"{signed(100 * res.ci_high, 2)}], Holm-adjusted p = {fmt(p, 2)}: {verdict}.")
+                     f"{signed(100 * res.ci_high, 2)}], Holm-adjusted {p_value(p)}: {verdict}.")
     return (f"{what[0].upper() + what[1:]}, the {kan} against each model over {count(folds, 'fold')} (corrected "
             f"paired t-test, Holm over the {len(tests)} comparisons of this section):\n\n" + "\n".join(lines))
 
@@ -179,11 +179,11 @@ def protocol_text(study, *, paper_epochs: int, workers: int) -> str:
     train = study.records[0]["config"]["train"]
     augment = train["augment"]
     return (f"Each fold trained on {int(study.folds.n_train.iloc[0]):,} images for {train['epochs']} epochs (batch "
-            f"{train['batch_size']}, AdamW with peak learning rate {train['lr']:g} and weight decay "
-            f"{train['weight_decay']:g}, a 5% warm-up and a cosine decay, {train['precision']}), with flips "
-            f"(p = {augment['hflip']:g}) and rotations of up to ±{augment['rotate']:g}° — the angle is our assumption. "
-            f"The paper trained for {paper_epochs} epochs. Recomputing this chapter from an empty results store: "
-            f"{recompute_time(study.records, workers=workers)}.")
+            f"{plain(train['batch_size'])}, AdamW with peak learning rate {plain(train['lr'])} and weight decay "
+            f"{plain(train['weight_decay'])}, a 5% warm-up and a cosine decay, {train['precision']}), with flips "
+            f"(p = {plain(augment['hflip'])}) and rotations of up to ±{plain(augment['rotate'])}° — the angle is our "
+            f"assumption. The paper trained for {paper_epochs} epochs. Recomputing this chapter from an empty results "
+            f"store: {recompute_time(study.records, workers=workers)}.")
 
 
 # ----------------------------------------------------------------------------- chapter 3's random search
@@ -221,9 +221,9 @@ def search_protocol_text(study, *, title: str, workers: int = 1) -> str:
     """What the random search ran, in numbers: its trials, their fold and schedule, the space, the budget; after
     :func:`search_campaign_text`'s note when runs are missing."""
     p = study.plan
-    choices = "; ".join(f"{SEARCH_NAMES.get(k, k)} in {{{', '.join(str(c) for c in v)}}}"
+    choices = "; ".join(f"{SEARCH_NAMES.get(k, k)} in {{{', '.join(plain(c) for c in v)}}}"
                         for k, v in p.space.items() if isinstance(v, list))
-    ranges = "; ".join(f"{SEARCH_NAMES.get(k, k)} log-uniform in [{v[0]:g}, {v[1]:g}]"
+    ranges = "; ".join(f"{SEARCH_NAMES.get(k, k)} log-uniform in [{plain(v[0])}, {plain(v[1])}]"
                        for k, v in p.space.items() if isinstance(v, tuple))
     n_train = f" ({study.records[0]['n_train']:,} training images)" if study.records else ""
     skipped = int((study.trials.note == "over the budget").sum()) if len(study.trials) else 0
@@ -296,7 +296,7 @@ def search_final_text(study, comparison, *, kan: str = "KAN-Mixer") -> str:
         return (f"The best configuration has not been trained with the chapter's schedule yet ({p.final_epochs} "
                 f"epochs on each of the {p.folds} folds).")
     b = study.best
-    label = ", ".join(f"{SEARCH_NAMES.get(k, k)} {fmt(b[k], 3) if isinstance(v, tuple) else int(b[k])}"
+    label = ", ".join(f"{SEARCH_NAMES.get(k, k)} {fmt(b[k], 3) if isinstance(v, tuple) else fmt(int(b[k]))}"
                       for k, v in p.space.items())
     text = (f"Trained for {p.final_epochs} epochs on {count(len(final), 'fold')} of {p.folds}, the best configuration "
             f"({label}) reaches a mean held-out accuracy of {fmt(final.val_accuracy.mean())}"

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 
+from kanmix.report._format import listing, plain, typeset
+
 if TYPE_CHECKING:
     from kanmix.interpret import Comparison, Evidence
 
@@ -24,15 +26,16 @@ _MEASURE_NAMES = {"spline_share": "the splines' share of the edges", "silu_like"
 
 
 def _pct(v: float) -> str:
-    """A fraction as a percentage: three significant digits from 10% up, two below (0.31%)."""
+    """A fraction as a percentage: three significant digits from 10% up, two below (0.31%), fixed notation."""
     if v is None or not math.isfinite(v):
         return "–"
-    return f"{100 * v:.3g}%" if abs(v) >= 0.1 else f"{100 * v:.2g}%"
+    return plain(float(f"{100 * v:.3g}" if abs(v) >= 0.1 else f"{100 * v:.2g}")) + "%"
 
 
 def _num(v: float) -> str:
-    """Three significant digits, trailing zeros dropped (``0.5``, ``0.903``): unlike :func:`format_number`."""
-    return "–" if v is None or not math.isfinite(v) else f"{v:.3g}"
+    """Three significant digits, trailing zeros dropped (``0.5``, ``0.903``, ``−0.0000477``): unlike
+    :func:`format_number`, in fixed notation with a true minus sign."""
+    return "–" if v is None or not math.isfinite(v) else plain(float(f"{v:.3g}"))
 
 
 def _times(ratio: float) -> str:
@@ -87,6 +90,54 @@ def _pruning_lines(ev: Evidence) -> tuple[str | None, float | None]:
     return lead + "; ".join(parts) + ".", safe
 
 
+def pruning_controls(ev: Evidence) -> dict[str, dict[float, Comparison]]:
+    """Control -> kept fraction -> the KAN-Mixer pruned by importance and fine-tuned against that control
+    (:attr:`kanmix.interpret.Evidence.controls`) at the same fraction (the MLP-Mixer: at the same parameter
+    count), on the test images; fractions below 1 only. Random pruning is paired by seed (the same trained
+    model); the MLP-Mixer is another model, so it is not. Empty without controls."""
+    from kanmix.interpret.evidence import compare
+    from kanmix.interpret.pruning import RANDOM
+
+    if ev.pruning is None or ev.controls is None or ev.controls.empty:
+        return {}
+    claim = ev.pruning.set_index(["keep", "seed"]).accuracy_finetuned
+    out: dict[str, dict[float, Comparison]] = {}
+    for control, rows in ev.controls.groupby("control", sort=False):
+        for keep, part in rows[rows.keep < 1].groupby("keep"):
+            ours = claim.loc[keep] if keep in claim.index.get_level_values(0) else None
+            if ours is None:
+                continue
+            paired = control == RANDOM
+            theirs = part.set_index("seed").accuracy_finetuned
+            if paired:
+                common = sorted(set(ours.index) & set(theirs.index))
+                if not common:
+                    continue
+                ours, theirs = ours.loc[common], theirs.loc[common]
+            n = int(min(ev.pruning.n_eval.min(), part.n_eval.min()))
+            out.setdefault(control, {})[float(keep)] = compare(ours.tolist(), theirs.tolist(), n=n, paired=paired)
+    return out
+
+
+def _controls_sentence(ev: Evidence) -> str | None:
+    """Pruning's controls in words (None without them): at each kept fraction, importance pruning against
+    random pruning, and the KAN-Mixer against the parameter-matched MLP-Mixer pruned by magnitude."""
+    from kanmix.interpret.pruning import RANDOM
+
+    tests = pruning_controls(ev)
+    if not tests:
+        return None
+    parts = []
+    for control, by_keep in tests.items():
+        what = ("against the same fractions removed in a random order, the importance-pruned KAN-Mixer is"
+                if control == RANDOM else "against the MLP-Mixer matched in parameters and pruned by weight magnitude to the "
+                "same parameter count, the KAN-Mixer is")
+        parts.append(what + " " + "; ".join(
+            f"at {_pct(keep)} kept " + _versus(c, "more accurate", "less accurate", "as accurate")
+            for keep, c in sorted(by_keep.items(), reverse=True)))
+    return "Controls, after the same fine-tuning: " + "; ".join(parts) + "."
+
+
 def findings(ev: Evidence) -> list[str]:
     """What the trained KAN models show beyond their untrained control and beyond noise, as phrases.
 
@@ -94,6 +145,7 @@ def findings(ev: Evidence) -> list[str]:
     conclusions, so they cannot disagree.
     """
     from kanmix.interpret.evidence import per_state, seed_agreement
+    from kanmix.interpret.pruning import RANDOM
 
     c = per_state(ev)
 
@@ -115,12 +167,18 @@ def findings(ev: Evidence) -> list[str]:
     if sign("concentration") == 1:
         held.append(f"importance concentrates on fewer edges than at initialisation (top 10% of edges hold "
                     f"{both('concentration', _pct)})")
-    if sign("locality") == -1:
+    shared = shared_with_mlp(ev)
+    if sign("locality") == -1 and "locality" not in shared:
         held.append(f"token maps become more local than at initialisation (locality {both('locality')})")
     stab = seed_agreement(ev)
-    if stab is not None and stab.sign == 1:
+    if stab is not None and stab.sign == 1 and "stability" not in shared:
         held.append(f"the token maps recur across seeds more than untrained ones do (rank correlation "
                     f"{_num(stab.a)} against {_num(stab.b)})")
+    for keep, c in sorted(pruning_controls(ev).get(RANDOM, {}).items()):
+        if c.sign == 1:
+            held.append(f"importance picks the edges worth keeping: at {_pct(keep)} kept, the importance-pruned "
+                        f"model is more accurate than one pruned in a random order ({_num(c.a)} against {_num(c.b)})")
+            break
     _, safe = _pruning_lines(ev)
     if safe is not None:
         held.append(f"the network can be read from {_pct(safe)} of its edges: the rest can be pruned, with "
@@ -128,19 +186,51 @@ def findings(ev: Evidence) -> list[str]:
     return held
 
 
+def shared_with_mlp(ev: Evidence) -> dict[str, str]:
+    """The token-map properties the trained KAN-Mixer shows beyond its initialisation that the trained
+    MLP-Mixer, measured the same way, shows as much (not beyond the KAN-Mixer's within noise): measure ->
+    phrase. A property both families share belongs to trained mixers, not to KAN edges."""
+    from kanmix.interpret.evidence import compare, per_state, seed_agreement
+
+    c, out = per_state(ev), {}
+    if "locality" in c and c["locality"].sign == -1 and ev.locality.get("mlp"):
+        vs = compare(ev.locality["trained"], ev.locality["mlp"])
+        if vs.sign is not None and vs.sign != -1:
+            out["locality"] = (f"token maps more local than at initialisation, and the MLP-Mixer's as local or more "
+                               f"(locality {_num(vs.a)} against the MLP-Mixer's {_num(vs.b)})")
+    stab = seed_agreement(ev)
+    if stab is not None and stab.sign == 1 and len(ev.stability.get("mlp", ())) > 0:
+        vs = compare(ev.stability["trained"], ev.stability["mlp"])
+        if vs.sign is not None and vs.sign != 1:
+            out["stability"] = (f"token maps that recur across seeds, as the MLP-Mixer's do (rank correlation "
+                                f"{_num(vs.a)} against the MLP-Mixer's {_num(vs.b)})")
+    return out
+
+
 def null_results(ev: Evidence) -> list[str]:
-    """The measures that do *not* separate the trained model from its untrained control beyond noise, as
-    phrases: the negative results a summary names beside :func:`findings`' positive ones."""
+    """The measures that do *not* separate the trained model from its untrained control beyond noise, and the
+    controls it does not beat, as phrases: the negative results a summary names beside :func:`findings`'
+    positive ones."""
     from kanmix.interpret.evidence import per_state, seed_agreement
+    from kanmix.interpret.pruning import MAGNITUDE, RANDOM
 
     c = per_state(ev)
     out = [_MEASURE_NAMES[name] for name in _MEASURE_NAMES if name in c and not c[name].sign]
     stab = seed_agreement(ev)
     if stab is not None and stab.sign != 1:
         out.append("how much the token maps recur across seeds")
+    out += [f"{phrase}: shared with the MLP-Mixer" for phrase in shared_with_mlp(ev).values()]
     if ev.pruning is not None and not ev.pruning.empty and _pruning_lines(ev)[1] is None:
         out.append(f"pruning: no kept fraction down to {_pct(ev.pruning.keep.min())} of the edges kept the unpruned "
                    "accuracy after fine-tuning")
+    controls = pruning_controls(ev)
+    if controls.get(RANDOM) and not any(v.sign == 1 for v in controls[RANDOM].values()):
+        out.append("pruning by importance keeps no more accuracy than pruning in a random order")
+    level = [keep for keep, v in controls.get(MAGNITUDE, {}).items() if v.sign is not None and v.sign != 1]
+    if level:
+        out.append("at the same parameter count, the MLP-Mixer pruned by magnitude is as accurate as the pruned "
+                   f"KAN-Mixer or more (at {listing([_pct(k) for k in sorted(level, reverse=True)])} of the "
+                   "KAN-Mixer's edges kept)")
     return out
 
 
@@ -188,7 +278,7 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
             at_init = symbolic_counts(ev.symbolic["init"])
             init = f" (at initialisation: {at_init.good} of {at_init.fitted})"
         verb = "has" if n_good - n_mlp == 1 else "have"
-        named = ", ".join(f"{form} ({count})" for form, count in forms.items()) or "none"
+        named = ", ".join(f"{typeset(form)} ({count})" for form, count in forms.items()) or "none"
         lines.append(f"- **Symbolic forms.** {n_good - n_mlp} of the {n_fit} top trained edges {verb} a closed form "
                      f"(R² ≥ {GOOD_FIT}) that an MLP edge, `a + b·SiLU(x)` or a straight line, would not also give. "
                      f"In all, {n_good} fit a library form{init}; forms named: {named}; {n_mlp} of them are fitted as "
@@ -199,21 +289,28 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
         if ev.locality.get("mlp"):
             words.append(_versus(compare(ev.locality["trained"], ev.locality["mlp"]), "less local than the MLP-Mixer's",
                                  "more local than the MLP-Mixer's", "as local as the MLP-Mixer's"))
-        lines.append("- **Token maps.** Mean distance read, relative to a uniform map (below 1: local): the trained "
+        lines.append("- **Token maps.** Mean distance read, relative to a uniform map (below 1: local), with one "
+                     "measure for both families (each edge's mean absolute output on the same images): the trained "
                      "maps are " + "; and ".join(words) + ".")
     stab = seed_agreement(ev)
     if stab is not None:
         lines.append("- **Across seeds.** The rank correlation of the token maps between trained seeds is "
                      + _versus(stab, "higher than between untrained ones", "lower than between untrained ones",
                                "no different from that between untrained ones")
+                     + ("; set against the MLP-Mixer's maps between its trained seeds, the KAN-Mixer's are "
+                        + _versus(compare(ev.stability["trained"], ev.stability["mlp"]),
+                                  "more alike across seeds", "less alike across seeds", "as alike across seeds")
+                        if len(ev.stability.get("mlp", ())) > 0 else "")
                      + ". Hidden units are not aligned across seeds, so only input-side maps are compared.")
     prune, _ = _pruning_lines(ev)
     if prune is not None:
-        lines.append(f"- **Pruning.** {prune}")
+        controls = _controls_sentence(ev)
+        lines.append(f"- **Pruning.** {prune}" + (f" {controls}" if controls else ""))
     held = findings(ev)
     if held:
         summary = (f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
-                   + ". Every other measure below is what the untrained network already shows, or within noise of it.")
+                   + ". Every other measure below is what the untrained network already shows, or within noise of it"
+                   + (", or what the MLP-Mixer shows too" if shared_with_mlp(ev) else "") + ".")
     elif all(v.sign is None for v in c.values()):
         summary = (f"**With one seed there is no noise estimate for {name}:** the measures below are set against "
                    "initialisation, and no difference is claimed either way.")

@@ -30,7 +30,8 @@ from kanmix.studies._common import (  # noqa: F401
     check_split, RunChecks, with_overrides)
 from kanmix.studies._parity import (  # noqa: F401
     kan_layer_labels, spline_share_table, weighted_spline_share, regulariser_table, parity_table,
-    parity_plan, precision_parity, parity_from_chapter, layer_run)
+    parity_plan, precision_parity, parity_from_chapter, layer_run, ae_parity_runs, ae_precision_parity,
+    ae_parity_from_chapter, kan_mixer_gaps, gaps_from_chapter)
 from kanmix.studies._mixers import (  # noqa: F401
     summaries, records_of, ablation_table, pairs_table, efficiency_table, wilcoxon_floors, HeadlineTest,
     headline_tests, paper_comparison, paper_parameters, deviations,
@@ -38,7 +39,7 @@ from kanmix.studies._mixers import (  # noqa: F401
     efficiency_epochs, runnable_grid_variants, MixerPlan, mixers_plan, mixers, mixers_from_chapter,
     mixers_plan_from_chapter)
 from kanmix.studies._autoencoders import (  # noqa: F401
-    AutoencoderStudy, autoencoders_plan, autoencoders, autoencoders_from_chapter)
+    AutoencoderStudy, autoencoders_plan, autoencoders, autoencoders_from_chapter, autoencoders_plan_from_chapter)
 from kanmix.studies._frontier import (  # noqa: F401
     seconds_column, frontier_comparisons, sweep_table, points_table, longer_training_table,
     FrontierStudy, frontier, FrontierPlan, frontier_plan, frontier_timing, timed_seconds, frontier_sizes,
@@ -51,6 +52,6 @@ from kanmix.studies._search import (  # noqa: F401
     searched_against_chapter,
     search_from_chapter, search_plan_from_chapter)
 from kanmix.studies._splines import (  # noqa: F401
-    KAN_AE, KAN_MIXER, SplinesPlan, SplinesStudy, splines_plan, splines, splines_plan_from_chapter,
+    KAN_AE, KAN_MIXER, MAGNITUDE, RANDOM, SplinesPlan, SplinesStudy, splines_plan, splines, splines_plan_from_chapter,
     splines_from_chapter, models_table, autoencoder_table, layer_summary, symbolic_table, symbolic_forms,
-    locality_table, pixel_maps, seed_agreement_table, pruning_means, cost_table)
+    locality_table, pixel_maps, seed_agreement_table, pruning_means, cost_table, pruning_controls_of)

@@ -374,6 +374,12 @@ def _ae_args(params: Mapping) -> dict:
     return {**p, "train": train, "keep_weights": keep}
 
 
+def autoencoders_plan_from_chapter(params: Mapping, *, check: bool = False) -> list[PlannedRun]:
+    """:func:`autoencoders_plan` of chapter 4's parameters; nothing is built unless ``check``."""
+    args = {k: v for k, v in _ae_args(params).items() if k not in ("require_beat_mean", "workers", "available_only")}
+    return autoencoders_plan(**args, check=check)
+
+
 def autoencoders_from_chapter(params: Mapping, *, force: bool = False) -> AutoencoderStudy:
     """:func:`autoencoders` of chapter 4's parameters (``keep_weights`` as dataset -> model -> bottleneck)."""
     return autoencoders(**_ae_args(params), force=force)

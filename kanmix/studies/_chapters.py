@@ -16,7 +16,7 @@ from kanmix.studies._common import (
     ParameterError, RunChecks, _distinct, _is_int, _positive_ints, about, one_line, one_thread)
 from kanmix.studies._frontier import _frontier_args, frontier_plan
 from kanmix.studies._mixers import mixers_plan_from_chapter
-from kanmix.studies._parity import layer_run, parity_plan
+from kanmix.studies._parity import _other_chapter, ae_parity_runs, layer_run, parity_plan
 
 # ----------------------------------------------------------------------------- a chapter's values, before it runs
 # ``python -m kanmix.book run`` checks every parameter's name and type against the chapter's
@@ -78,6 +78,14 @@ def _check_layer(params: Mapping, root: Path | None = None, checked: set | None 
     run_checks.verify()
     parity_plan(dataset=params["dataset"], models=params["parity_models"], folds=params["parity_folds"],
                 train=params["parity_train"], subset=params["parity_subset"], name="parity_models")
+    if not isinstance(params["available_only"], bool):
+        raise ParameterError(f"available_only={params['available_only']!r} must be true or false")
+    if not (isinstance(params["parity_ae_margin"], (int, float)) and 0 < params["parity_ae_margin"] < 1):
+        raise ParameterError(f"parity_ae_margin={params['parity_ae_margin']!r} must be a fraction in (0, 1)")
+    spec = params["parity_ae"]
+    if not isinstance(spec, Mapping) or set(spec) != {"dataset", "bottleneck"}:
+        raise ParameterError(f"parity_ae={spec!r} must be {{'dataset': ..., 'bottleneck': ...}}")
+    ae_parity_runs(_other_chapter(params, "04"), **spec)
 
 
 def _check_mixers(params: Mapping, root: Path | None = None, checked: set | None = None) -> None:
@@ -120,6 +128,9 @@ def _check_splines(params: Mapping, root: Path | None = None, checked: set | Non
     with about("train"):
         TrainConfig.from_dict(params["train"])
     Split(dataset=params["dataset"], size=32, subset=params["subset"])
+    for name in ("pruning_controls", "available_only"):
+        if not isinstance(params[name], bool):
+            raise ParameterError(f"{name}={params[name]!r} must be true or false")
     with about("ae_dataset/ae_subset/ae_bottleneck/ae_hidden/ae_train (the autoencoder)"), one_thread():
         runs = splines_plan_from_chapter(params)
     for name in ("n_importance", "n_eval", "finetune_steps", "n_panels", "n_top", "workers"):
@@ -140,6 +151,8 @@ def _check_splines(params: Mapping, root: Path | None = None, checked: set | Non
     run_checks.add(runs.kan, model="mixer_kwargs", keep_weights=True)
     run_checks.add(runs.mlp, model="mlp_kwargs", keep_weights=True)
     run_checks.add([runs.ae], model="ae_bottleneck/ae_hidden", keep_weights=True)
+    if runs.matched and not params["available_only"]:
+        run_checks.add(runs.matched, model="mlp_kwargs (scaled to the KAN-Mixer's parameters)", keep_weights=True)
     run_checks.verify()
 
 

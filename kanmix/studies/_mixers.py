@@ -544,6 +544,7 @@ def deviations(*, model_kwargs: Mapping[str, dict], dataset: str, lr: float, pre
                augment: Mapping) -> pd.DataFrame:
     """What chapter 3 does differently from the KAN-Mixers paper, and why: one row per setting."""
     from kanmix.models import config
+    from kanmix.report import plain  # settings as given, never "1e-05"
 
     paper = config("kan_mixer_paper")[1]
     kmx, mlp = model_kwargs["kan_mixer"], model_kwargs["mlp_mixer"]
@@ -555,16 +556,16 @@ def deviations(*, model_kwargs: Mapping[str, dict], dataset: str, lr: float, pre
         ("mixer size", f"patch {paper['patch']}, width {paper['dim']}, {paper['depth']} blocks ({paper_params:,} "
          "parameters)", f"patch {kmx['patch']}, width {kmx['dim']}, {kmx['depth']} blocks ({ours_params:,})",
          "the budget of this machine; chapter 6 measures how the comparison moves with size"),
-        ("learning rate", "not stated per model", f"{lr:g} for every model, untuned",
+        ("learning rate", "not stated per model", f"{plain(lr)} for every model, untuned",
          "one recipe for all; chapter 6 tests one learning rate per family with a sweep"),
-        ("dropout", "used", f"{mlp.get('dropout', 0):g} in every mixer", "no model is regularised differently from "
-         "another"),
+        ("dropout", "used", f"{plain(mlp.get('dropout', 0))} in every mixer",
+         "no model is regularised differently from another"),
         ("MLP-Mixer channel expansion", "4 in the standard MLP-Mixer",
-         f"{mlp['channel_hidden'] / mlp['dim']:g} (the KAN-Mixer's widths)",
+         f"{plain(round(mlp['channel_hidden'] / mlp['dim'], 4))} (the KAN-Mixer's widths)",
          "the same widths as the KAN-Mixer; chapter 6 adds the standard form"),
-        ("gradient clipping", "not stated", f"norm {clip:g}" if clip else "none", "the same for every model"),
+        ("gradient clipping", "not stated", f"norm {plain(clip)}" if clip else "none", "the same for every model"),
         ("precision", "not stated", precision, "bf16 is several times faster on this CPU; chapter 2 tests whether it "
          "changes accuracy and how it shifts the time-matched comparison"),
-        ("rotation range", "not stated", f"±{augment['rotate']:g}°", "an assumption"),
+        ("rotation range", "not stated", f"±{plain(augment['rotate'])}°", "an assumption"),
     ]
     return pd.DataFrame(rows, columns=["setting", "the paper", "here", "why"]).set_index("setting")

@@ -1,5 +1,6 @@
-"""Chapter 2's runs and tables: its KAN classifier (the spline share of its edges, its regulariser's terms) and
-the same CV in float32 and bf16 (:func:`precision_parity`, :func:`parity_table`)."""
+"""Chapter 2's runs and tables: its KAN classifier (the spline share of its edges, its regulariser's terms),
+the same CV in float32 and bf16 (:func:`precision_parity`, :func:`parity_table`), and chapter 4's KAN
+autoencoder's seeds in both precisions (:func:`ae_precision_parity`)."""
 
 from __future__ import annotations
 
@@ -52,11 +53,84 @@ def precision_parity(*, dataset: str, models: Mapping[str, dict], folds: int, tr
     return pd.concat(rows, ignore_index=True), records
 
 
+def ae_parity_runs(ae_params: Mapping, *, dataset: str, bottleneck: int) -> list[runner.Run]:
+    """Chapter 4's KAN autoencoder runs on ``dataset`` at ``bottleneck`` (``ae_params``: chapter 4's parameters),
+    one per seed, at chapter 4's own epochs: the runs whose precision :func:`ae_precision_parity` varies."""
+    from kanmix.studies._autoencoders import autoencoders_plan_from_chapter
+
+    planned = autoencoders_plan_from_chapter(ae_params)
+    epochs = ae_params["epochs"]
+    runs = [p.cfg for p in planned if p.cfg.model == "kan_ae" and not p.variant and p.cfg.split.dataset == dataset
+            and p.cfg.bottleneck == bottleneck and p.cfg.train.epochs == epochs]
+    if not runs:
+        raise ParameterError(f"parity_ae={{'dataset': {dataset!r}, 'bottleneck': {bottleneck!r}}}: chapter 4 has no "
+                             "KAN autoencoder there; choose a dataset and bottleneck it runs")
+    return runs
+
+
+def ae_precision_parity(runs: Sequence[runner.Run], *, precisions: Sequence[str] = ("fp32", "bf16"),
+                        available_only: bool = False, workers: int = 1, executor=None,
+                        force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """``runs`` (autoencoders, one per seed) at each precision, all else equal: one row per precision and seed
+    with ``test_mse`` and ``train_seconds``, and the records. ``available_only`` trains nothing and leaves
+    out what the store lacks (a campaign under way)."""
+    twins = [type(c).from_dict({**c.to_dict(), "train": {**c.to_dict()["train"], "precision": p}})
+             for p in precisions for c in runs]
+    todo = [c for c in twins if not available_only or runner.stored(c)]
+    records = runner.record_many(todo, workers=workers, force=force, executor=executor)
+    rows = pd.DataFrame([{"precision": c.train.precision, "seed": c.seed, "test_mse": r["metrics"]["test_mse"],
+                          "train_seconds": r["metrics"]["train_seconds"]} for c, r in zip(todo, records)],
+                        columns=["precision", "seed", "test_mse", "train_seconds"])
+    return rows, records
+
+
+def kan_mixer_gaps(mixer_params: Mapping, dataset: str) -> dict[str, float] | None:
+    """Chapter 3's gaps on ``dataset``: other model -> KAN-Mixer minus its mean held-out accuracy over the main
+    CV's folds (``mixer_params``: chapter 3's parameters), read from the store; ``None`` while a run is missing.
+
+    The sizes a bf16 effect would have to stay below for chapter 3's comparisons to stand: chapter 2
+    sets them beside its parity intervals.
+    """
+    from kanmix import results
+    from kanmix.studies._mixers import mixers_plan_from_chapter
+
+    plan = mixers_plan_from_chapter(mixer_params, check=False)
+    labelled = [(label, results.load_record(cfg.to_dict())) for label, cfg in plan.main.get(dataset, [])]
+    if not labelled or any(rec is None for _, rec in labelled):
+        return None
+    means = cv.table(labelled).groupby("model", sort=False).val_accuracy.mean()
+    kan = "KAN-Mixer"
+    return {m: float(means[kan] - v) for m, v in means.items() if m != kan} if kan in means else None
+
+
 def parity_from_chapter(params: Mapping, *, force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
     """:func:`precision_parity` of chapter 2's parameters (``parity_*``)."""
     p = _chapter_values(params, ("dataset", "parity_models", "parity_folds", "parity_train", "parity_subset", "workers"))
     return precision_parity(dataset=p["dataset"], models=p["parity_models"], folds=p["parity_folds"],
                             train=p["parity_train"], subset=p["parity_subset"], workers=p["workers"], force=force)
+
+
+def _other_chapter(params: Mapping, number: str) -> dict:
+    """Chapter ``number``'s parameters under the profile chapter 2 runs with (``params["profile"]``)."""
+    from kanmix import book
+
+    return book.chapter_parameters(params["profile"], [number])[number]
+
+
+def ae_parity_from_chapter(params: Mapping, *, force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """:func:`ae_precision_parity` of chapter 2's parameters: chapter 4's KAN autoencoder named by ``parity_ae``
+    (``{"dataset": ..., "bottleneck": ...}``), under the same profile, every seed in both precisions."""
+    p = _chapter_values(params, ("profile", "parity_ae", "available_only", "workers"))
+    spec = p["parity_ae"]
+    if not isinstance(spec, Mapping) or set(spec) != {"dataset", "bottleneck"}:
+        raise ParameterError(f"parity_ae={spec!r} must be {{'dataset': ..., 'bottleneck': ...}}")
+    runs = ae_parity_runs(_other_chapter(params, "04"), **spec)
+    return ae_precision_parity(runs, available_only=p["available_only"], workers=p["workers"], force=force)
+
+
+def gaps_from_chapter(params: Mapping) -> dict[str, float] | None:
+    """:func:`kan_mixer_gaps` of chapter 3 under chapter 2's profile, on chapter 2's dataset."""
+    return kan_mixer_gaps(_other_chapter(params, "03"), _chapter_values(params, ("dataset",))["dataset"])
 
 
 def layer_run(params: Mapping) -> runner.Run:

@@ -23,44 +23,57 @@ import torch
 from torch import nn
 
 from kanmix import data, interpret, runner
-from kanmix.studies._common import _chapter_values
+from kanmix.studies._common import ParameterError, _chapter_values
 
 #: The names of the chapter's two model families in :attr:`SplinesStudy.edges` (its ``model`` column).
 KAN_MIXER, KAN_AE = "KAN-Mixer", "KAN AE"
+#: The pruning controls in :attr:`SplinesStudy.controls` (its ``control`` column).
+RANDOM, MAGNITUDE = interpret.RANDOM, interpret.MAGNITUDE
 
 
 class SplinesPlan(NamedTuple):
-    """The runs chapter 5 interprets: the KAN-Mixer and the MLP-Mixer per seed, the KAN autoencoder."""
+    """The runs chapter 5 interprets: the KAN-Mixer and the MLP-Mixer per seed, the KAN autoencoder, and
+    (pruning's control) the MLP-Mixer matched to the KAN-Mixer's parameters per seed, or none."""
 
     kan: list[runner.Run]
     mlp: list[runner.Run]
     ae: runner.Run
+    matched: list[runner.Run] = []
 
 
 def splines_plan(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwargs: Mapping, train: Mapping,
                  seeds: Sequence[int], ae_dataset: str, ae_subset: int | None, ae_bottleneck: int, ae_hidden: int,
-                 ae_train: Mapping) -> SplinesPlan:
+                 ae_train: Mapping, pruning_controls: bool = False) -> SplinesPlan:
     """The configs of chapter 5's models; nothing trains.
 
     The mixers train on ``dataset`` at 32x32 (``subset`` of it, no fold: the chapter selects
     nothing on validation data), the KAN-Mixer and the MLP-Mixer of the same widths once per seed
     (so that their accuracies compare with a noise band on both sides); the autoencoder is
     chapter 4's KAN autoencoder of ``ae_dataset`` (``ae_train`` over its paper recipe), with the
-    first seed.
+    first seed. ``pruning_controls`` adds, per seed, the MLP-Mixer whose hidden widths hold the
+    KAN-Mixer's parameter count (:func:`kanmix.models.param_matched`, as in chapter 3), whose
+    pruning by magnitude is the control of the KAN-Mixer's.
     """
     from kanmix import ae
     from kanmix.experiment import ClassificationRun
+    from kanmix.models import param_matched, parameter_count
 
     def mixer(model: str, kwargs: Mapping, seed: int) -> ClassificationRun:
         return ClassificationRun.from_dict({"dataset": dataset, "size": 32, "subset": subset, "model": model,
                                             "model_kwargs": dict(kwargs), "seed": seed, "train": dict(train)})
 
     seeds = list(seeds)
+    kan = [mixer("kan_mixer", mixer_kwargs, s) for s in seeds]
+    matched = []
+    if pruning_controls:
+        shape = {"in_shape": kan[0].split.in_shape, "num_classes": data.info(dataset).num_classes}
+        kwargs = param_matched("mlp_mixer", dict(mlp_kwargs), parameter_count("kan_mixer", **shape, **mixer_kwargs),
+                               **shape)
+        matched = [mixer("mlp_mixer", kwargs, s) for s in seeds]
     return SplinesPlan(
-        kan=[mixer("kan_mixer", mixer_kwargs, s) for s in seeds],
-        mlp=[mixer("mlp_mixer", mlp_kwargs, s) for s in seeds],
+        kan=kan, mlp=[mixer("mlp_mixer", mlp_kwargs, s) for s in seeds],
         ae=ae.ae_config("kan", ae_dataset, ae_bottleneck, seed=seeds[0], subset=ae_subset,
-                        model_kwargs={"hidden": ae_hidden}, **ae_train))
+                        model_kwargs={"hidden": ae_hidden}, **ae_train), matched=matched)
 
 
 @dataclass
@@ -80,7 +93,11 @@ class SplinesStudy:
       with ``model``;
     - ``maps``: ``"trained"``, ``"init"``, ``"mlp"`` -> :func:`kanmix.interpret.token_maps` per seed;
     - ``pruning_records``: :func:`kanmix.interpret.prune_runs`' records (per seed, all edges kept
-      then each kept fraction); ``pruning``: one row of them each;
+      then each kept fraction); ``pruning``: one row of them each, with the parameters kept;
+    - ``matched_records``: the parameter-matched MLP-Mixers' records (pruning's control, may be empty);
+      ``control_records``: the controls' prune runs (random order; the matched MLP-Mixer by magnitude
+      to the KAN-Mixer's kept parameter counts); ``controls``: one row of them each, named by the
+      KAN-Mixer's kept fraction it is set against (:data:`RANDOM`, :data:`MAGNITUDE`);
     - ``linear_records``: :func:`kanmix.linearize.linearize_runs`' records (per seed and arm);
     - ``evidence``: the KAN-Mixers' :class:`kanmix.interpret.Evidence` (every measure, with a noise
       band over the seeds); ``ae_evidence``: the autoencoder's (one seed, so no band).
@@ -102,6 +119,9 @@ class SplinesStudy:
     maps: dict[str, list[torch.Tensor]]
     pruning_records: list[dict]
     pruning: pd.DataFrame
+    matched_records: list[dict]
+    control_records: list[dict]
+    controls: pd.DataFrame
     linear_records: list[dict]
     evidence: interpret.Evidence
     ae_evidence: interpret.Evidence
@@ -113,8 +133,9 @@ class SplinesStudy:
 
     @property
     def records(self) -> list[dict]:
-        """Every record behind the study: the models', then the pruning and linearizing runs'."""
-        return [*self.mixer_records, self.ae_record, *self.pruning_records, *self.linear_records]
+        """Every record behind the study: the models', then the pruning, control and linearizing runs'."""
+        return [*self.mixer_records, self.ae_record, *self.matched_records, *self.pruning_records,
+                *self.control_records, *self.linear_records]
 
     @property
     def edge_evidence(self) -> interpret.Evidence:
@@ -126,8 +147,8 @@ class SplinesStudy:
 def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwargs: Mapping, train: Mapping,
             seeds: Sequence[int], ae_dataset: str, ae_subset: int | None, ae_bottleneck: int, ae_hidden: int,
             ae_train: Mapping, n_importance: int, n_eval: int, keep_fractions: Sequence[float], finetune_steps: int,
-            finetune_lr: float, linearize_arms: Sequence[str] = (), n_top: int, workers: int = 1,
-            force: bool = False, executor=None) -> SplinesStudy:
+            finetune_lr: float, linearize_arms: Sequence[str] = (), n_top: int, pruning_controls: bool = False,
+            available_only: bool = False, workers: int = 1, force: bool = False, executor=None) -> SplinesStudy:
     """Chapter 5's runs and measures in one call (:func:`splines_plan`'s models, arguments alike).
 
     Every model is a results-store record with its weights kept, so a rerun loads the models
@@ -137,12 +158,18 @@ def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwar
     all its edges) and its layers of each of ``linearize_arms`` (:data:`kanmix.linearize.ARMS`)
     are made ``a + b·SiLU(x)``; both are fine-tuned for ``finetune_steps`` steps at
     ``finetune_lr`` (the mixers' batch size) and scored on ``n_eval`` test images.
+    ``pruning_controls`` adds the controls of pruning (:func:`pruning_controls_of`). ``available_only``
+    trains and computes no pruning, control or linearizing run: the study reads those the store holds
+    (a campaign under way); the models themselves must be there.
     """
     from kanmix.linearize import linearize_runs
 
+    for name, value in (("available_only", available_only), ("pruning_controls", pruning_controls)):
+        if not isinstance(value, bool):
+            raise ParameterError(f"{name}={value!r} must be true or false")
     plan = splines_plan(dataset=dataset, subset=subset, mixer_kwargs=mixer_kwargs, mlp_kwargs=mlp_kwargs, train=train,
                         seeds=seeds, ae_dataset=ae_dataset, ae_subset=ae_subset, ae_bottleneck=ae_bottleneck,
-                        ae_hidden=ae_hidden, ae_train=ae_train)
+                        ae_hidden=ae_hidden, ae_train=ae_train, pruning_controls=pruning_controls)
     seeds = list(seeds)
     mixer_records = runner.record_many([*plan.kan, *plan.mlp], workers=workers, keep_weights=True, force=force,
                                        executor=executor)
@@ -173,35 +200,88 @@ def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwar
             "mlp": [interpret.token_maps(m, probe) for m in mlps]}
 
     finetune = {"lr": finetune_lr, "batch_size": train.get("batch_size", 128)}
+    derived = {"n_eval": n_eval, "steps": finetune_steps, "finetune": finetune, "force": force}
     pruning_records = [rec for c in plan.kan for rec in interpret.prune_runs(
-        c, [1.0, *keep_fractions], n_importance=n_importance, n_eval=n_eval, steps=finetune_steps, finetune=finetune,
-        force=force)]
+        c, [1.0, *keep_fractions], n_importance=n_importance, available_only=available_only, **derived)]
+    kept = {keep: interpret.kept_parameters(trained[0], keep) for keep in [1.0, *keep_fractions]}
     pruning = pd.DataFrame([{"seed": r["seed"], "keep": r["config"]["keep"], "edges kept": r["edges_kept"],
+                             "parameters kept": kept[r["config"]["keep"]],
                              **{k: r[k] for k in ("accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned",
                                                   "n_eval", "masked_nonzero")}} for r in pruning_records])
-    if (pruning.masked_nonzero != 0).any():
+    matched_records, control_records, controls = [], [], pd.DataFrame()
+    if plan.matched:
+        matched_records, control_records, controls = pruning_controls_of(
+            plan, keep_fractions, kept, n_importance=n_importance, available_only=available_only, workers=workers,
+            executor=executor, **derived)
+    every = pd.concat([pruning, controls], ignore_index=True)
+    if not every.empty and (every.masked_nonzero != 0).any():
         raise RuntimeError("a removed edge came back during fine-tuning: "
-                           f"{pruning[pruning.masked_nonzero != 0].to_dict('records')}")
+                           f"{every[every.masked_nonzero != 0].to_dict('records')}")
     linear_records = [rec for c in plan.kan for rec in linearize_runs(
-        c, linearize_arms, n_fit=n_importance, n_eval=n_eval, steps=finetune_steps, finetune=finetune, force=force)]
+        c, linearize_arms, n_fit=n_importance, available_only=available_only, **derived)]
 
     def of(label: str) -> dict:
         return {"edges": edges[edges.model == label],
                 "symbolic": {state: df[df.model == label] for state, df in symbolic.items()}}
 
-    evidence = interpret.evidence(**of(KAN_MIXER), maps=maps, pruning=pruning, steps=finetune_steps,
-                                  chance=1 / data.info(dataset).num_classes)
+    evidence = interpret.evidence(**of(KAN_MIXER), maps=maps, pruning=pruning, controls=controls,
+                                  steps=finetune_steps, chance=1 / data.info(dataset).num_classes)
     return SplinesStudy(plan=plan, kan_records=kan_records, mlp_records=mlp_records, ae_record=ae_record,
                         trained=trained, untrained=untrained, mlps=mlps, ae_trained=ae_trained,
                         ae_untrained=ae_untrained, probe=probe, ae_probe=ae_probe, edges=edges, symbolic=symbolic,
-                        maps=maps, pruning_records=pruning_records, pruning=pruning, linear_records=linear_records,
+                        maps=maps, pruning_records=pruning_records, pruning=pruning, matched_records=matched_records,
+                        control_records=control_records, controls=controls, linear_records=linear_records,
                         evidence=evidence, ae_evidence=interpret.evidence(**of(KAN_AE)))
+
+
+def pruning_controls_of(plan: SplinesPlan, keep_fractions: Sequence[float], kept: Mapping[float, int], *,
+                        n_importance: int, n_eval: int, steps: int, finetune: Mapping, available_only: bool,
+                        workers: int, executor, force: bool) -> tuple[list[dict], list[dict], pd.DataFrame]:
+    """The controls of the KAN-Mixers' pruning: ``(matched MLP-Mixers' records, control records, controls)``.
+
+    - The same kept fractions of each KAN-Mixer's edges, in a random order (``ranking="random"``):
+      what ranking by importance adds over chance.
+    - The parameter-matched MLP-Mixer of each seed (trained here, weights kept), pruned by weight
+      magnitude to the parameters each KAN-Mixer keeps (``kept``: kept fraction -> parameters; all
+      its weights for the fraction 1, fine-tuning alone), fine-tuned the same way: what the same
+      parameter budget buys an MLP-Mixer pruned the usual way.
+
+    ``controls`` has one row per record: ``control`` (:data:`RANDOM`, :data:`MAGNITUDE`), ``seed``,
+    ``keep`` (the KAN-Mixer's kept fraction it is set against), ``parameters kept``, the accuracies
+    unpruned, pruned and fine-tuned, ``n_eval`` and ``masked_nonzero``. ``available_only`` trains and
+    computes nothing: it reads what the store holds.
+    """
+    derived = {"n_importance": n_importance, "n_eval": n_eval, "steps": steps, "finetune": finetune,
+               "available_only": available_only, "force": force}
+    todo = [c for c in plan.matched if not available_only or runner.stored(c)]
+    matched_records = runner.record_many(todo, workers=workers, keep_weights=True, force=force, executor=executor)
+    rows, records = [], []
+    for c in plan.kan:
+        recs = interpret.prune_runs(c, list(keep_fractions), ranking="random", **derived)
+        records += recs
+        rows += [{"control": RANDOM, "keep": r["config"]["keep"], "parameters kept": kept[r["config"]["keep"]], **_row(r)}
+                 for r in recs]
+    for c in todo:
+        model = runner.load_trained(c)
+        # Every KAN-Mixer's kept count, as a kept fraction of this MLP-Mixer's mixing weights (all for 1).
+        fractions = {(1.0 if keep == 1 else interpret.keep_for_parameters(model, kept[keep])): keep for keep in kept}
+        recs = interpret.prune_runs(c, list(fractions), ranking="magnitude", **derived)
+        records += recs
+        rows += [{"control": MAGNITUDE, "keep": fractions[r["config"]["keep"]],
+                  "parameters kept": interpret.kept_parameters(model, r["config"]["keep"]), **_row(r)} for r in recs]
+    return matched_records, records, pd.DataFrame(rows)
+
+
+def _row(record: dict) -> dict:
+    """A prune run's per-seed columns."""
+    return {"seed": record["seed"], **{k: record[k] for k in ("accuracy_unpruned", "accuracy_pruned",
+                                                               "accuracy_finetuned", "n_eval", "masked_nonzero")}}
 
 
 # ----------------------------------------------------------------------------- from the chapter's parameters
 
 _PLAN = ("dataset", "subset", "mixer_kwargs", "mlp_kwargs", "train", "seeds", "ae_dataset", "ae_subset",
-         "ae_bottleneck", "ae_hidden", "ae_train")
+         "ae_bottleneck", "ae_hidden", "ae_train", "pruning_controls")
 
 
 def splines_plan_from_chapter(params: Mapping) -> SplinesPlan:
@@ -212,7 +292,8 @@ def splines_plan_from_chapter(params: Mapping) -> SplinesPlan:
 def splines_from_chapter(params: Mapping, *, force: bool = False) -> SplinesStudy:
     """:func:`splines` of chapter 5's parameters; the presentation-only ones (``profile``, ``n_panels``) are ignored."""
     return splines(**_chapter_values(params, (*_PLAN, "n_importance", "n_eval", "keep_fractions", "finetune_steps",
-                                              "finetune_lr", "linearize_arms", "n_top", "workers")), force=force)
+                                              "finetune_lr", "linearize_arms", "n_top", "available_only",
+                                              "workers")), force=force)
 
 
 # ----------------------------------------------------------------------------- the chapter's tables
@@ -289,23 +370,27 @@ def pixel_maps(study: SplinesStudy, layer: str) -> dict[str, torch.Tensor]:
 
 
 def seed_agreement_table(study: SplinesStudy) -> pd.DataFrame:
-    """Per state and pair of seeds: :func:`kanmix.interpret.rank_agreement` of the full token maps and of their
-    means over output tokens."""
+    """Per state (the KAN-Mixer trained and at initialisation, the trained MLP-Mixer) and pair of seeds:
+    :func:`kanmix.interpret.rank_agreement` of the full token maps and of their means over output tokens."""
     seeds, maps = _seeds(study), study.maps
     pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
     return pd.DataFrame(
         [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
-         for state in ("trained", "init")
+         for state in ("trained", "init", "mlp")
          for (a, b), rho_map, rho_mean in zip(pairs, interpret.rank_agreement(maps[state]),
                                               interpret.rank_agreement([m.mean(0) for m in maps[state]]))]
     ).set_index(["state", "pair"])
 
 
 def pruning_means(study: SplinesStudy) -> pd.DataFrame:
-    """Per kept fraction (``"0.25"``, ...): the edges kept and the accuracies unpruned, pruned and fine-tuned,
-    means over the seeds."""
+    """Per kept fraction (``"0.25"``, ...): the edges and parameters kept and the accuracies unpruned, pruned and
+    fine-tuned, means over the seeds; then, where the controls ran, the fine-tuned accuracy of each control
+    (:data:`RANDOM`, :data:`MAGNITUDE`) at that fraction (the MLP-Mixer's at the same parameter count)."""
     means = study.pruning.groupby("keep", sort=False)[
-        ["edges kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
+        ["edges kept", "parameters kept", "accuracy_unpruned", "accuracy_pruned", "accuracy_finetuned"]].mean()
+    if not study.controls.empty:
+        tuned = study.controls.pivot_table(index="keep", columns="control", values="accuracy_finetuned", sort=False)
+        means = means.join(tuned.rename(columns=lambda c: f"{c}, fine-tuned"))
     means.index = pd.Index([f"{k:g}" for k in means.index], name="fraction kept")
     return means
 
