@@ -449,17 +449,25 @@ def plot_bases(grid_sizes, orders, *, n: int = 600) -> tuple[Figure, float]:
 # ----------------------------------------------------------------------------- chapter 3's random search
 
 
+def message(text: str, *, size: tuple[float, float] = (5, 1.6)) -> Figure:
+    """A figure that only says ``text``: what a chapter shows in a figure's place while the runs it draws are not
+    in the results store (a campaign under way), so the book's numbered figure still stands."""
+    fig = Figure(figsize=size)
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
 def plot_importances(importances, *, names=None) -> Figure:
     """Each searched setting's importance (a Series, largest first, as :func:`kanmix.studies.search_importances`
     gives it) as horizontal bars, the largest on top; ``names`` maps settings to labels. Without importances
     the panel says so."""
-    fig = Figure(figsize=(5, 0.45 * max(len(importances), 3) + 0.8))
-    ax = fig.subplots()
     if len(importances) == 0:
-        ax.text(0.5, 0.5, "no importance yet:\nfewer than two scored trials that differ", ha="center", va="center",
-                transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig
+        return message("no importance yet:\nfewer than two scored trials that differ",
+                       size=(5, 0.45 * 3 + 0.8))
+    fig = Figure(figsize=(5, 0.45 * len(importances) + 0.8))
+    ax = fig.subplots()
     labels = [(names or {}).get(k, k) for k in importances.index]
     ax.barh(labels[::-1], list(importances.to_numpy()[::-1]), color="tab:orange")
     ax.set_xlim(0, 1)

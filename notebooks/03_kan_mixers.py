@@ -56,6 +56,7 @@ efficiency_sizes: list[int | None] = [100]  # training-set sizes (before the k-f
 efficiency_folds = 1
 efficiency_models: list[str] | None = None  # labels of the main CV on the curve; None: the KAN-Mixer and MLP-Mixer
 efficiency_full_test = False  # score every size on the whole test split (else a subset of the training fraction)
+efficiency_available_only = False  # True: train no data-efficiency run, show the sizes whose runs are stored
 # Grid handling of the KAN-Mixer: the variants compared, and the one every KAN-Mixer uses.
 grid_variants = {
     "[-1, 1] (efficient-KAN)": {},
@@ -306,9 +307,10 @@ for dataset in datasets:
 # `studies.efficiency_epochs`), and each point is the mean over the first folds of the split.
 
 # %% tags=["remove-input"]
+scored = {"val_accuracy": "held-out accuracy", "test_accuracy": "test accuracy"}[study.efficiency_metric]
+display(Markdown(report.efficiency_campaign_text(study)))
 if study.efficiency is not None:
     eff_records = studies.records_of(study, study.efficiency)
-    scored = {"val_accuracy": "held-out accuracy", "test_accuracy": "test accuracy"}[study.efficiency_metric]
     display(page.table(studies.efficiency_table(study), f"{scored[0].upper() + scored[1:]} against the number of "
                        "training images per fold", eff_records, profile, names=NAMES))
     display(Markdown(report.efficiency_text(study, folds=efficiency_folds)))
@@ -320,6 +322,9 @@ if study.efficiency is not None:
                                                 ylabel=scored, size=(6, 3.3)),
                 f"{scored[0].upper() + scored[1:]} against training-set size"
                 + (" (mean ± sd over folds)" if efficiency_folds > 1 else ""), eff_records, profile)
+else:
+    page.figure("efficiency", viz.message("no data-efficiency size has all its runs\nin the results store yet"),
+                f"{scored[0].upper() + scored[1:]} against training-set size: not yet run", [], profile)
 
 # %% [markdown]
 # ```{glue:figure} efficiency

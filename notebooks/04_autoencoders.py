@@ -141,6 +141,13 @@ page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time
 # ```
 
 # %% [markdown]
+# ### What we did differently from the paper, and why
+
+# %% tags=["hide-input"]
+display(page.table(studies.ae_deviations_from_chapter(globals()), "Chapter 4 against the KAN autoencoder paper "
+                   "(– : the paper's value is not restated here)", [], profile))
+
+# %% [markdown]
 # ## Like for like: equal latent sizes, matched parameters, seeds
 #
 # Each comparison below pairs two models with **the same latent size, trained on the same images

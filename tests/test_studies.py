@@ -205,3 +205,36 @@ def test_the_autoencoder_parity_varies_only_chapter_4s_precision(training_calls)
         twin = planned[cfg["seed"]].to_dict()
         assert {**cfg, "train": {**cfg["train"], "precision": twin["train"]["precision"]}} == twin
     assert (rows.test_mse > 0).all() and len(training_calls) == 2 * len(runs)
+
+
+def test_chapter_4s_deviations_follow_its_parameters():
+    from kanmix import book
+
+    cpu = studies.ae_deviations_from_chapter(book.chapter_parameters("cpu", ["04"])["04"])
+    assert cpu.loc["datasets", "the paper"] == "MNIST, SVHN and CIFAR-10"
+    assert cpu.loc["datasets", "why"].startswith("SVHN left out")
+    assert "10,000 on CIFAR-10 (stratified)" in cpu.loc["training images at the paper's width", "here"]
+    assert "150 (MNIST) and 500 (CIFAR-10)" in cpu.loc["bottleneck", "here"]
+    everything = studies.ae_deviations(
+        datasets=["mnist", "svhn", "cifar10"], hidden={"mnist": 64, "svhn": 64, "cifar10": 64}, precision="fp32",
+        epochs=10, seeds=[0], paper_widths={"mnist": 150}, paper_hidden={}, paper_width_subset={},
+        converged_epochs=None, authors_variant=False)
+    assert everything.loc["datasets", "why"] == "the same" and everything.loc["seeds", "here"] == "one"
+    assert everything.loc["training images at the paper's width", "here"] == "the full training split"
+    assert everything.loc["training", "here"] == "the same, 10 epochs"
+
+
+def test_a_data_efficiency_campaign_under_way_is_read_not_trained(training_calls):
+    from kanmix import report
+
+    kw = dict(datasets=["fashion_mnist"], models=["kan_mixer", "mlp_mixer"], model_kwargs=KWARGS, folds=2,
+              train={**TRAIN, "epochs": 1}, subset=200, param_matched_to="kan_mixer", efficiency_sizes=[100, 150],
+              efficiency_folds=2, efficiency_models=["KAN-Mixer", studies.PARAM_MATCHED], efficiency_full_test=True)
+    study = studies.mixers(**kw, efficiency_available_only=True)
+    assert len(training_calls) == 3 * 2  # the main CV's three models on two folds; no efficiency run
+    assert study.efficiency is None and study.efficiency_missing == 2 * 2 * 2
+    assert "8 planned runs of the curve are not in the results store, so none is shown yet" in (
+        report.efficiency_campaign_text(study))
+    complete = studies.mixers(**kw)
+    assert len(training_calls) == 3 * 2 + 8 and complete.efficiency_missing == 0
+    assert report.efficiency_campaign_text(complete) == "" and sorted(complete.efficiency.subset.unique()) == [100, 150]

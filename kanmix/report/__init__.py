@@ -21,7 +21,8 @@ from kanmix.report._layer import (  # noqa: F401
     layer_cost_points, layer_model_text, spline_share_text, grid_update_text, top_edges_text, layer_speed_lines,
     parity_verdicts, parity_text, parity_against_gaps, ae_parity_sentence, bf16_time_text, layer_points)
 from kanmix.report._mixers import (  # noqa: F401
-    grid_ablation_text, cv_text, mlp_mixers_beside, paper_texts, headline_text, efficiency_text, mixers_points,
+    grid_ablation_text, cv_text, mlp_mixers_beside, paper_texts, headline_text, efficiency_text,
+    efficiency_campaign_text, mixers_points,
     CV_NAMES, CV_UNITS, protocol_text, SEARCH_NAMES, SEARCH_UNITS, search_campaign_text, search_protocol_text,
     search_importance_text, patch_text, search_final_text)
 from kanmix.report._autoencoders import (  # noqa: F401

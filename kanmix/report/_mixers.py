@@ -97,6 +97,16 @@ def headline_text(study, tests) -> str:
     return f"On {info(study.folds.dataset.iloc[0]).title}, the {a} against the {b}:\n\n" + "\n".join(lines)
 
 
+def efficiency_campaign_text(study) -> str:
+    """A note when the data-efficiency curve was read while its campaign is under way
+    (``efficiency_available_only``): how many planned runs are missing; empty when none is."""
+    if not study.efficiency_missing:
+        return ""
+    shown = "only the sizes whose runs are all stored are shown" if study.efficiency is not None else "none is shown yet"
+    return (f"*This section shows a campaign under way: {count(study.efficiency_missing, 'planned run')} of the curve "
+            f"{'is' if study.efficiency_missing == 1 else 'are'} not in the results store, so {shown}.*")
+
+
 def efficiency_text(study, *, folds: int) -> str:
     """The KAN-Mixer against each other model of the data-efficiency curve, size by size, against the noise.
 

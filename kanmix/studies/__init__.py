@@ -39,7 +39,8 @@ from kanmix.studies._mixers import (  # noqa: F401
     efficiency_epochs, runnable_grid_variants, MixerPlan, mixers_plan, mixers, mixers_from_chapter,
     mixers_plan_from_chapter)
 from kanmix.studies._autoencoders import (  # noqa: F401
-    AutoencoderStudy, autoencoders_plan, autoencoders, autoencoders_from_chapter, autoencoders_plan_from_chapter)
+    AutoencoderStudy, autoencoders_plan, autoencoders, autoencoders_from_chapter, autoencoders_plan_from_chapter,
+    PAPER_AE, ae_deviations, ae_deviations_from_chapter)
 from kanmix.studies._frontier import (  # noqa: F401
     seconds_column, frontier_comparisons, sweep_table, points_table, longer_training_table,
     FrontierStudy, frontier, FrontierPlan, frontier_plan, frontier_timing, timed_seconds, frontier_sizes,

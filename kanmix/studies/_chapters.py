@@ -93,6 +93,8 @@ def _check_mixers(params: Mapping, root: Path | None = None, checked: set | None
     search: every ``search_*`` value and, unless ``search_available_only``, every planned trial's split and model."""
     from kanmix.studies._search import search_plan_from_chapter
 
+    if not isinstance(params["efficiency_available_only"], bool):
+        raise ParameterError(f"efficiency_available_only={params['efficiency_available_only']!r} must be true or false")
     plan = mixers_plan_from_chapter(params)
     labels = list(plan.specs[params["datasets"][0]])
     if len(labels) < 2:

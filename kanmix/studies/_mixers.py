@@ -42,6 +42,7 @@ class MixerStudy:
     headline_pair: tuple[str, str] | None = None
     efficiency: pd.DataFrame | None = None
     efficiency_metric: str = "val_accuracy"  # test_accuracy when every size is scored on the whole test split
+    efficiency_missing: int = 0  # planned data-efficiency runs not in the store (efficiency_available_only)
     ablation: pd.DataFrame | None = None
     ablation_curves: pd.DataFrame | None = None
     left_out: dict[str, str] = field(default_factory=dict)
@@ -266,7 +267,11 @@ def mixers_plan(*, datasets: Sequence[str], models: Sequence[str], model_kwargs:
                 grid_handling=grid_handling)
     run_checks = RunChecks(force=force) if check else None
     if param_matched_to is not None:  # every other run first: the matched widths need the KAN-Mixer built
-        first = _plan_mixers(**{**args, "headline_against": None}, param_matched_to=None)
+        # The first pass has no matched MLP-Mixer yet, so its data-efficiency curve leaves it out too.
+        unmatched = None if efficiency_models is None else [m for m in efficiency_models if m != PARAM_MATCHED]
+        first = _plan_mixers(**{**args, "headline_against": None, "efficiency_models": unmatched,
+                                "efficiency_sizes": args["efficiency_sizes"] if unmatched != [] else []},
+                             param_matched_to=None)
         if run_checks is not None:
             first.queue(run_checks)
             run_checks.verify()
@@ -349,6 +354,7 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
            headline_repeats: int = 1, headline_against: str | None = None,
            efficiency_sizes: Sequence[int | None] = (), efficiency_folds: int = 1,
            efficiency_models: Sequence[str] | None = None, efficiency_full_test: bool = False,
+           efficiency_available_only: bool = False,
            grid_variants: Mapping[str, dict] | None = None, grid_handling: str | None = None,
            force: bool = False, workers: int = 1, executor=None) -> MixerStudy:
     """Chapter 3's runs, in the order a reader needs them (see :class:`MixerStudy`).
@@ -363,12 +369,16 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
     both get that many repeats of the k-fold split on the first dataset (repeat 0 is the main CV). ``efficiency_sizes`` are training-set subsets (``None``: the whole split) on
     which ``efficiency_models`` (labels of the main CV; ``None``: :data:`EFFICIENCY_MODELS`) run the first ``efficiency_folds`` folds, each
     with its own epochs scaled by :func:`efficiency_epochs`; ``efficiency_full_test`` scores every size
-    on the whole test split (else on a test subset of the training subset's fraction). ``workers`` trains that
+    on the whole test split (else on a test subset of the training subset's fraction);
+    ``efficiency_available_only`` trains none of them and shows the sizes whose runs are all stored (a
+    campaign under way; :attr:`MixerStudy.efficiency_missing` counts the rest). ``workers`` trains that
     many runs at a time (:func:`kanmix.runner.record_many`); ``executor``
     (``None``: ``$KANMIX_EXECUTOR``, else this machine) sends them to a Ray cluster instead (``"ray"``).
     Every run is built and checked before the first trains (:func:`mixers_plan`).
     """
     checks.integer("workers", workers)
+    if not isinstance(efficiency_available_only, bool):
+        raise ParameterError(f"efficiency_available_only={efficiency_available_only!r} must be true or false")
     plan = mixers_plan(datasets=datasets, models=models, model_kwargs=model_kwargs, folds=folds, train=train, size=size,
                        subset=subset, seed=seed, param_matched_to=param_matched_to,
                        time_matched_epochs=time_matched_epochs, headline_repeats=headline_repeats,
@@ -397,14 +407,18 @@ def mixers(*, datasets: Sequence[str], models: Sequence[str], model_kwargs: Mapp
         study.headline = cv.table(labelled)
         study.records += [rec for _, rec in labelled]
     if plan.efficiency:
-        runner.record_many([cfg for runs in plan.efficiency.values() for _, cfg in runs], workers=workers, force=force,
-                           executor=executor)
+        planned = [cfg for runs in plan.efficiency.values() for _, cfg in runs]
+        todo = [cfg for cfg in planned if not efficiency_available_only or runner.stored(cfg)]
+        study.efficiency_missing = len(planned) - len(todo)
+        runner.record_many(todo, workers=workers, force=force, executor=executor)
         rows = []
         for n, runs in plan.efficiency.items():
+            if not all(runner.stored(cfg) for _, cfg in runs):
+                continue  # a size is shown with every model and fold, or not at all (a campaign under way)
             labelled = cv.run_plan(runs)  # reads the records just made
             rows.append(cv.table(labelled).assign(subset=n or data.info(first).train_size))
             study.records += [rec for _, rec in labelled]
-        study.efficiency = pd.concat(rows, ignore_index=True)
+        study.efficiency = pd.concat(rows, ignore_index=True) if rows else None
         study.efficiency_metric = "test_accuracy" if efficiency_full_test else "val_accuracy"
     return study
 
@@ -414,7 +428,7 @@ def _mixer_args(params: Mapping) -> dict:
     p = _chapter_values(params, ("datasets", "models", "model_kwargs", "folds", "subset", "seed", "epochs", "batch_size", "lr",
                        "weight_decay", "precision", "augment", "param_matched", "time_matched_epochs",
                        "headline_repeats", "headline_against", "efficiency_sizes", "efficiency_folds",
-                       "efficiency_models", "efficiency_full_test", "grid_variants",
+                       "efficiency_models", "efficiency_full_test", "efficiency_available_only", "grid_variants",
                        "grid_handling",
                        "workers"))
     train = {k: p.pop(k) for k in ("epochs", "batch_size", "lr", "weight_decay", "precision", "augment")}
@@ -434,6 +448,7 @@ def mixers_plan_from_chapter(params: Mapping, *, check: bool = True) -> MixerPla
     """:func:`mixers_plan` of chapter 3's parameters: every run it would train, checked, none trained."""
     args = _mixer_args(params)
     checks.integer("workers", args.pop("workers"))
+    args.pop("efficiency_available_only")  # what the study reads, not what it plans
     return mixers_plan(**args, check=check)
 
 
