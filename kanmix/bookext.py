@@ -1,12 +1,15 @@
 """The book's own Sphinx extension (``_config.yml``: ``sphinx: extra_extensions``): figures a reader can open and
 that a screen reader can describe.
 
-Two changes to every page's document tree, made when Sphinx has resolved it (``doctree-resolved``, after myst-nb
+Three changes to every page's document tree, made when Sphinx has resolved it (``doctree-resolved``, after myst-nb
 has pasted the glued figures and their captions) and before it is written:
 
 - **alt text from the caption.** An image inside a figure gets the figure's caption as its ``alt`` text
   (:func:`caption_alt`); docutils would otherwise write the image's file path there. An ``alt`` the source gave
   on purpose is kept.
+- **chapters by number are links.** Every "chapter N" in a page's prose, typed or computed from the records,
+  links to chapter N (:func:`chapter_docs` finds it by its file name), except in code, math, headings, links
+  and on chapter N's own page.
 - **full size on a click.** In HTML, every local image that is not a link already is wrapped in a link to its
   own file in ``_images/`` (what Sphinx itself does for scaled images, ``html_scaled_image_link``), so a
   figure shrunk to the content column opens at full size. Plain links: no script, works offline.
@@ -83,10 +86,55 @@ def _link_full_size(app, doctree: nodes.document, docname: str) -> None:
         link.append(image)
 
 
+#: "chapter 3", "Chapters 4": a chapter named by its number in prose, typed or computed.
+_CHAPTER = re.compile(r"\b([Cc]hapters?) ([1-9])\b")
+#: Where a mention is left as it is: already a link, code, math, or a heading.
+_NO_LINK = (nodes.reference, nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.title,
+            nodes.raw, nodes.caption)
+
+
+def chapter_docs(docnames) -> dict[str, str]:
+    """Chapter number -> its document (``"3" -> "book/03_kan_mixers"``), from the numbered file names."""
+    found = {}
+    for doc in docnames:
+        m = re.fullmatch(r"book/0?([1-9])_\w+", doc)
+        if m:
+            found[m.group(1)] = doc
+    return found
+
+
+def _link_chapters(app, doctree: nodes.document, docname: str) -> None:
+    """Every "chapter N" in the page's prose becomes a link to chapter N (not on chapter N's own page)."""
+    targets = chapter_docs(app.env.found_docs)
+    for text in list(doctree.findall(nodes.Text)):
+        parent = text.parent
+        if parent is None or any(isinstance(a, _NO_LINK) for a in _ancestors(text)):
+            continue
+        pieces, last, source = [], 0, text.astext()
+        for m in _CHAPTER.finditer(source):
+            target = targets.get(m.group(2))
+            if target is None or target == docname:
+                continue
+            pieces += [nodes.Text(source[last:m.start()]),
+                       nodes.reference("", m.group(0), internal=True,
+                                       refuri=app.builder.get_relative_uri(docname, target))]
+            last = m.end()
+        if pieces:
+            pieces.append(nodes.Text(source[last:]))
+            parent.replace(text, [p for p in pieces if not (isinstance(p, nodes.Text) and not p.astext())])
+
+
+def _ancestors(node: nodes.Node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
 def _resolved(app, doctree: nodes.document, docname: str) -> None:
     _alt_from_captions(doctree)
     if app.builder.format == "html" and hasattr(app.builder, "imagedir"):
         _link_full_size(app, doctree, docname)
+        _link_chapters(app, doctree, docname)
 
 
 def setup(app):

@@ -1,7 +1,8 @@
 """What a chapter imports to show its results: tables and numbered figures under captions that carry provenance.
 
-Every table and figure of the book names the profile, the device(s) and the record hashes behind
-it (:func:`provenance`), so a number on the page can be traced to the run that made it.
+Every table and figure of the book names the profile, the device(s) and how many records are behind
+it (:func:`provenance`), and the chapter ends with :func:`provenance_table`, which lists those records
+(kinds, commits, wall time, hashes), so a number on the page can be traced to the run that made it.
 :func:`figure` glues a numbered figure (myst-nb) with its caption; :func:`table` renders a
 DataFrame formatted for reading (:func:`kanmix.report.format_table`) in a box that scrolls when
 it is wider than the page. The build tool is :mod:`kanmix.book`.
@@ -16,16 +17,30 @@ def short_hash(record: dict) -> str:
     return str(record.get("hash", "?"))[:8]
 
 
+#: Every record a chapter's tables and figures named so far, each once, in first-seen order: what
+#: :func:`provenance_table` lists at the chapter's end. A chapter runs in its own kernel, so this is one chapter's.
+_SEEN: dict[str, dict] = {}
+
+
+def _unclean(record: dict) -> bool:
+    """Made from a tree with uncommitted changes, or outside git."""
+    return record.get("provenance", {}).get("git", {}).get("dirty") is not False
+
+
 def provenance(records: Iterable[dict], profile: str, *, source: str | None = None) -> str:
-    """One line naming the profile, the device(s) and the record hashes behind a table or figure.
+    """One short line under a table or figure: the profile, the device(s) and how many records it rests on.
 
-    ``source`` describes numbers that come from neither the results store nor this notebook's
-    own computation (e.g. a benchmark's JSON file); it replaces the device part when there are
-    no records.
+    The records themselves (hashes, commits, wall time) are listed once, at the chapter's end, by
+    :func:`provenance_table`, which gathers every record a line names. ``source`` describes numbers
+    that come from neither the results store nor this notebook's own computation (e.g. a
+    benchmark's JSON file); it replaces the device part when there are no records. A record made
+    from a tree with uncommitted changes is flagged here, where every reader sees it.
     """
-    from kanmix.report import distinct
+    from kanmix.report import count, distinct
 
-    records = distinct(records)  # a record backing a table twice is named once
+    records = distinct(records)  # a record backing a table twice is counted once
+    for r in records:
+        _SEEN.setdefault(str(r.get("hash", id(r))), r)
     if not records and source:
         return f"profile `{profile}` · {source}"
     if not records:  # computed in the notebook itself, on this machine
@@ -33,17 +48,45 @@ def provenance(records: Iterable[dict], profile: str, *, source: str | None = No
 
         return f"profile `{profile}` · device {device_name()} · computed in this notebook (no stored run)"
     devices = sorted({r.get("provenance", {}).get("device", "?") for r in records})
-    hashes = [short_hash(r) for r in records]
-    shown = ", ".join(hashes[:6]) + (f" and {len(hashes) - 6} more" if len(hashes) > 6 else "")
-    plural = "s" if len(hashes) != 1 else ""
-    line = f"profile `{profile}` · device {' / '.join(devices)} · record{plural} {shown}"
-    commits = sorted({str(r.get("provenance", {}).get("git", {}).get("commit") or "?")[:7] for r in records})
-    line += f" · commit {', '.join(commits)}"
-    unclean = [short_hash(r) for r in records if r.get("provenance", {}).get("git", {}).get("dirty") is not False]
+    line = f"profile `{profile}` · device {' / '.join(devices)} · {count(len(records), 'record')}"
+    unclean = sum(_unclean(r) for r in records)
     if unclean:
-        line += (f" · ⚠ {len(unclean)} of {len(records)} made from a tree with uncommitted changes "
-                 f"(or outside git): {', '.join(unclean[:4])}{' ...' if len(unclean) > 4 else ''}")
+        line += f" · ⚠ {unclean} of {len(records)} made from a tree with uncommitted changes (or outside git)"
     return line
+
+
+def provenance_table(profile: str):
+    """The chapter's provenance, for its end: per kind of record that its tables and figures named
+    (:func:`provenance`), how many, on which device(s), from which commit(s), their wall time in all,
+    and how many were made from a tree with uncommitted changes; then every record's hash, folded."""
+    from IPython.display import HTML
+
+    import pandas as pd
+
+    from kanmix.report import format_table, listing
+
+    records = list(_SEEN.values())
+    if not records:
+        return HTML(f"<p><small>Profile {profile}: nothing on this page comes from the results store.</small></p>")
+    rows = {}
+    for r in records:
+        p = r.get("provenance", {})
+        row = rows.setdefault(r.get("kind", "?"), {"records": 0, "devices": set(), "commits": set(), "wall": 0.0,
+                                                  "uncommitted": 0})
+        row["records"] += 1
+        row["devices"].add(p.get("device", "?"))
+        row["commits"].add(str(p.get("git", {}).get("commit") or "?")[:7])
+        row["wall"] += float(p.get("wall_time_s") or 0.0)
+        row["uncommitted"] += _unclean(r)
+    df = pd.DataFrame([{"kind": kind, "records": v["records"], "device": listing(sorted(v["devices"])),
+                        "commits": listing(sorted(v["commits"])), "wall time (h)": v["wall"] / 3600,
+                        "uncommitted": v["uncommitted"]} for kind, v in rows.items()]).set_index("kind")
+    hashes = ", ".join(short_hash(r) for r in records)
+    return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>Provenance of this page (profile '
+                f"{profile}): the records behind its tables and figures</b></p>"
+                f'<div class="kanmix-table-scroll">{format_table(df, precision=3).style.to_html()}</div>'
+                f"<details><summary>The {len(records):,} records' hashes (file names under results/&lt;kind&gt;/)"
+                f"</summary><p><small>{hashes}</small></p></details></div>")
 
 
 def caption(text: str, records: Iterable[dict], profile: str, *, source: str | None = None):
@@ -126,6 +169,12 @@ def table(df, text: str, records: Iterable[dict], profile: str, *, precision: in
 
     shown = format_table(df, names=names, units=units, precision=precision, percent=percent)
     note = provenance(records, profile, source=source).replace("`", "")
+    body = f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div>'
+    if len(df) > FOLD_ROWS:  # a long table is there to be looked up, not read through: folded under its caption
+        body = f"<details><summary>Show the {len(df):,} rows</summary>{body}</details>"
     return HTML(f'<div class="kanmix-table"><p class="kanmix-table-caption"><b>{text}</b><br><small>{note}</small></p>'
-                f'<div class="kanmix-table-scroll">{shown.style.to_html()}</div></div>')
+                f"{body}</div>")
 
+
+#: Tables longer than this many rows are folded under their caption (:func:`table`).
+FOLD_ROWS = 15

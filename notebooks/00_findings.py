@@ -132,3 +132,12 @@ for dataset in params["03"]["datasets"]:
 table = pd.DataFrame(rows).set_index(["dataset", "model"])
 display(page.table(table, f"Chapter 3: {params['03']['folds']}-fold cross-validation, mean over folds, beside the "
                    "KAN-Mixers paper's numbers", mixers.records, profile, units={"training time per fold": "s"}))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

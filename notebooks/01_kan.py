@@ -154,3 +154,12 @@ display(page.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) 
 
 # %% tags=["remove-input"]
 display(Markdown(report.layer_cost_points(costs)))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

@@ -242,3 +242,12 @@ display(Markdown(report.ae_parity_sentence(ae_parity, margin=parity_ae_margin)))
 # %%
 display(Markdown(report.layer_points(weighted, occupancy, change, speed_lines, verdicts,
                                      [record, *bench_records, *parity_records, *ae_parity_records], workers=workers)))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

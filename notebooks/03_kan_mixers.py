@@ -427,3 +427,12 @@ display(Markdown(report.search_final_text(search, studies.searched_against_chapt
 # %% tags=["remove-input"]
 display(Markdown(report.mixers_points(study, studies.PAPER_ACCURACY, folds=folds, repeats=headline_repeats,
                                       paper_params=studies.paper_parameters(datasets[0]))))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

@@ -238,3 +238,12 @@ display(Markdown(report.ae_converged_text(paper, epochs=epochs)))
 
 # %%
 display(Markdown(report.ae_summary(comparisons, epochs=epochs, paper_widths=paper_widths, missing=study.missing)))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

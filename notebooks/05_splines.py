@@ -517,3 +517,12 @@ display(Markdown(report.conclude_interpretability(study.ae_evidence, "the KAN au
 display(Markdown(report.conclude_cost(kan_records, mlp_records, study.evidence)))
 display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
                  f"{report.recompute_time(study.records, workers=workers)}."))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

@@ -181,3 +181,12 @@ display(Markdown(report.longer_training_text(study, TITLES)))
 
 # %% tags=["remove-input"]
 display(Markdown(report.frontier_summary(by_flops, by_time, TITLES)))
+
+# %% [markdown]
+# ## Provenance
+#
+# Every record behind this page's tables and figures, by kind: where and from which commit it was made,
+# and how long it took. Each caption above names its profile, device and number of records.
+
+# %% tags=["remove-input"]
+display(page.provenance_table(profile))

@@ -103,21 +103,35 @@ def test_captions_carry_provenance(built_book):
         assert "profile" in text and "smoke" in text and "device" in text, f"{ch.stem} captions lack provenance"
 
 
-def test_provenance_names_records_this_machine_or_an_outside_source():
+def test_provenance_names_records_this_machine_or_an_outside_source(monkeypatch):
+    monkeypatch.setattr(page, "_SEEN", {})
     clean = {"commit": "89abcdef0123", "dirty": False}
-    rec = {"hash": "0123456789abcdef", "provenance": {"device": "cuda: H100", "git": clean}}
-    assert page.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · record 01234567 · commit 89abcde"
+    rec = {"hash": "0123456789abcdef", "kind": "classification",
+           "provenance": {"device": "cuda: H100", "git": clean, "wall_time_s": 1800.0}}
+    assert page.provenance([rec], "cpu") == "profile `cpu` · device cuda: H100 · 1 record"
     # A record made from a tree with uncommitted changes is flagged where every reader sees it.
-    dirty = {"hash": "fedcba9876543210", "provenance": {"device": "cpu: EPYC", "git": {**clean, "dirty": True}}}
+    dirty = {"hash": "fedcba9876543210", "kind": "ae",
+             "provenance": {"device": "cpu: EPYC", "git": {**clean, "dirty": True}, "wall_time_s": 3600.0}}
     line = page.provenance([rec, dirty], "cpu")
-    assert "⚠ 1 of 2 made from a tree with uncommitted changes" in line and "fedcba98" in line.split("⚠")[1]
+    assert line.startswith("profile `cpu` · device cpu: EPYC / cuda: H100 · 2 records")
+    assert "⚠ 1 of 2 made from a tree with uncommitted changes" in line and "fedcba98" not in line  # hashes: at the end
     assert "computed in this notebook" in page.provenance([], "smoke")
     outside = page.provenance([], "smoke", source="read from bench.json")
     assert outside == "profile `smoke` · read from bench.json" and "device" not in outside
-    # A record that backs a table twice is named once.
+    # A record that backs a table twice is counted once.
     assert page.provenance([rec, dirty, rec], "cpu") == line
     # Records, when there are any, are the provenance; a source does not override them.
     assert page.provenance([rec], "cpu", source="x") == page.provenance([rec], "cpu")
+    # The chapter's end lists every record the lines named: per kind, commits and wall time, then the hashes.
+    html = page.provenance_table("cpu").data
+    assert "<td" in html and "classification" in html and "ae" in html and "89abcde" in html
+    assert "0.5" in html and "1" in html  # hours of wall time: 1,800 s and 3,600 s
+    assert html.index("<details>") < html.index("01234567") and "fedcba98" in html
+
+
+def test_an_empty_provenance_table_says_so(monkeypatch):
+    monkeypatch.setattr(page, "_SEEN", {})
+    assert "nothing on this page comes from the results store" in page.provenance_table("smoke").data
 
 
 def _toc_book(tmp_path: Path, toc: str, sources: list[str]) -> Path:
@@ -243,7 +257,36 @@ def test_table_puts_the_caption_above_a_scroll_box():
     caption, scroll = html.split('<div class="kanmix-table-scroll">')
     assert "<table" not in caption and "computed in this notebook" in caption
     assert "1,004,745" in scroll and "12.57" in scroll and "PSNR (dB)" in scroll and "12.5697" not in scroll
+    long = pd.DataFrame({"x": range(page.FOLD_ROWS + 1)})
+    folded = page.table(long, "Many rows", [], "smoke").data
+    assert f"<details><summary>Show the {page.FOLD_ROWS + 1} rows</summary>" in folded
+    assert "<details>" not in page.table(long.head(page.FOLD_ROWS), "Few rows", [], "smoke").data
     # The styles that make the box scroll ship with the book.
     config = (book.ROOT / "_config.yml").read_text()
     assert "book/_static_src" in config and "kanmix.css" in config
     assert ".kanmix-table-scroll {" in (book.ROOT / "book" / "_static_src" / "kanmix.css").read_text()
+
+
+def test_every_chapter_named_by_number_in_prose_becomes_a_link():
+    from types import SimpleNamespace
+
+    from docutils import nodes
+
+    from kanmix import bookext
+
+    docs = ["book/intro", "book/00_findings", "book/03_kan_mixers", "book/06_frontier", "book/references"]
+    assert bookext.chapter_docs(docs) == {"3": "book/03_kan_mixers", "6": "book/06_frontier"}
+    app = SimpleNamespace(env=SimpleNamespace(found_docs=set(docs)),
+                          builder=SimpleNamespace(get_relative_uri=lambda a, b: f"{b.split('/')[1]}.html"))
+    para = nodes.paragraph("", "", nodes.Text("As chapter 3 shows, and Chapter 6 too (chapter 9 does not exist)."))
+    code = nodes.paragraph("", "", nodes.literal("", "chapter 3"))
+    doc = nodes.document(None, None)
+    doc += [para, code, nodes.title("", "chapter 6")]
+    bookext._link_chapters(app, doc, "book/00_findings")
+    links = [(r.astext(), r["refuri"]) for r in para.findall(nodes.reference)]
+    assert links == [("chapter 3", "03_kan_mixers.html"), ("Chapter 6", "06_frontier.html")]
+    assert para.astext() == "As chapter 3 shows, and Chapter 6 too (chapter 9 does not exist)."  # the text is kept
+    assert not list(code.findall(nodes.reference)) and not list(doc[2].findall(nodes.reference))
+    own = nodes.paragraph("", "", nodes.Text("See chapter 3."))
+    bookext._link_chapters(app, own, "book/03_kan_mixers")  # a chapter does not link to itself
+    assert not list(own.findall(nodes.reference))
