@@ -517,6 +517,24 @@ def _copy(src: Path, dest: Path) -> None:
     (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest)
 
 
+#: The tags that decide a code cell's input on the page: shown (``show-input``: the code teaches, e.g. the one
+#: study call that reruns a chapter), folded (``hide-input``) or removed (``remove-input``, ``remove-cell``).
+SHOWN, DECIDED = "show-input", {"show-input", "hide-input", "remove-input", "remove-cell"}
+
+
+def code_on_the_page(nb) -> bool:
+    """Remove from the page the input of every code cell whose tags do not decide it (:data:`DECIDED`): the
+    parameters, papermill's injected values, imports, plotting and sentence-building stay in the notebook
+    (a reader rerunning it sees them) but not on the page. Returns whether a tag was added."""
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if cell.cell_type == "code" and not DECIDED & set(tags):
+            tags.append("remove-input")
+            changed = True
+    return changed
+
+
 def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, quiet: bool = False,
           log=print) -> Path:
     """Build the HTML book from the executed notebooks in ``root/book``; returns the html directory.
@@ -532,6 +550,13 @@ def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, q
     mixed = sorted(set(profiles.values()))
     if len(mixed) > 1:
         log(f"[book] note: chapters come from different profiles: {profiles}")
+    import nbformat
+
+    for ch in chapters(root):
+        executed = root / "book" / f"{ch.stem}.ipynb"
+        nb = nbformat.read(executed, as_version=4)
+        if code_on_the_page(nb):
+            _atomic_write_notebook(nb, executed)
     vendor_mathjax(root)
     cmd = [*jupyter_book_command(), "build", str(root), "--builder", "html"]
     if out is not None:

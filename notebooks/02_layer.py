@@ -74,9 +74,11 @@ report.setup()
 # results store, so re-executing this chapter reloads them instead of training again. An
 # untrained twin (same architecture and seed, no training) is the control for every measure.
 
-# %%
+# %% tags=["show-input"]
 cfg = studies.layer_run(globals())  # the KAN classifier of the parameters above
 (record,) = runner.record_many([cfg], keep_weights=True)  # trained here, or where the executor sends it
+
+# %%
 models = {"trained": runner.load_trained(cfg), "untrained": runner.build(cfg).eval()}
 probe = data.to_float(data.load(dataset, "test")[0][:n_probe])
 layer, inputs = models["trained"].kan.layers[1], grids.layer_inputs(models["trained"], probe)["kan.layers.1"]
@@ -213,8 +215,10 @@ page.figure("speed", viz.plot_layer_speed(speed), "Layer time against the peers 
 # margin was written into the chapter after the committed runs existed, so a reader should weigh
 # it as a stated threshold, not a preregistered one.
 
-# %%
+# %% tags=["show-input"]
 parity, parity_records = studies.parity_from_chapter(globals())  # every parity run, from the parameters above
+
+# %%
 parity_table = studies.parity_table(parity)
 display(page.table(parity_table, f"{data.info(dataset).title}: {parity_folds}-fold CV of the same models, seeds and "
                    "folds in float32 and bf16", parity_records, profile, names=report.CV_NAMES, units=report.CV_UNITS))
@@ -232,8 +236,10 @@ display(Markdown(report.parity_text(verdicts)), Markdown(report.bf16_time_text(p
 # float32, its test MSE compared seed by seed. The margin, a 2% change of the test MSE, was
 # written here before the float32 runs were made.
 
-# %%
+# %% tags=["show-input"]
 ae_parity, ae_parity_records = studies.ae_parity_from_chapter(globals())  # chapter 4's runs and their twins
+
+# %%
 display(Markdown(report.ae_parity_sentence(ae_parity, margin=parity_ae_margin)))
 
 # %% [markdown]

@@ -122,8 +122,10 @@ page.figure("mixer", viz.mixer_diagram(), "The KAN-Mixer. The MLP-Mixer is the s
 # training as the KAN-Mixer (`time_matched_epochs`). Before any of this, the KAN-Mixer's grid
 # handling is chosen by a small ablation (next section).
 
-# %%
+# %% tags=["show-input"]
 study = studies.mixers_from_chapter(globals())  # every run of the chapter, from the parameters above
+
+# %%
 summary = studies.summaries(study)  # dataset -> one row per model
 n_train = int(study.folds.n_train.iloc[0])
 precision_used = study.records[0]["config"]["train"]["precision"]
@@ -356,8 +358,10 @@ else:
 # run records (`results/search/<study>/trials.json`, with a checksum that is checked on every read). That
 # export, with the records it cites, is what this page reads when it trains nothing.
 
-# %%
+# %% tags=["show-input"]
 search = studies.search_from_chapter(globals())  # the search, then its best configuration on every fold
+
+# %%
 SEARCH_TITLE = data.info(search_dataset).title
 
 # %% tags=["remove-input"]

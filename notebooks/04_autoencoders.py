@@ -90,8 +90,10 @@ NAMES, UNITS = report.AE_NAMES, report.AE_UNITS
 # $h \times w$ its strides fix, so it gets the nearest size its layout allows; the tables show
 # the size each model actually had.
 
-# %%
+# %% tags=["show-input"]
 study = studies.autoencoders_from_chapter(globals())  # every run of the chapter, from the parameters above
+
+# %%
 table = ae.chapter_table(study.table)
 records = study.records_of(study.table)
 display(Markdown(report.ae_campaign_text(study)))

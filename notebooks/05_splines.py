@@ -98,8 +98,10 @@ UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 # training them. The untrained controls are the same configurations built from the same seeds,
 # before any training step.
 
-# %%
+# %% tags=["show-input"]
 study = studies.splines_from_chapter(globals())  # every run and measure of the chapter, from the parameters above
+
+# %%
 kan_records, mlp_records, ae_record = study.kan_records, study.mlp_records, study.ae_record
 
 # %% [markdown]

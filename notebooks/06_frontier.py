@@ -59,7 +59,11 @@ from IPython.display import Markdown, display
 from kanmix import data, page, report, studies, viz
 
 report.setup()
+
+# %% tags=["show-input"]
 study = studies.frontier_from_chapter(globals())  # every run of the chapter, from the parameters above
+
+# %%
 TITLES = {d: data.info(d).title for d in datasets}
 PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)  # the paper's accuracies at its FLOPs
 by_flops, by_time = studies.frontier_comparisons(study, families, datasets, paper=PAPER)

@@ -290,3 +290,29 @@ def test_every_chapter_named_by_number_in_prose_becomes_a_link():
     own = nodes.paragraph("", "", nodes.Text("See chapter 3."))
     bookext._link_chapters(app, own, "book/03_kan_mixers")  # a chapter does not link to itself
     assert not list(own.findall(nodes.reference))
+
+
+def test_only_the_code_that_teaches_stays_on_the_page():
+    from nbformat import v4
+
+    nb = v4.new_notebook(cells=[
+        v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["parameters"]}),
+        v4.new_code_cell("profile = 'cpu'", metadata={"tags": ["injected-parameters"]}),
+        v4.new_code_cell("study = studies.mixers_from_chapter(globals())", metadata={"tags": ["show-input"]}),
+        v4.new_code_cell("fig = viz.plot(study)", metadata={"tags": ["hide-input"]}),
+        v4.new_code_cell("import pandas as pd"),
+        v4.new_markdown_cell("prose")])
+    assert book.code_on_the_page(nb)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    assert tags[:5] == [["parameters", "remove-input"], ["injected-parameters", "remove-input"], ["show-input"],
+                        ["hide-input"], ["remove-input"]]
+    assert not book.code_on_the_page(nb)  # a second pass changes nothing
+
+
+def test_every_chapter_shows_its_study_call():
+    # The one call that reruns a chapter's study is on the page; everything else in code is removed by the build.
+    for ch in book.chapters():
+        source = ch.source.read_text()
+        shown = [part.split("# %%")[0] for part in source.split('# %% tags=["show-input"]\n')[1:]]
+        if ch.number in ("02", "03", "04", "05", "06"):
+            assert any("studies." in cell and "(globals())" in cell for cell in shown), ch.stem
