@@ -535,6 +535,40 @@ def code_on_the_page(nb) -> bool:
     return changed
 
 
+#: The glue key under which the findings page stores its headline findings (Markdown), and where the build
+#: writes them for the intro to include (``{include} _generated/findings.md``): both pages open with the same
+#: findings, computed once, from the records.
+FINDINGS_KEY, FINDINGS_FILE = "headline_findings", Path("book") / "_generated" / "findings.md"
+
+
+def glued_markdown(nb, key: str) -> str | None:
+    """The Markdown a notebook glued under ``key`` (``myst_nb.glue``), or ``None``."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            book_keeping = out.get("metadata", {}).get("scrapbook", {})
+            if book_keeping.get("name") == key:  # glue(..., display=False) prefixes the mime type
+                text = out.get("data", {}).get(book_keeping.get("mime_prefix", "") + "text/markdown")
+                return "".join(text) if isinstance(text, list) else text
+    return None
+
+
+def write_findings(root: Path = ROOT) -> Path:
+    """Copy the executed findings page's headline findings to :data:`FINDINGS_FILE` for the intro; a findings
+    page that glued none (run before this existed, or failed) is an error naming what to run."""
+    import nbformat
+
+    from kanmix.io import atomic_write_bytes
+
+    executed = root / "book" / f"{SUMMARIES[0]}.ipynb"
+    text = glued_markdown(nbformat.read(executed, as_version=4), FINDINGS_KEY)
+    if not text:
+        raise BookError(f"{executed} holds no {FINDINGS_KEY!r}: rerun it (`python -m kanmix.book run --only 00`)")
+    path = root / FINDINGS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, text.encode())
+    return path
+
+
 def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, quiet: bool = False,
           log=print) -> Path:
     """Build the HTML book from the executed notebooks in ``root/book``; returns the html directory.
@@ -557,6 +591,7 @@ def build(root: Path = ROOT, *, strict: bool = False, out: Path | None = None, q
         nb = nbformat.read(executed, as_version=4)
         if code_on_the_page(nb):
             _atomic_write_notebook(nb, executed)
+    write_findings(root)
     vendor_mathjax(root)
     cmd = [*jupyter_book_command(), "build", str(root), "--builder", "html"]
     if out is not None:

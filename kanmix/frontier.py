@@ -256,7 +256,9 @@ def compare(points: pd.DataFrame, a: str, b: str, dataset: str, *, x: str = "flo
             half = st.t.ppf(0.975, min(ta.n, tb.n) - 2) * math.hypot(ta.slope_se, tb.slope_se)
             cmp.slope_ci = (cmp.slope - half, cmp.slope + half)
         if cmp.slope != 0:
-            cmp.crossing = 10 ** ((tb.intercept - ta.intercept) / cmp.slope)
+            # Lines that are parallel to rounding cross beyond any float: that is no crossing at all.
+            exponent = (tb.intercept - ta.intercept) / cmp.slope
+            cmp.crossing = 10 ** exponent if abs(exponent) < 300 else None
         if target is not None:
             cmp.at_target = ta.at(target) - tb.at(target)
             se_a, se_b = ta.se_at(target), tb.se_at(target)

@@ -89,6 +89,19 @@ def provenance_table(profile: str):
                 f"</summary><p><small>{hashes}</small></p></details></div>")
 
 
+def findings(sentences: Iterable[str], *, key: str | None = None):
+    """Show a page's findings as one marked block (``kanmix-finding``, what the browser checks look for at the
+    top of a page): a bulleted list of ``sentences``; with ``key``, also glued (Markdown) for another page to
+    include (:func:`kanmix.book.write_findings`)."""
+    from IPython.display import Markdown, display
+    from myst_nb import glue
+
+    text = "```{container} kanmix-finding\n" + "\n".join(f"- {s}" for s in sentences) + "\n```"
+    if key is not None:
+        glue(key, Markdown(text), display=False)
+    display(Markdown(text))
+
+
 def caption(text: str, records: Iterable[dict], profile: str, *, source: str | None = None):
     """A Markdown caption to display under a figure or table: ``text`` plus its provenance."""
     from IPython.display import Markdown
@@ -109,18 +122,25 @@ def figure(key: str, fig, text: str, records: Iterable[dict], profile: str, *, s
         ```
 
     and prose links to it with ``{numref}`fig-key```, so the number is the book's, not typed.
-    The figure is also shown where it is made, for a reader running the notebook (the book's
-    cell carries the ``remove-output`` tag), then closed.
+    The figure is glued as a PNG at :data:`FIGURE_DPI` (:func:`figure_png`, which records its smallest
+    text), so a figure drawn at most :data:`COLUMN_INCHES` wide shows at its natural size in the book's
+    column and its text at the size it was drawn. It is also shown where it is made, for a reader running
+    the notebook (the book's cell carries the ``remove-output`` tag), then closed.
     """
     import matplotlib.pyplot as plt
-    from IPython.display import Markdown
+    from IPython.display import Image, Markdown
     from myst_nb import glue
 
-    glue(key, fig, display=True)
+    glue(key, Image(figure_png(fig, dpi=FIGURE_DPI)), display=True)
     glue(f"{key}_caption", Markdown(f"**{text}** <br><small>{provenance(records, profile, source=source)}</small>"),
          display=False)
     plt.close(fig)
 
+
+#: Pixels per inch of the book's figures: one PNG pixel per CSS pixel, so a figure at most COLUMN_INCHES wide is
+#: shown unscaled in the content column (688 px at a 1280 px window) and its text at its drawn size (9 pt: 12.5 px).
+FIGURE_DPI = 100
+COLUMN_INCHES = 6.88
 
 #: The PNG text chunk in which :func:`figure_png` records the height of a figure's smallest text, in the PNG's own
 #: pixels. tests/test_browser.py reads it to compute how large that text appears on the page.
@@ -132,8 +152,7 @@ def figure_png(fig, *, dpi: float | None = None) -> bytes:
     font size of its smallest visible text, in the PNG's pixels, under :data:`SMALLEST_TEXT_KEY`.
 
     A reader sees that text at ``size * displayed width / natural width`` CSS pixels; the browser test holds it to
-    10 px at a desktop width. Not used by :func:`figure` yet: gluing ``IPython.display.Image(figure_png(fig))``
-    instead of the Figure is how a chapter's figures would carry the number.
+    10 px at a desktop width. :func:`figure` glues every chapter figure this way.
     """
     import io
 

@@ -14,17 +14,13 @@
 # %% [markdown]
 # # Findings at a glance
 #
-# What the book found, in a few sentences and one table. Everything on this page is computed
-# from the same results-store records the chapters show, through the same functions: the
-# page resolves each chapter's parameters for its profile (`kanmix.book.chapter_parameters`) and asks the
-# chapter's study for them. Under the `cpu` and `paper` profiles it only reads (`read_only`):
-# a record the chapters did not make is an error here, never a reason to train.
+# What the book found, computed from the records the chapters show; each finding links to its chapter.
 
 # %% tags=["parameters"]
 profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
 read_only = False  # True: every number must come from a stored record (the cpu and paper profiles)
 
-# %%
+# %% tags=["remove-cell"]
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -35,7 +31,7 @@ report.setup()
 params = book.chapter_parameters(profile, ["02", "03", "04", "05", "06"])
 PAPER = studies.PAPER_ACCURACY  # the KAN-Mixers paper's mean accuracies, per dataset
 
-# %%
+# %% tags=["remove-cell"]
 with results.read_only(read_only):
     scale = studies.frontier_from_chapter(params["06"])
     mixers = studies.mixers_from_chapter(params["03"])
@@ -45,30 +41,42 @@ with results.read_only(read_only):
                                                           runtime.default_device())]
     splines = studies.splines_from_chapter(params["05"])
 
-# %% [markdown]
-# ## The findings
-
-# %% tags=["hide-input"]
-points = []
-# 0. the compute frontier (chapter 6): the families at equal compute, on every dataset it ran
-p6 = params["06"]
+# %% tags=["remove-input"]
+p3, p4, p6 = params["03"], params["04"], params["06"]
+against = {d: studies.kan_mixer_against(mixers.folds[mixers.folds.dataset == d], folds=p3["folds"])
+           for d in p3["datasets"]}
 kan_family, mlp_family = list(p6["families"])[:2]
 marks = studies.paper_frontier_marks(p6["datasets"], paper_epochs=p6["paper_epochs"])
 scale_cmp = {d: frontier.compare(scale.points, kan_family, mlp_family, d, target=marks.get(d, [(None, None, None)])[0][1])
              for d in p6["datasets"]}
+ae_comparisons = ae.matched_comparisons(autoencoders.runs, autoencoders.all_baselines)
+headline = report.headline_findings(against=against, pair=mixers.headline_pair, frontier=scale_cmp,
+                                    missing=scale.missing, comparisons=ae_comparisons, epochs=p4["epochs"],
+                                    paper_widths=p4["paper_widths"], evidence=splines.evidence)
+page.findings(headline, key=book.FINDINGS_KEY)  # the intro opens with the same findings
+
+# %% [markdown]
+# Everything on this page comes from the same functions the chapters call, on their parameters for this
+# profile (`kanmix.book.chapter_parameters`); under the `cpu` and `paper` profiles the page only reads
+# (`read_only`): a record the chapters did not make is an error here, never a reason to train.
+#
+# ## The findings in detail
+
+# %% tags=["remove-input"]
+points = []
+# 0. the compute frontier (chapter 6): the families at equal compute, on every dataset it ran
 under_way = (f"; a campaign under way, {report.count(scale.missing, 'planned run')} not yet in the results store"
              if scale.missing else "")
 points.append(f"**At equal compute** (chapter 6{under_way}). " + " ".join(
     f"{data.info(d).title}: " + report.frontier_gap_sentence(c) + " " + report.frontier_trend_sentence(c)
     for d, c in scale_cmp.items()))
 # 1. KAN-Mixer vs every baseline of chapter 3, on every dataset, and vs the paper
-p3 = params["03"]
 parts = []
 for dataset in p3["datasets"]:
     part = mixers.folds[mixers.folds.dataset == dataset]
     s_ = cv.overview(part)
     title = data.info(dataset).title
-    parts.append(report.against_sentence(studies.kan_mixer_against(part, folds=p3["folds"]), title=title) + " "
+    parts.append(report.against_sentence(against[dataset], title=title) + " "
                  + report.compare_to_paper(s_["val_accuracy"].to_dict(), PAPER.get(dataset, {}),
                                            what="mean held-out accuracy", noise=s_["std"].to_dict(),
                                            separated=studies.separated_pairs(part, folds=p3["folds"])))
@@ -78,12 +86,11 @@ if mixers.headline_pair is not None:
         studies.headline_comparison(mixers, p3["folds"]), *mixers.headline_pair, wilcoxon=False)
 points.append(text)
 # 2. autoencoders: the matched comparisons of chapter 4 (equal latent sizes, matched parameters, seeds)
-p4 = params["04"]
 points.append("**KAN autoencoders** (chapter 4).\n\n" + report.ae_summary(
-    ae.matched_comparisons(autoencoders.runs, autoencoders.all_baselines), epochs=p4["epochs"],
+    ae_comparisons, epochs=p4["epochs"],
     paper_widths=p4["paper_widths"], missing=autoencoders.missing))
-# 3. the spline analysis: the per-edge measures and pruning of chapter 5's KAN-Mixers
-ev = splines.edge_evidence
+# 3. the spline analysis: every measure of chapter 5's KAN-Mixers, what the MLP-Mixer shares reported as shared
+ev = splines.evidence
 found, null = report.findings(ev), report.null_results(ev)
 seeds = report.count(len(splines.plan.kan), "seed")
 points.append(f"**Inside the KAN-Mixer** (chapter 5, {seeds}, each measure set against "

@@ -316,3 +316,24 @@ def test_every_chapter_shows_its_study_call():
         shown = [part.split("# %%")[0] for part in source.split('# %% tags=["show-input"]\n')[1:]]
         if ch.number in ("02", "03", "04", "05", "06"):
             assert any("studies." in cell and "(globals())" in cell for cell in shown), ch.stem
+
+
+def test_the_intro_opens_with_the_findings_page_s_findings(tmp_path):
+    import nbformat
+    from nbformat import v4
+
+    (tmp_path / "book").mkdir()
+    # As glue(key, Markdown(...), display=False) stores it: the mime type carries papermill's prefix.
+    prefix = "application/papermill.record/"
+    out = v4.new_output("display_data", data={f"{prefix}text/markdown": "- **A finding** (chapter 3).",
+                                              f"{prefix}text/plain": "x"},
+                        metadata={"scrapbook": {"name": book.FINDINGS_KEY, "mime_prefix": prefix}})
+    nb = v4.new_notebook(cells=[v4.new_code_cell("glue(...)", outputs=[out], execution_count=1)])
+    nbformat.write(nb, tmp_path / "book" / "00_findings.ipynb")
+    assert book.write_findings(tmp_path).read_text() == "- **A finding** (chapter 3)."
+    nbformat.write(v4.new_notebook(cells=[v4.new_code_cell("1", execution_count=1)]),
+                   tmp_path / "book" / "00_findings.ipynb")
+    with pytest.raises(book.BookError, match="holds no 'headline_findings'"):
+        book.write_findings(tmp_path)
+    intro = (book.ROOT / "book" / "intro.md").read_text()
+    assert intro.index("{include} _generated/findings.md") < intro.index("## ")  # before any section

@@ -124,3 +124,11 @@ def test_timed_seconds_are_images_over_the_measured_rate():
     secs = studies.timed_seconds(pts, {"images_per_second": {"A 32×1 d": 500.0}})
     assert secs.iloc[0] == 20.0 and math.isnan(secs.iloc[1])
     assert studies.timed_seconds(pts, None).isna().all()
+
+
+def test_frontiers_all_but_parallel_do_not_cross():
+    # Slopes 1e-4 apart with lines 0.1 apart would cross at 10^1000 FLOPs, beyond any float: no crossing.
+    pts = make_points({"A": (0.60, 0.02), "B": (0.70, 0.0201)}, {"A": XS, "B": XS},
+                      seeds={("A", 1e13): [-0.001, 0.001]})
+    cmp = frontier.compare(pts, "A", "B", "fashion_mnist")
+    assert cmp.slope == pytest.approx(-1e-4) and cmp.crossing is None

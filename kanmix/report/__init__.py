@@ -34,3 +34,5 @@ from kanmix.report._splines import (  # noqa: F401
 from kanmix.report._frontier import (  # noqa: F401
     frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source, frontier_answer,
     sweep_text, frontier_summary, longer_training_sentence, longer_training_text)
+from kanmix.report._headline import (  # noqa: F401
+    PLAIN_NAMES, plain_name, mixers_finding, scale_finding, autoencoders_finding, inside_finding, headline_findings)

@@ -12,7 +12,6 @@ read this one result, so they cannot disagree. The chapter's tables are function
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -136,12 +135,6 @@ class SplinesStudy:
         """Every record behind the study: the models', then the pruning, control and linearizing runs'."""
         return [*self.mixer_records, self.ae_record, *self.matched_records, *self.pruning_records,
                 *self.control_records, *self.linear_records]
-
-    @property
-    def edge_evidence(self) -> interpret.Evidence:
-        """:attr:`evidence` from the per-edge measures and pruning alone, without what the token maps
-        (locality, agreement across seeds) and the symbolic fits add: what the findings page sums up."""
-        return dataclasses.replace(self.evidence, locality={}, stability={}, symbolic={})
 
 
 def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwargs: Mapping, train: Mapping,
