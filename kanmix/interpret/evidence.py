@@ -97,10 +97,10 @@ class Evidence:
     - ``symbolic``: :func:`kanmix.interpret.symbolic.symbolic_top` rows of the top edges (``"trained"``, ``"init"``);
     - ``pruning``: one row per prune run: ``seed``, ``keep``, ``accuracy_unpruned``,
       ``accuracy_pruned``, ``accuracy_finetuned``, ``n_eval``; ``steps``: its fine-tuning steps;
+      ``chance``: the accuracy of guessing (a model no better than it is not worth pruning);
     - ``controls``: the same columns for pruning's controls, with ``control`` naming each (random order,
       the parameter-matched MLP-Mixer by magnitude) and ``keep`` the KAN-Mixer's kept fraction it is
-      set against;
-      ``chance``: the accuracy of guessing (a model no better than it is not worth pruning).
+      set against.
 
     Measures a model family lacks (no token maps, no pruning) are left empty and left out.
     """

@@ -232,7 +232,10 @@ def prune_runs(base: runner.Run, keeps: Sequence[float], *, n_importance: int, n
         fitted = fit(model, train_x[tune], train_y[tune], train_cfg)
         tuned = _accuracy(model, *p["test"], base.train.precision)
         layers = prunable_layers(model)
-        nonzero = sum(int(_live(layers[name])[~m.to(_live(layers[name]).device)].sum()) for name, m in masks.items())
+        nonzero = 0
+        for name, m in masks.items():
+            live = _live(layers[name])
+            nonzero += int(live[~m.to(live.device)].sum())
         return {"accuracy_unpruned": p["before"], "accuracy_pruned": pruned, "accuracy_finetuned": tuned,
                 "edges": sum(int(m.numel()) for m in masks.values()),
                 "edges_kept": sum(int(m.sum()) for m in masks.values()), "parameters_kept": kept,

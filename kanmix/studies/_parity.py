@@ -92,15 +92,17 @@ def kan_mixer_gaps(mixer_params: Mapping, dataset: str) -> dict[str, float] | No
     sets them beside its parity intervals.
     """
     from kanmix import results
-    from kanmix.studies._mixers import mixers_plan_from_chapter
+    from kanmix.studies._mixers import kan_mixer_against, mixers_plan_from_chapter
 
     plan = mixers_plan_from_chapter(mixer_params, check=False)
     labelled = [(label, results.load_record(cfg.to_dict())) for label, cfg in plan.main.get(dataset, [])]
     if not labelled or any(rec is None for _, rec in labelled):
         return None
-    means = cv.table(labelled).groupby("model", sort=False).val_accuracy.mean()
-    kan = "KAN-Mixer"
-    return {m: float(means[kan] - v) for m, v in means.items() if m != kan} if kan in means else None
+    table = cv.table(labelled)
+    if "KAN-Mixer" not in set(table.model):
+        return None
+    rows = kan_mixer_against(table, folds=mixer_params["folds"])  # the chapter's own KAN-Mixer-minus-other gaps
+    return {r.model: float(r.diff) for r in rows.itertuples()}
 
 
 def parity_from_chapter(params: Mapping, *, force: bool = False) -> tuple[pd.DataFrame, list[dict]]:
