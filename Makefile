@@ -14,7 +14,7 @@ TEST_RESULTS := build/test-results
 NBMAKE := build/nbmake
 TEST_ENV = KANMIX_COMPILE=0 KANMIX_DATA=$(CURDIR)/data KANMIX_RESULTS=$(CURDIR)/$(TEST_RESULTS)
 
-.PHONY: venv data test book notebook bench clean
+.PHONY: venv data test book check-book notebook bench clean
 
 # Re-install only when the pins or the package metadata change; the stamp makes reruns instant.
 $(STAMP): pyproject.toml constraints.txt
@@ -41,6 +41,11 @@ test: venv data
 book: venv data
 	$(PY) -m kanmix.book run --profile $(PROFILE)
 	$(PY) -m kanmix.book build
+
+# The browser and book checks of `make test`, held against the book `make book` executed (book/*.ipynb, e.g.
+# the cpu profile read from the committed records) instead of the smoke chapters.
+check-book: venv
+	KANMIX_EXECUTED_CHAPTERS=$(CURDIR)/book $(PY) -m pytest -n 2 tests/test_browser.py tests/test_book.py
 
 # Re-run one chapter, e.g. `make notebook NB=03 PARAMS="-p epochs 5"`.
 notebook: venv data

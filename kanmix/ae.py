@@ -323,17 +323,15 @@ def _title(dataset: str) -> str:
 
 def chapter_table(table: pd.DataFrame) -> pd.DataFrame:
     """The study's table (:attr:`kanmix.studies.AutoencoderStudy.table`) as chapter 4 shows it: each model by its
-    :data:`LABELS`, and ``knn_per_minute``, the KNN accuracy per minute of training."""
-    out = table.assign(model=table.model.map(LABELS))
-    out["knn_per_minute"] = out["knn_accuracy"] / (out["train_seconds"] / 60)
-    return out
+    :data:`LABELS`."""
+    return table.assign(model=table.model.map(LABELS))
 
 
 def sweep_table(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """One dataset's runs of :func:`chapter_table` by (model, bottleneck asked for): the latent size it got,
-    parameters, test MSE, PSNR, KNN accuracy, training seconds and KNN accuracy per training minute."""
+    parameters, test MSE, PSNR, KNN accuracy and training seconds."""
     return table[table.dataset == dataset].set_index(["model", "requested"])[
-        ["bottleneck", "params", "test_mse", "psnr", "knn_accuracy", "train_seconds", "knn_per_minute"]]
+        ["bottleneck", "params", "test_mse", "psnr", "knn_accuracy", "train_seconds"]]
 
 
 def baselines_table(baselines: pd.DataFrame) -> pd.DataFrame:
@@ -502,13 +500,14 @@ def verdict(row) -> str:
     if not row.better:
         return "equal"
     if row.separated is None:
-        return f"{label(row.better)}: 1 seed"
-    return f"{label(row.better)}: {'beyond' if row.separated else 'within'} the noise of {row.seeds} seeds"
+        return f"{label(row.better)}, 1 seed"
+    return f"{label(row.better)}, {'beyond' if row.separated else 'within'} the seeds' noise"
 
 
 def comparison_table(comparisons: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """One dataset's :func:`matched_comparisons` as chapter 4 shows them: by (training images, epochs, latent size,
-    pair), the seeds, and per score the mean difference a − b, its sd over the seeds and the :func:`verdict`."""
+    pair), the seeds, and per score the mean difference a − b and the :func:`verdict` (which says whether it is
+    beyond the seeds' noise)."""
     part = comparisons[comparisons.dataset == dataset].assign(
         pair=lambda c: [f"{label(a)} − {label(b)}" for a, b in zip(c.a, c.b)],
         verdict=lambda c: [verdict(r) for r in c.itertuples()])
@@ -516,7 +515,7 @@ def comparison_table(comparisons: pd.DataFrame, dataset: str) -> pd.DataFrame:
     out = part.groupby(index, sort=False)[["seeds"]].first()
     for metric, name in (("test_mse", "mse"), ("knn_accuracy", "knn")):
         scores = part[part.metric == metric].set_index(index)
-        for col, to in (("diff", "diff"), ("sd", "diff_sd"), ("verdict", "verdict")):
+        for col, to in (("diff", "diff"), ("verdict", "verdict")):
             out[f"{name}_{to}"] = scores[col].reindex(out.index)
     return out
 
@@ -540,6 +539,46 @@ def paper_width_table(runs: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFra
                      "pca_knn": math.nan if pca is None else pca.knn_accuracy})
     table = pd.DataFrame(rows)
     return table.set_index(["dataset", "n_train", "model", "latent", "epochs"]) if len(table) else table
+
+
+def _mean_sd(mean: float, sd: float, precision: int = 4) -> str:
+    """A mean over seeds in one table cell, with its sd where there are several seeds: ``"0.01380 ± 0.00021"``."""
+    from kanmix.report import fmt
+
+    return fmt(mean, precision) + ("" if pd.isna(sd) else f" ± {fmt(sd, 2)}")
+
+
+def paper_width_shown(paper: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paper_width_table` as chapter 4 shows it, narrow enough for the book's column: by (dataset title,
+    model, latent size, epochs), the test MSE and the KNN accuracy (in percent) each as one cell ``mean ± sd``
+    over the seeds (the mean alone for one seed), and PCA of the same size on the same images beside each. The
+    training images are the caption's (:func:`training_images_note`); the plateau epoch is the convergence
+    section's."""
+    if not len(paper):
+        return paper
+    frame = paper.reset_index()
+    shown = pd.DataFrame({
+        "dataset": frame.dataset, "model": frame.model, "latent": frame.latent, "epochs": frame.epochs,
+        "test_mse": [_mean_sd(m, sd) for m, sd in zip(frame.test_mse, frame.mse_sd)], "pca_mse": frame.pca_mse,
+        "knn_accuracy": [_mean_sd(100 * m, 100 * sd) for m, sd in zip(frame.knn_accuracy, frame.knn_sd)],
+        "pca_knn": 100 * frame.pca_knn})
+    return shown.set_index(["dataset", "model", "latent", "epochs"])
+
+
+def training_images_note(paper: pd.DataFrame) -> str:
+    """How many training images :func:`paper_width_table`'s runs had, for its caption: ``"; training images:
+    MNIST 60,000, CIFAR-10 20,000"`` (empty for no run)."""
+    if not len(paper):
+        return ""
+    frame = paper.reset_index()
+    pairs = dict.fromkeys(zip(frame.dataset, frame.n_train))
+    return "; training images: " + ", ".join(f"{title} {int(n):,}" for title, n in pairs)
+
+
+def paper_width_costs_shown(costs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paper_width_costs` as chapter 4 shows it: latent size, encoder channels, parameters, training compute
+    in TFLOP (``tflops``) and its multiple of the KAN autoencoder's; the images seen are the caption's."""
+    return costs.assign(tflops=costs.flops / 1e12)[["latent", "channels", "params", "tflops", "flops_vs_kan"]]
 
 
 def paper_width_costs(runs: Sequence[tuple[str, AutoencoderRun]]) -> pd.DataFrame:

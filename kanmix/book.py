@@ -76,6 +76,16 @@ class Chapter:
     def number(self) -> str:  # "03"
         return self.stem.split("_", 1)[0]
 
+    def lines(self) -> dict[str, int]:
+        """Non-blank source lines per cell type, ``{"code": n, "markdown": m}``: a chapter reads as prose with
+        code where it teaches, so its code lines stay below its prose lines (tests/test_book.py holds every
+        chapter to it); a raw cell counts as neither."""
+        counts = {"code": 0, "markdown": 0}
+        for cell in self.read().cells:
+            if cell.cell_type in counts:
+                counts[cell.cell_type] += sum(1 for line in cell.source.splitlines() if line.strip())
+        return counts
+
     def read(self):
         """The chapter as an ``nbformat`` notebook with the book's kernel set."""
         import jupytext

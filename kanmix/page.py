@@ -89,17 +89,28 @@ def provenance_table(profile: str):
                 f"</summary><p><small>{hashes}</small></p></details></div>")
 
 
-def findings(sentences: Iterable[str], *, key: str | None = None):
+def findings(sentences: Iterable[str], *, key: str | None = None, show: bool = True):
     """Show a page's findings as one marked block (``kanmix-finding``, what the browser checks look for at the
     top of a page): a bulleted list of ``sentences``; with ``key``, also glued (Markdown) for another page to
-    include (:func:`kanmix.book.write_findings`)."""
+    include (:func:`kanmix.book.write_findings`) or for the same page to show above the cell that computes them.
+
+    A chapter states its finding first although its study runs further down: the finding is glued here with
+    ``show=False`` and pasted by the chapter's first Markdown cell::
+
+        ```{glue:md} KEY
+        :format: myst
+        ```
+    """
     from IPython.display import Markdown, display
     from myst_nb import glue
 
     text = "```{container} kanmix-finding\n" + "\n".join(f"- {s}" for s in sentences) + "\n```"
     if key is not None:
         glue(key, Markdown(text), display=False)
-    display(Markdown(text))
+    elif not show:
+        raise ValueError("findings(show=False) needs a key to paste the findings by")
+    if show:
+        display(Markdown(text))
 
 
 def caption(text: str, records: Iterable[dict], profile: str, *, source: str | None = None):

@@ -14,6 +14,10 @@
 # %% [markdown]
 # # Kolmogorov–Arnold networks
 #
+# ```{glue:md} ch1_finding
+# :format: myst
+# ```
+#
 # This chapter sets up the vocabulary for the rest of the book. It states the theorem KANs are
 # named after, builds the B-spline basis that every KAN edge is made of, and puts a KAN layer
 # next to the dense layer it replaces — in equations, in parameters and in floating-point
@@ -86,10 +90,11 @@ report.setup()  # widget warning off, inline figures, the book's figure style
 # the knots of a freshly built `KANLinear`.
 
 # %% tags=["remove-input", "remove-output"]
-fig, unity_error = viz.plot_bases(grid_sizes, orders)
-page.figure("bases", fig, "B-spline basis functions for several grid sizes G (columns) and degrees k (rows), "
-            "evaluated by kanmix.bspline.bspline_bases on the knots of a fresh KANLinear; shaded: the grid range "
-            "[−1, 1]; dashed: their sum", [], profile)
+fig, unity_error = viz.plot_bases(grid_sizes, orders)  # unity_error: over every G and k above, drawn or not
+page.figure("bases", fig, "B-spline basis functions evaluated by kanmix.bspline.bspline_bases on the knots of a "
+            "fresh KANLinear, each panel titled by its grid size G and degree k: top, the degrees at the middle grid "
+            "size; bottom, the grid sizes at the highest degree. Ticks on the axis: the knots; shaded: the grid range "
+            "[−1, 1]; dashed: the sum of the bases", [], profile)
 
 # %% [markdown]
 # ```{glue:figure} bases
@@ -97,10 +102,6 @@ page.figure("bases", fig, "B-spline basis functions for several grid sizes G (co
 #
 # {glue:md}`bases_caption`
 # ```
-
-# %% tags=["remove-input"]
-display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-bases` sum to one up to "
-                 f"{report.fmt(unity_error, 2)}."))
 
 # %% [markdown]
 # The dashed line is the sum of the bases: exactly one across the shaded grid range and falling
@@ -146,6 +147,7 @@ display(Markdown(f"Inside $[-1, 1]$ the bases of every panel of {{numref}}`fig-b
 
 # %% tags=["remove-input"]
 costs = flops.layer_costs(widths, grid_sizes, batch=batch)  # counted by torch's FlopCounterMode, checked
+page.findings(report.kan_findings(costs, unity_error), key="ch1_finding", show=False)  # pasted under the title
 display(page.table(costs, f"Parameters and matmul FLOPs (forward, {batch} rows) of a KANLinear and an nn.Linear "
                    "of the same shape", [], profile, precision=3))
 

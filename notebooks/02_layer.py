@@ -14,6 +14,10 @@
 # %% [markdown]
 # # The KAN layer up close
 #
+# ```{glue:md} ch2_finding
+# :format: myst
+# ```
+#
 # Chapter 1 wrote a KAN edge as a SiLU term plus a spline. This chapter trains a small KAN
 # classifier on real Fashion-MNIST images and opens one of its layers: how the two terms share
 # the work on each edge, where the activations reaching a layer fall relative to its spline
@@ -58,7 +62,8 @@ parity_ae_margin = 0.02  # the relative bf16 - float32 test-MSE difference that 
 available_only = False  # True: train none of the autoencoder's float32 twins, read those stored (a campaign under way)
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
-# %%
+# %% tags=["remove-output"]
+# remove-output: importing the benchmark pulls in tqdm before report.setup() can quiet its widget warning.
 from IPython.display import Markdown, display
 
 from kanmix import data, grids, interpret, page, report, runner, studies, viz
@@ -103,7 +108,8 @@ display(Markdown(report.spline_share_text(share, weighted)))
 
 # %% tags=["hide-input", "remove-output"]
 page.figure("edges", viz.plot_edge_terms(layer, inputs, n_edges), f"The {n_edges} most important edges of the second "
-            "KAN layer, split into their SiLU base and spline terms; shaded: the spline grid range", [record], profile)
+            "KAN layer (panel: input unit → class), split into their SiLU base and spline terms over the range of "
+            "their inputs; shaded: the spline grid range", [record], profile)
 
 # %% [markdown]
 # ```{glue:figure} edges
@@ -128,8 +134,11 @@ display(page.table(occupancy, "Where the second layer's knots sit relative to it
 display(Markdown(report.grid_update_text(occupancy, change)))
 
 # %% tags=["hide-input", "remove-output"]
-page.figure("grid_update", viz.plot_grid_update(layer, after, inputs), "A grid update on real hidden activations: the "
-            "knots move to the data and the edge function is kept where the data is", [record], profile)
+page.figure("grid_update", viz.plot_grid_update(layer, after, inputs), "A grid update on real hidden activations, "
+            "shown on the hidden unit whose activations vary most. Left: how many test images give each activation, "
+            "with the knots before (blue) and after (red, dashed) the update; right: that unit's most important edge "
+            "before and after: the knots move to the data and the edge function is kept where the data is",
+            [record], profile)
 
 # %% [markdown]
 # ```{glue:figure} grid_update
@@ -179,17 +188,21 @@ display(Markdown(report.top_edges_text(reg)))
 
 # %%
 speed, bench_records, bench_origin = bench_kan.chapter_results(bench_json, bench_shapes, bench_repeats, bench_dtypes)
-display(page.table(speed, f"Forward + backward time of one layer (grid {bench_kan.GRID_SIZE}, order "
-                   f"{bench_kan.SPLINE_ORDER}), medians of {bench_repeats} steps", bench_records, profile, precision=3,
-                   source=bench_origin))
+display(page.table(speed.drop(columns="reference / limit"), f"Forward + backward time of one layer (grid "
+                   f"{bench_kan.GRID_SIZE}, order {bench_kan.SPLINE_ORDER}), medians of {bench_repeats} steps, per "
+                   "shape (rows, in → out) and dtype: KANLinear, the plain formulation, the dense limit and nn.Linear; "
+                   "then KANLinear's time over the limit's, the plain formulation's over KANLinear's, and KANLinear's "
+                   "peak memory per input row", bench_records, profile, precision=3, source=bench_origin,
+                   names=report.SPEED_NAMES, units=report.SPEED_UNITS))
 
 # %%
 speed_lines = report.layer_speed_lines(speed, bench_records)
 display(Markdown(report.bullets(speed_lines)))
 
 # %% tags=["hide-input", "remove-output"]
-page.figure("speed", viz.plot_layer_speed(speed), "Layer time against the peers in each dtype; the dashed line is the "
-            "dense limit, the three-GEMM floor", bench_records, profile, source=bench_origin)
+page.figure("speed", viz.plot_layer_speed(speed, labels=report.CONTENDERS), "Layer time against the peers in each "
+            "dtype, one group of bars per shape (rows, in → out); the dashed line is the dense limit, the three-GEMM "
+            "floor", bench_records, profile, source=bench_origin)
 
 # %% [markdown]
 # ```{glue:figure} speed
@@ -223,6 +236,8 @@ parity_table = studies.parity_table(parity)
 display(page.table(parity_table, f"{data.info(dataset).title}: {parity_folds}-fold CV of the same models, seeds and "
                    "folds in float32 and bf16", parity_records, profile, names=report.CV_NAMES, units=report.CV_UNITS))
 verdicts = report.parity_verdicts(parity, parity_table, margin=parity_margin)
+page.findings(report.layer_findings(weighted, speed, parity, parity_table, margin=parity_margin), key="ch2_finding",
+              show=False)  # pasted under the title
 display(Markdown(report.parity_text(verdicts)), Markdown(report.bf16_time_text(parity_table)),
         Markdown(report.parity_against_gaps(parity, studies.gaps_from_chapter(globals()))))
 

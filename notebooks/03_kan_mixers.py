@@ -14,6 +14,10 @@
 # %% [markdown]
 # # KAN-Mixers
 #
+# ```{glue:md} ch3_finding
+# :format: myst
+# ```
+#
 # {ref}`KAN-Mixers <ref-kan-mixers>` is an {ref}`MLP-Mixer <ref-mixer>` whose two mixing
 # networks are KANs. The paper's central experiment is a 5-fold cross-validation on
 # Fashion-MNIST (resized to 32×32) and CIFAR-10, with random horizontal flips and random
@@ -21,11 +25,11 @@
 # mean accuracy of 0.9030 for the KAN-Mixer on Fashion-MNIST (MLP 0.8920, MLP-Mixer 0.8770,
 # KAN 0.8920) and 0.6980 on CIFAR-10, with a Wilcoxon test significant at p = 0.10 only.
 #
-# This chapter reruns that experiment and adds what a reader needs to weigh it: an MLP-Mixer
-# with as many parameters as the KAN-Mixer and one trained for as long, every model's cost
-# next to its accuracy, accuracy against the amount of training data, enough repeated folds
-# for the headline comparison to be testable below the 5-fold floor, and a look at where the
-# KAN layers' inputs fall relative to their spline grids.
+# This chapter reruns that experiment and adds what a reader needs to weigh it: two MLP-Mixers
+# made for a fair comparison (one with as many parameters as the KAN-Mixer, one trained for as
+# long), every model's cost beside its accuracy, paired tests that can reach significance with
+# few folds, accuracy against the amount of training data, and the paper's random search at
+# this book's scale.
 
 # %% tags=["parameters"]
 profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
@@ -79,12 +83,16 @@ seed = 0
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
-from kanmix import data, page, report, studies, viz
+from kanmix import report
 
-report.setup()
-NAMES, UNITS = report.CV_NAMES, report.CV_UNITS
+report.setup()  # first: it silences the tqdm warning the imports below would print
+
+from kanmix import data, page, studies, viz  # noqa: E402
+from myst_nb import glue  # noqa: E402
+
+NAMES, UNITS, PERCENT = report.CV_NAMES, report.CV_UNITS, report.CV_PERCENT
 TITLES = {d: data.info(d).title for d in datasets}
 
 # %% [markdown]
@@ -96,8 +104,7 @@ TITLES = {d: data.info(d).title for d in datasets}
 # information between patches) and **channel mixing** acts along the channel axis (one
 # network shared by all tokens). In the MLP-Mixer each network is Linear–GELU–Linear; in the
 # KAN-Mixer each is two `KANLinear` layers with no activation between them, because every
-# KAN edge already is one. A LayerNorm, a mean over tokens and a linear head give the class
-# scores ({numref}`fig-mixer`).
+# KAN edge already is one ({numref}`fig-mixer`).
 
 # %% tags=["remove-input", "remove-output"]
 page.figure("mixer", viz.mixer_diagram(), "The KAN-Mixer. The MLP-Mixer is the same with Linear–GELU–Linear in the "
@@ -115,125 +122,109 @@ page.figure("mixer", viz.mixer_diagram(), "The KAN-Mixer. The MLP-Mixer is the s
 # `kanmix.studies.mixers` runs the whole chapter in one call; every run is a record of the
 # results store, so a rebuild of the book reads them back instead of training. For each
 # dataset every model trains on the same stratified folds of the official training split
-# and is scored on its held-out fold (`val`) and on the official test split (`test`).
-# Besides the paper's four models there are two MLP-Mixers made for a fair comparison: one
-# whose hidden widths are scaled until it has about as many parameters as the KAN-Mixer
-# (`param_matched`), and one trained for more epochs so that it spends about as much time
-# training as the KAN-Mixer (`time_matched_epochs`). Before any of this, the KAN-Mixer's grid
-# handling is chosen by a small ablation (next section).
+# and is scored on its held-out fold (`val`) and on the official test split (`test`). The two
+# MLP-Mixers added for a fair comparison: one whose hidden widths are scaled until it has about
+# as many parameters as the KAN-Mixer (`param_matched`), and one trained for more epochs so that
+# it spends about as long training (`time_matched_epochs`).
 
 # %% tags=["show-input"]
 study = studies.mixers_from_chapter(globals())  # every run of the chapter, from the parameters above
 
-# %%
+# %% tags=["remove-input", "remove-output"]
 summary = studies.summaries(study)  # dataset -> one row per model
 n_train = int(study.folds.n_train.iloc[0])
 precision_used = study.records[0]["config"]["train"]["precision"]
+against = studies.kan_mixer_against_each(study, folds=folds)
+page.findings(report.chapter_findings(3, report.mixers_finding(against, study.headline_pair),
+                                      report.mixers_field_finding(against, study.headline_pair)),
+              key="ch3_finding", show=False)
+# Secondary material, shown folded under the sections below.
+glue("ch3_deviations", page.table(studies.deviations(model_kwargs=model_kwargs, dataset=datasets[0], lr=lr,
+                                                     precision=precision_used, augment=augment),
+                                  "What this chapter does differently from the KAN-Mixers paper", [], profile),
+     display=False)
+ablation_records = studies.records_of(study, study.ablation)
+glue("ch3_ablation", page.table(studies.ablation_table(study), f"The grid ablation: the KAN-Mixer on fold 0 of "
+                                f"{TITLES[datasets[0]]}, with the share of its KAN layers' inputs outside their grids "
+                                "after the last epoch (mean over layers)", ablation_records, profile, names=NAMES,
+                                units=UNITS, percent=PERCENT), display=False)
+glue("ch3_ablation_text", Markdown(report.grid_ablation_text(study, grid_handling)), display=False)
 
 # %% tags=["remove-input"]
 display(Markdown(report.protocol_text(study, paper_epochs=paper_epochs, workers=workers)))
 
-# %% [markdown]
-# ### What we did differently from the paper, and why
-
-# %% tags=["remove-input"]
-display(page.table(studies.deviations(model_kwargs=model_kwargs, dataset=datasets[0], lr=lr, precision=precision_used,
-                                      augment=augment),
-                   "What this chapter does differently from the KAN-Mixers paper", [], profile))
+# %% tags=["remove-input", "remove-output"]
+page.figure("outside_grid", viz.plot_by_model(study.ablation_curves, y="outside_grid", ylabel="inputs outside the grid",
+                                              spread=None, bottom=0, size=(6.4, 2.8)),
+            "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each epoch, mean over its layers, "
+            "for each grid handling", ablation_records, profile)
 
 # %% [markdown]
-# ## Where the KAN layers' inputs fall
+# ````{dropdown} What this chapter does differently from the paper, and why
+# ```{glue} ch3_deviations
+# ```
+# ````
 #
+# ````{dropdown} The grid every KAN-Mixer uses, chosen by a small ablation
 # A `KANLinear` spline lives on a fixed grid, $[-1, 1]$ in efficient-KAN's default. In a
 # mixer every KAN layer reads the output of a LayerNorm, which is roughly standard normal,
 # so a good part of its inputs lands outside the grid, where only the SiLU term acts. Every
 # run records, after each epoch, the fraction of each KAN layer's inputs outside its grid
 # (on its first 1,024 training images). The ablation trains the KAN-Mixer on fold 0 of the
 # first dataset with three handlings: the default grid, a grid three times as wide, and the
-# default grid moved to the data's quantiles by `update_grid` after the first epoch.
-# A handling that moves the grid after epoch $e$ runs only when training lasts more than $e$
-# epochs, since the moved grid needs an epoch to be trained on: with a single epoch the third
-# handling is left out, and a note under the table says so.
-
-# %% tags=["remove-input"]
-ablation_records = studies.records_of(study, study.ablation)
-display(page.table(studies.ablation_table(study), f"The grid ablation: the KAN-Mixer on fold 0 of {TITLES[datasets[0]]}, "
-                   "with the fraction of its KAN layers' inputs outside their grids after the last epoch (mean over "
-                   "layers)", ablation_records, profile, names=NAMES, units=UNITS))
-display(Markdown(report.grid_ablation_text(study, grid_handling)))
-
-# %% tags=["remove-input", "remove-output"]
-page.figure("outside_grid", viz.plot_by_model(study.ablation_curves, y="outside_grid", ylabel="inputs outside the grid",
-                                              spread=None, bottom=0, size=(6, 3)),
-            "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each epoch, mean over its layers, "
-            "for each grid handling", ablation_records, profile)
-
-# %% [markdown]
+# default grid moved to the data's quantiles by `update_grid` after the first epoch (left
+# out when training lasts a single epoch, since the moved grid needs an epoch to be trained on).
+#
+# ```{glue} ch3_ablation
+# ```
+#
+# ```{glue:md} ch3_ablation_text
+# :format: myst
+# ```
+#
 # ```{glue:figure} outside_grid
 # :name: "fig-outside-grid"
 #
 # {glue:md}`outside_grid_caption`
 # ```
+# ````
 #
 # ## Cross-validation
 #
-# The main table gives, per model, its size, its training time per fold, the mean held-out
-# accuracy with a 95% interval, the test accuracy and the accuracy per minute of training.
-# The interval is the Nadeau–Bengio *corrected* one: any two folds share most of their
-# training images, so fold scores are correlated and a plain $t$-interval would be too narrow.
-#
-# Two columns need a word. *Training time per fold* is the wall time of the training steps
-# alone, one thread per run (the records' provenance gives the machine and the threads), so it
-# compares the models of this table with each other and not with other machines. *Accuracy per training minute* divides
-# the mean accuracy by that time: it ranks the models by what a minute of training buys, which is
-# the question a reader with a fixed budget asks, and it is not a rate at which accuracy grows.
+# Each table gives, per model, its size, its training time per fold, the mean held-out accuracy
+# with its 95% interval, the spread over folds, the test accuracy and the paper's number where it
+# reports one. The interval is the Nadeau–Bengio *corrected* one: any two folds share most of
+# their training images, so fold scores are correlated and a plain $t$-interval would be too
+# narrow. *Time per fold* is the wall time of the training steps alone, one thread per run (the
+# records' provenance gives the machine), so it compares the models of this chapter with each
+# other and not with other machines.
 
 # %% tags=["remove-input"]
 for dataset in datasets:
-    display(page.table(summary[dataset], f"{TITLES[dataset]}: {folds}-fold cross-validation, mean over folds",
-                       [r for _, r in study.labelled[dataset]], profile, names=NAMES, units=UNITS))
+    display(page.table(studies.shown_overview(summary[dataset], studies.PAPER_ACCURACY.get(dataset, {})),
+                       f"{TITLES[dataset]}: {folds}-fold cross-validation, mean over folds, with its corrected 95% "
+                       "interval (paper: the KAN-Mixers paper's 5-fold mean)", [r for _, r in study.labelled[dataset]], profile,
+                       precision=3, names=NAMES, units=UNITS, percent=PERCENT))
     display(Markdown(report.cv_text(study, dataset)))
-
-# %% tags=["remove-input", "remove-output"]
-page.figure("cv_curves", viz.plot_by_model(study.curves, y="val_accuracy", ylabel="held-out fold accuracy",
-                                           panels="dataset", titles=TITLES, order=list(summary[datasets[0]].index)),
-            "Held-out accuracy per epoch, mean ± sd over folds", study.records, profile)
+display(Markdown(report.paper_texts(study, studies.PAPER_ACCURACY, folds=folds)))
 
 # %% [markdown]
-# ```{glue:figure} cv_curves
-# :name: "fig-cv-curves"
-#
-# {glue:md}`cv_curves_caption`
-# ```
-
-# %% [markdown]
-# Has training converged? Not something the curves above can show: every run's learning rate
-# decays to zero over its epochs, so its last epoch is flat whatever the model could still
-# learn. What longer training buys is measured directly in {doc}`06_frontier`, where each size
-# is trained for two lengths (10 and 20 epochs in the `cpu` profile), each with its own schedule.
-
-# %% tags=["remove-input", "remove-output"]
-page.figure("confusion", viz.plot_confusions(study.folds, datasets=datasets, models=list(summary[datasets[0]].index),
-                                             classes={d: data.info(d).classes for d in datasets}, titles=TITLES),
-            "Confusion matrices summed over the held-out folds, rows normalised (true class per row)",
-            study.records, profile)
-
-# %% [markdown]
-# ```{glue:figure} confusion
-# :name: "fig-confusion"
-#
-# {glue:md}`confusion_caption`
-# ```
-
-# %% [markdown]
-# ## What each model costs
-#
-# Accuracy alone hides what it costs. {numref}`fig-cost` puts every model's held-out accuracy
+# Accuracy alone hides what it costs: {numref}`fig-cost` puts every model's held-out accuracy
 # against its training time per fold and against its parameter count.
 
 # %% tags=["remove-input", "remove-output"]
 page.figure("cost", viz.plot_cost(summary, titles=TITLES), "Held-out accuracy (mean ± sd over folds) against training "
-            "time and parameter count", study.records, profile)
+            "time per fold (left) and parameter count (right), one row per dataset", study.records, profile)
+order = list(summary[datasets[0]].index)
+page.figure("cv_curves", viz.plot_by_model(study.curves, y="val_accuracy", ylabel="held-out accuracy",
+                                           panels="dataset", titles=TITLES, order=order, size=(6.4, 3.2)),
+            "Held-out accuracy after each epoch, mean ± sd over folds, one panel per dataset", study.records, profile)
+# The KAN-Mixer and the headline MLP-Mixer: 12 matrices would be too small to read in the column.
+shown = [m for m in ("KAN-Mixer", study.headline_pair[1] if study.headline_pair else None) if m in order]
+page.figure("confusion", viz.plot_confusions(study.folds, datasets=datasets, models=shown,
+                                             classes={d: data.info(d).classes for d in datasets}, titles=TITLES),
+            f"Confusion matrices of {report.listing(shown)}, summed over the held-out folds, rows normalised: row = "
+            "true class, column = predicted class, darker = a larger share of the row", study.records, profile)
 
 # %% [markdown]
 # ```{glue:figure} cost
@@ -241,70 +232,69 @@ page.figure("cost", viz.plot_cost(summary, titles=TITLES), "Held-out accuracy (m
 #
 # {glue:md}`cost_caption`
 # ```
-
-# %% tags=["remove-input"]
-display(Markdown(report.mlp_mixers_beside(study)))
-
-# %% [markdown]
-# ## Side by side with the paper
-
-# %% tags=["remove-input"]
-display(page.table(studies.paper_comparison(study, studies.PAPER_ACCURACY), "Mean accuracy: the paper's 5-fold "
-                   f"numbers beside this run's ({folds} folds, {n_train:,} training images per fold, {epochs} epochs)",
-                   study.records, profile, names=NAMES))
-display(Markdown(report.paper_texts(study, studies.PAPER_ACCURACY, folds=folds)))
-
-# %% [markdown]
+#
+# `````{dropdown} Training curves and confusion matrices
+# ```{glue:figure} cv_curves
+# :name: "fig-cv-curves"
+#
+# {glue:md}`cv_curves_caption`
+# ```
+#
+# Has training converged? Not something these curves can show: every run's learning rate
+# decays to zero over its epochs, so its last epoch is flat whatever the model could still
+# learn. What longer training buys is measured directly in {doc}`06_frontier`, where each size
+# is trained for two lengths, each with its own schedule.
+#
+# ```{glue:figure} confusion
+# :name: "fig-confusion"
+#
+# {glue:md}`confusion_caption`
+# ```
+# `````
+#
 # ## Paired tests, and the floor of a 5-fold Wilcoxon test
 #
 # Every model is scored on the same folds, so models are compared fold by fold. The paper used
-# the Wilcoxon signed-rank test. With $n$ paired folds and no ties, the exact test's p-value
-# can never go below the probability, under the null, that all $n$ differences have the same
-# sign: $2/2^n$ two-sided and $1/2^n$ one-sided. For the paper's 5 folds that is
-# $2/32 = 0.0625$ two-sided and $1/32 = 0.031$ one-sided: a two-sided test at 0.05 is out of
-# reach however large and consistent the gap, which fits the paper's "significant at
-# p = 0.10". Correcting for several comparisons raises the floor further: Holm's correction
-# over $m$ pairs multiplies the smallest p-value by $m$.
-
-# %% tags=["remove-input"]
-display(page.table(studies.wilcoxon_floors(len(summary[datasets[0]])), "The smallest p-value an exact Wilcoxon test "
-                   "can give, by the number of paired folds (no data can do better)", [], profile))
-
-# %% [markdown]
-# The Wilcoxon test also assumes independent pairs, which the folds of a *repeated* k-fold
-# split are not: the same image sits in the training set of most of them. For repeated
-# cross-validation the valid test is the corrected repeated k-fold $t$-test
-# (Bouckaert and Frank), the Nadeau–Bengio statistic over all $k \cdot r$ folds, which is what
-# `stats.paired_comparison` computes next to the Wilcoxon test.
+# the Wilcoxon signed-rank test. With $n$ paired folds and no ties, its exact p-value can never
+# go below $2/2^n$ two-sided: for the paper's 5 folds that is $2/32 = 0.0625$, so a two-sided
+# test at 0.05 is out of reach however large and consistent the gap, which fits the paper's
+# "significant at p = 0.10". Correcting for several comparisons raises the floor further. The
+# corrected $t$-test (Nadeau–Bengio; for repeated folds, Bouckaert and Frank) has no such floor
+# and accounts for the folds' shared training images; `stats.paired_comparison` computes both.
 #
 # The headline comparison is fixed before any run, by the profile's `headline_against`: the
-# KAN-Mixer against one named MLP-Mixer (in the `cpu` profile the time-matched one). In the
-# committed `cpu` runs that pair was first picked after the main cross-validation, as the best
-# MLP-Mixer on Fashion-MNIST; the rule now names it in advance, and its p-value is quoted as
-# adjusted over the whole family of pairs the main cross-validation tests. The repeated folds
-# get the corrected test only: they are not the independent pairs Wilcoxon's test assumes, and
-# the second repeat re-partitions the same 60,000 images, so it is a repeat, not a replication.
+# KAN-Mixer against one named MLP-Mixer (in the `cpu` profile the time-matched one), its p-value
+# adjusted over every pair the main cross-validation tests. In the committed `cpu` runs that pair
+# was first picked after the main cross-validation, as the best MLP-Mixer on Fashion-MNIST; the
+# rule now names it in advance. The repeated folds get the corrected test only: the second repeat
+# re-partitions the same training images, so it is a repeat, not a replication.
 
 # %% tags=["remove-input"]
 display(Markdown(report.headline_text(study, studies.headline_tests(study, folds=folds, repeats=headline_repeats))))
 
-# %% [markdown]
-# All pairs of the main cross-validation, with Holm's step-down correction over the pairs
-# (`*_holm`). Differences are a − b.
-
-# %% tags=["remove-input"]
-for dataset in datasets:
-    display(page.table(studies.pairs_table(study, dataset, folds=folds), f"{TITLES[dataset]}: paired comparisons of "
-                       f"held-out accuracy over {folds} folds", [r for _, r in study.labelled[dataset]], profile,
-                       precision=3, names={"mean_diff": "mean difference", "p_nb": "corrected t p",
-                                           "p_nb_holm": "corrected t p, Holm", "p_wilcoxon": "Wilcoxon p",
-                                           "p_floor": "Wilcoxon floor", "p_wilcoxon_holm": "Wilcoxon p, Holm"}))
+# %% tags=["remove-input", "remove-output"]
+glue("ch3_floors", page.table(studies.wilcoxon_floors(len(summary[datasets[0]])), "The smallest p-value an exact "
+                              "Wilcoxon test can give, by the number of paired folds (no data can do better)", [],
+                              profile), display=False)
+glue("ch3_pairs", HTML("".join(
+    page.table(studies.pairs_table(study, dataset, folds=folds), f"{TITLES[dataset]}: every pair of the "
+               f"cross-validation, a − b in held-out accuracy over {folds} folds; p-values Holm-adjusted over the "
+               "pairs", [r for _, r in study.labelled[dataset]], profile, precision=2, names=NAMES,
+               units=UNITS).data for dataset in datasets)), display=False)
 
 # %% [markdown]
+# ````{dropdown} Every pair of the cross-validation, and the Wilcoxon floor
+# ```{glue} ch3_floors
+# ```
+#
+# ```{glue} ch3_pairs
+# ```
+# ````
+#
 # ## Accuracy against the amount of training data
 #
 # The KAN-Mixers paper asks whether KAN layers help when data is scarce. The KAN-Mixer and the
-# MLP-Mixer train on stratified subsets of the training split; a smaller set gets more epochs
+# MLP-Mixers train on stratified subsets of the training split; a smaller set gets more epochs
 # ($\text{epochs} \cdot \sqrt{N / n}$, between equal epochs and equal optimizer steps, see
 # `studies.efficiency_epochs`), and each point is the mean over the first folds of the split.
 
@@ -314,14 +304,15 @@ display(Markdown(report.efficiency_campaign_text(study)))
 if study.efficiency is not None:
     eff_records = studies.records_of(study, study.efficiency)
     display(page.table(studies.efficiency_table(study), f"{scored[0].upper() + scored[1:]} against the number of "
-                       "training images per fold", eff_records, profile, names=NAMES))
+                       "training images per fold (sd: over the folds)", eff_records, profile, precision=3,
+                       names=NAMES, units=UNITS, percent=PERCENT))
     display(Markdown(report.efficiency_text(study, folds=efficiency_folds)))
 
 # %% tags=["remove-input", "remove-output"]
 if study.efficiency is not None:
     page.figure("efficiency", viz.plot_by_model(study.efficiency, x="n_train", y=study.efficiency_metric,
                                                 spread="errorbars", logx=True, xlabel="training images per fold (log)",
-                                                ylabel=scored, size=(6, 3.3)),
+                                                ylabel=scored, size=(6.4, 3.2)),
                 f"{scored[0].upper() + scored[1:]} against training-set size"
                 + (" (mean ± sd over folds)" if efficiency_folds > 1 else ""), eff_records, profile)
 else:
@@ -337,63 +328,57 @@ else:
 #
 # ## The paper's random search
 #
-# The KAN-Mixers paper did not pick its mixer by hand: a random search on CIFAR-10 chose patch 4, width
-# 256 and 8 blocks, and this chapter's mixers keep that patch size (in the `cpu` and `paper` profiles). This
-# section runs such a search at this book's scale, with the machinery of every other run: each trial is a
-# results-store record trained by the same runner, `workers` at a time (or on a Ray cluster), and a rerun
-# trains nothing.
-#
-# What runs is a budgeted version, and it says so. The patch size is drawn from 2, 4 and 8; width and depth
-# from values this machine can train (with the `cpu` profile, a draw whose model costs more training
-# FLOPs per image than a set multiple of this chapter's KAN-Mixer is skipped untrained, so patch 2, which
-# has four times the tokens of patch 4, comes only narrow or shallow); the learning rate and the weight
-# decay log-uniformly from a range around this chapter's. Each trial trains a short schedule on **one
-# fold**, fold 0 of this chapter's partition, and is scored on that fold's held-out part: a rough
-# ranking, bought cheaply. So the best configuration is then trained on the other folds at the same short
-# schedule, which measures how much a one-fold score moves between folds (the noise a difference
-# between trials must beat), and on every fold at this chapter's full schedule, beside the chapter's own
-# KAN-Mixer on the same folds.
-#
-# The study lives in a database while it runs; after every trial its trials are exported beside the
-# run records (`results/search/<study>/trials.json`, with a checksum that is checked on every read). That
-# export, with the records it cites, is what this page reads when it trains nothing.
+# The KAN-Mixers paper did not pick its mixer by hand: a random search on CIFAR-10 chose patch 4,
+# width 256 and 8 blocks, and this chapter's mixers keep that patch size (in the `cpu` and `paper`
+# profiles). This section runs such a search at this book's scale, budgeted: each trial trains a
+# short schedule on **one fold** and is scored on that fold's held-out part, a rough ranking bought
+# cheaply. The best configuration is then trained on the other folds at the same short schedule,
+# which measures how much a one-fold score moves between folds (the noise a difference between
+# trials must beat), and on every fold at this chapter's full schedule, beside the chapter's own
+# KAN-Mixer. Each trial is a results-store record trained by the same runner as every other run;
+# the study's trials are exported beside the records (`results/search/<study>/trials.json`,
+# checksummed), and that export is what this page reads when it trains nothing.
 
 # %% tags=["show-input"]
 search = studies.search_from_chapter(globals())  # the search, then its best configuration on every fold
 
-# %%
-SEARCH_TITLE = data.info(search_dataset).title
-
-# %% tags=["remove-input"]
-display(Markdown(report.search_protocol_text(search, title=SEARCH_TITLE, workers=workers)))
-
-# %% tags=["remove-input"]
-display(page.table(studies.search_trials_table(search), f"The search's trials on fold 0 of {SEARCH_TITLE}, best "
-                   "first (held-out accuracy on that fold, after the search's short schedule)", search.records,
-                   profile, names=report.SEARCH_NAMES, units=report.SEARCH_UNITS))
-
-# %% tags=["remove-input"]
-display(page.table(studies.search_best_table(search, model_kwargs=model_kwargs["kan_mixer"], lr=lr,
-                                             weight_decay=weight_decay),
-                   "The best trial's configuration beside this chapter's KAN-Mixer and the paper's",
-                   search.records, profile, names=report.SEARCH_NAMES))
-
 # %% tags=["remove-input", "remove-output"]
+SEARCH_TITLE = data.info(search_dataset).title
+SEARCH = {"names": report.SEARCH_NAMES, "units": report.SEARCH_UNITS, "percent": PERCENT}
+glue("ch3_trials", page.table(studies.search_trials_table(search), f"The search's trials on fold 0 of {SEARCH_TITLE}, "
+                              "best first (held-out accuracy on that fold, after the search's short schedule)",
+                              search.records, profile, precision=3, **SEARCH), display=False)
+glue("ch3_best", page.table(studies.search_best_table(search, model_kwargs=model_kwargs["kan_mixer"], lr=lr,
+                                                      weight_decay=weight_decay),
+                            "The best trial's configuration beside this chapter's KAN-Mixer and the paper's",
+                            search.records, profile, names=report.SEARCH_NAMES), display=False)
+glue("ch3_importance_text", Markdown(report.search_importance_text(search)), display=False)
 page.figure("search_importance", viz.plot_importances(search.importances, names=report.SEARCH_NAMES),
             "How much of the trials' held-out accuracy each drawn setting accounts for (Optuna's fANOVA, seeded)",
             search.records, profile)
 
+# %% tags=["remove-input"]
+display(Markdown(report.search_protocol_text(search, title=SEARCH_TITLE, workers=workers)))
+
 # %% [markdown]
+# `````{dropdown} The trials, the best configuration and what the accuracy depends on
+# ```{glue} ch3_trials
+# ```
+#
+# ```{glue} ch3_best
+# ```
+#
 # ```{glue:figure} search_importance
 # :name: "fig-search-importance"
 #
 # {glue:md}`search_importance_caption`
 # ```
-
-# %% tags=["remove-input"]
-display(Markdown(report.search_importance_text(search)))
-
-# %% [markdown]
+#
+# ```{glue:md} ch3_importance_text
+# :format: myst
+# ```
+# `````
+#
 # ### Does patch 4 win at this scale?
 #
 # The best trial of each patch size, and the margin of patch 4's best over the best of the others, set
@@ -402,25 +387,25 @@ display(Markdown(report.search_importance_text(search)))
 
 # %% tags=["remove-input"]
 display(page.table(search.by_patch, "Each patch size's scored trials, its draws over the budget, and its best "
-                   "trial", search.records, profile, names=report.SEARCH_NAMES))
+                   "trial", search.records, profile, precision=3, **SEARCH))
 display(Markdown(report.patch_text(studies.patch_outcome(search, 4))))
 
 # %% [markdown]
 # ### The chosen configuration with the full schedule
 
 # %% tags=["remove-input"]
-display(page.table(studies.search_final_table(search, study), f"This chapter's KAN-Mixer and the best configuration "
-                   f"of the search, each trained with this chapter's schedule on the same folds of {SEARCH_TITLE}",
-                   studies.search_final_records(search, study), profile, names=report.SEARCH_NAMES,
-                   units=report.SEARCH_UNITS))
+final = studies.search_final_table(search, study)
+display(page.table(studies.shown_overview(final) if len(final) else final, f"This chapter's KAN-Mixer and the best "
+                   f"configuration of the search, each trained with this chapter's schedule on the same folds of "
+                   f"{SEARCH_TITLE}", studies.search_final_records(search, study), profile, precision=3, **SEARCH))
 display(Markdown(report.search_final_text(search, studies.searched_against_chapter(search, study))))
 
 # %% [markdown]
 # ## What this chapter cannot tell
 #
-# - **One scale.** Every model here is about 2% of the paper's KAN-Mixer, trained for the paper's
-#   10 epochs. A verdict at this size need not hold at the paper's; {doc}`06_frontier` follows
-#   both families along a scaling path to measure how the comparison moves.
+# - **One scale.** Every model here is a few percent of the paper's KAN-Mixer, trained for the
+#   paper's 10 epochs. A verdict at this size need not hold at the paper's; {doc}`06_frontier`
+#   follows both families along a scaling path to measure how the comparison moves.
 # - **One recipe.** Every model trains with one learning rate, untuned per model. A model that
 #   prefers another rate is handicapped by it; chapter 6 sweeps the rate at one size per family.
 # - **Fold noise only.** The intervals cover the variation between folds of one partition of the
@@ -429,7 +414,7 @@ display(Markdown(report.search_final_text(search, studies.searched_against_chapt
 # ## What the numbers say
 
 # %% tags=["remove-input"]
-display(Markdown(report.mixers_points(study, studies.PAPER_ACCURACY, folds=folds, repeats=headline_repeats,
+display(Markdown(report.mixers_points(study, folds=folds, repeats=headline_repeats,
                                       paper_params=studies.paper_parameters(datasets[0]))))
 
 # %% [markdown]

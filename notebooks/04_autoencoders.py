@@ -14,6 +14,10 @@
 # %% [markdown]
 # # KAN autoencoders
 #
+# ```{glue:md} ch4_finding
+# :format: myst
+# ```
+#
 # {ref}`Moradi et al. <ref-kan-ae>` built autoencoders whose outer layers are KANs: the encoder
 # is a KAN layer, a ReLU and a dense layer down to the bottleneck, the decoder the mirror
 # image. They compared them with convolutional autoencoders on MNIST, SVHN and CIFAR-10,
@@ -25,17 +29,14 @@
 # autoencoders trained with that recipe — the KAN autoencoder, the same network with its KAN
 # layers replaced by dense ones (the MLP autoencoder) and the authors' convolutional one — and
 # puts two floors under them: predicting the mean training image, and PCA with as many
-# components as the bottleneck, the classical linear autoencoder. SVHN is on no package
-# registry this project can reach; to include it, put `train_32x32.mat` and `test_32x32.mat`
-# in a directory, set `KANMIX_SVHN_DIR` to it and add `svhn` to `datasets`.
-#
-# A sweep alone confounds three things: the KAN autoencoder is several times the size of the
-# MLP one of the same shape, the CNN's latent is not the size asked for, and one seed trained
-# for ten epochs gives no noise band and may not have converged. So the chapter adds controls:
-# every model also at the latent sizes the CNN actually has, an MLP autoencoder matched to the
-# KAN one in parameters, three seeds at the paper's widths and at one narrow width, a longer
-# arm, the paper's width on CIFAR-10 with a hidden layer at least as wide as the bottleneck,
-# and the authors' own code variant. Its closing summary is computed from those comparisons only.
+# components as the bottleneck, the classical linear autoencoder. A sweep alone confounds
+# three things: the KAN autoencoder is several times the size of the MLP one of the same shape,
+# the CNN's latent is not the size asked for, and one seed trained for ten epochs gives no noise
+# band. So the chapter adds controls: every model also at the latent sizes the CNN actually has,
+# an MLP autoencoder matched to the KAN one in parameters, three seeds at the paper's widths and
+# at one narrow width, a longer arm, and the authors' own code variant. SVHN is on no package
+# registry this project can reach; to include it, put `train_32x32.mat` and `test_32x32.mat` in
+# a directory, set `KANMIX_SVHN_DIR` to it and add `svhn` to `datasets`.
 
 # %% tags=["parameters"]
 profile = "smoke"  # injected by `python -m kanmix.book run --profile P`
@@ -68,10 +69,14 @@ workers = 1  # runs trained at a time, in worker processes that share the CPU th
 # %%
 from IPython.display import Markdown, display
 
-from kanmix import ae, data, page, report, studies, viz
+from kanmix import report
 
-report.setup()
-NAMES, UNITS = report.AE_NAMES, report.AE_UNITS
+report.setup()  # first: it silences the tqdm warning the imports below would print
+
+from kanmix import ae, data, page, studies, viz  # noqa: E402
+from myst_nb import glue  # noqa: E402
+
+NAMES, UNITS, PERCENT = report.AE_NAMES, report.AE_UNITS, report.AE_PERCENT
 
 # %% [markdown]
 # ## The sweep
@@ -81,46 +86,61 @@ NAMES, UNITS = report.AE_NAMES, report.AE_UNITS
 # reconstructions of eight test images, so the figures below need no stored weights.
 #
 # Two choices are ours. The paper does not state the **hidden width** between the pixels and
-# the bottleneck; we set it per dataset (the `hidden` parameter). Where it is at least the widest
-# bottleneck swept, the bottleneck is always the narrowest layer; where it is narrower, the
-# wider latents are fed by fewer hidden units than they have, so they can carry at most `hidden`
-# dimensions (the sentence under the table says where that happens). A KAN layer of 3,072
-# inputs costs ten dense layers of that size, which is what keeps the hidden layer narrow on the
-# 32×32 colour images. And the **CNN**'s latent is a $c \times h \times w$ grid whose
+# the bottleneck; we set it per dataset (the `hidden` parameter), and where it is narrower than
+# a bottleneck, that latent can carry at most `hidden` dimensions (the sentence under the
+# protocol says where). And the **CNN**'s latent is a $c \times h \times w$ grid whose
 # $h \times w$ its strides fix, so it gets the nearest size its layout allows; the tables show
 # the size each model actually had.
 
 # %% tags=["show-input"]
 study = studies.autoencoders_from_chapter(globals())  # every run of the chapter, from the parameters above
 
-# %%
+# %% tags=["remove-input", "remove-output"]
 table = ae.chapter_table(study.table)
 records = study.records_of(study.table)
+comparisons = ae.matched_comparisons(study.runs, study.all_baselines)
+page.findings(report.chapter_findings(4, report.autoencoders_finding(comparisons, epochs=epochs,
+                                                                     paper_widths=paper_widths),
+                                      report.like_for_like_finding(comparisons, epochs=epochs)),
+              key="ch4_finding", show=False)
+# Secondary material, shown folded under the sections below.
+glue("ch4_baselines", page.table(ae.baselines_table(study.baselines), "The mean-image predictor (0 components) and "
+                                 "PCA at every latent size of the sweep", study.records_of(study.baselines), profile,
+                                 names=NAMES, units=UNITS, percent=PERCENT), display=False)
+glue("ch4_deviations", page.table(studies.ae_deviations_from_chapter(globals()), "Chapter 4 against the KAN "
+                                  "autoencoder paper (– : the paper's value is not restated here)", [], profile),
+     display=False)
+rows, shown = ae.reconstruction_rows(records)  # the sweep's runs
+page.figure("recon", viz.plot_image_rows(rows), "Test images (top row of each block) and their reconstructions by each "
+            "model at its widest bottleneck (latent size in brackets)", shown, profile)
+
+# %% tags=["remove-input"]
 display(Markdown(report.ae_campaign_text(study)))
 display(Markdown(report.ae_protocol_text(study, hidden, bottlenecks, workers=workers)))
 for dataset in datasets:
     display(page.table(ae.sweep_table(table, dataset), f"{data.info(dataset).title}: the autoencoders by bottleneck. "
                        "MSE in the models' [−1, 1] input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on the "
                        "training images' codes and scored on the test images' codes",
-                       [r for r in records if r["config"]["dataset"] == dataset], profile, names=NAMES, units=UNITS))
+                       [r for r in records if r["config"]["dataset"] == dataset], profile, names=NAMES, units=UNITS,
+                       percent=PERCENT))
 
 # %% [markdown]
 # ## The floors: the mean image and PCA
 #
 # An autoencoder that cannot beat predicting the mean training image for every input has
 # learned nothing; PCA with $k$ components is the best *linear* autoencoder with a
-# $k$-dimensional code. The PCA codes are scored by the same train-to-test KNN.
+# $k$-dimensional code. The PCA codes are scored by the same train-to-test KNN
+# ({numref}`fig-ae-sweep`).
 
-# %%
-display(page.table(ae.baselines_table(study.baselines), "The mean-image predictor (0 components) and PCA at every "
-                   "latent size of the sweep", study.records_of(study.baselines), profile,
-                   names=NAMES, units=UNITS))
+# %% tags=["remove-input"]
 display(Markdown(report.beats_mean_text(table)))
 
-# %% tags=["hide-input", "remove-output"]
-page.figure("ae_sweep", viz.plot_ae_sweep(table, study.baselines, datasets), "Reconstruction quality and latent-space "
-            "KNN accuracy against the latent size, with PCA at the same size and the mean-image predictor",
-            study.records, profile)
+# %% tags=["remove-input", "remove-output"]
+page.figure("ae_sweep", viz.plot_ae_sweep(table, study.baselines, datasets), "Reconstruction quality (top) and "
+            "latent-space KNN accuracy (bottom) against the latent size, one column per dataset, with PCA at the "
+            "same size and the mean-image predictor", study.records, profile)
+page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time (left) and parameter count "
+            "(right), every run of every dataset", records, profile)
 
 # %% [markdown]
 # ```{glue:figure} ae_sweep
@@ -129,27 +149,24 @@ page.figure("ae_sweep", viz.plot_ae_sweep(table, study.baselines, datasets), "Re
 # {glue:md}`ae_sweep_caption`
 # ```
 #
+# ````{dropdown} The baselines in numbers
+# ```{glue} ch4_baselines
+# ```
+# ````
+#
 # ## What the models cost
-
-# %% tags=["hide-input", "remove-output"]
-page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time and parameter count, every run of "
-            "every dataset", records, profile)
-
-# %% [markdown]
+#
 # ```{glue:figure} ae_cost
 # :name: "fig-ae-cost"
 #
 # {glue:md}`ae_cost_caption`
 # ```
-
-# %% [markdown]
-# ### What we did differently from the paper, and why
-
-# %% tags=["hide-input"]
-display(page.table(studies.ae_deviations_from_chapter(globals()), "Chapter 4 against the KAN autoencoder paper "
-                   "(– : the paper's value is not restated here)", [], profile))
-
-# %% [markdown]
+#
+# ````{dropdown} What this chapter does differently from the paper, and why
+# ```{glue} ch4_deviations
+# ```
+# ````
+#
 # ## Like for like: equal latent sizes, matched parameters, seeds
 #
 # Each comparison below pairs two models with **the same latent size, trained on the same images
@@ -160,12 +177,11 @@ display(page.table(studies.ae_deviations_from_chapter(globals()), "Chapter 4 aga
 # difference only when the 95% interval of the paired differences leaves out zero; where one
 # seed was trained, the table says so.
 
-# %%
-comparisons = ae.matched_comparisons(study.runs, study.all_baselines)
+# %% tags=["remove-input"]
 for dataset in datasets:
     display(page.table(ae.comparison_table(comparisons, dataset), f"{data.info(dataset).title}: every comparison at "
                        "equal latent size, training images and length (a − b, means over the paired seeds)",
-                       study.records, profile, names=NAMES))
+                       study.records, profile, precision=3, names=NAMES, units=UNITS))
 
 # %% [markdown]
 # ## At the paper's widths
@@ -177,17 +193,19 @@ for dataset in datasets:
 # and no dense layer. On CIFAR-10 the hidden layer here is at least as wide as the bottleneck;
 # a KAN layer from 3,072 inputs to 512 outputs costs four times one to 128, so where the profile
 # says so this arm trains on a stratified subset of the training images and is scored on the
-# full test split (the `training images` column). Each model also trains for longer in the
+# full test split (the caption says how many). Each model also trains for longer in the
 # converged arm, one seed, with the same constant learning rate.
 
-# %%
+# %% tags=["remove-input"]
 paper = ae.paper_width_table(study.runs, study.all_baselines)
-display(page.table(paper, "The paper's widths: every model (mean and sd over seeds), PCA of the same size on the same "
-                   "images, and the epoch from which an epoch gained under 0.5%", study.records, profile, names=NAMES,
-                   units=UNITS))
+display(page.table(ae.paper_width_shown(paper), "The paper's widths: every model and PCA of the same size on the same "
+                   f"images (mean ± sd over seeds{ae.training_images_note(paper)}), and the epoch from which an epoch "
+                   "gained under 0.5%", study.records, profile, names=NAMES, units=UNITS))
 costs = ae.paper_width_costs(study.paper_configs())
-display(page.table(costs, "Parameters and training FLOPs at the paper's widths, with the CNN autoencoder widened to the "
-                   "KAN autoencoder's parameter count (priced, not trained)", study.records, profile, names=NAMES))
+display(page.table(ae.paper_width_costs_shown(costs), "Parameters and training compute at the paper's widths (the "
+                   "paper's epochs over the training images above), with the CNN autoencoder widened to the KAN "
+                   "autoencoder's parameter count (priced, not trained)", study.records, profile, names=NAMES,
+                   units=UNITS))
 display(Markdown(report.widened_cnn_text(costs)))
 
 # %% [markdown]
@@ -199,37 +217,27 @@ display(Markdown(report.widened_cnn_text(costs)))
 # *same* test set, so every test point is its own nearest neighbour and one of its three
 # votes is always right. For the KAN autoencoder the authors' code also scores the
 # *reconstructions* (784 or 3,072 numbers per image) rather than the codes, so for that row
-# the two columns do not even measure the same space; the column `authors' KNN features`
+# the two columns do not even measure the same space; the column `authors' features`
 # says which space each row's authors' number uses.
 
-# %%
+# %% tags=["remove-input"]
 knn = ae.knn_table(table)
 display(page.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol", records, profile,
-                   names=NAMES))
+                   names=NAMES, units=UNITS, percent=PERCENT))
 display(Markdown(report.knn_protocol_text(knn)))
 
 # %% [markdown]
-# ## Reconstructions
-#
-# The eight test images every record keeps, and each model's reconstruction of them, at each
-# dataset's widest bottleneck.
-
-# %% tags=["hide-input", "remove-output"]
-rows, shown = ae.reconstruction_rows(records)  # the sweep's runs
-page.figure("recon", viz.plot_image_rows(rows), "Test images and their reconstructions by each model at its widest "
-            "bottleneck (latent size in brackets)", shown, profile)
-
-# %% [markdown]
+# ````{dropdown} Reconstructions: eight test images and each model's output
 # ```{glue:figure} recon
 # :name: "fig-recon"
 #
 # {glue:md}`recon_caption`
 # ```
-
-# %% [markdown]
+# ````
+#
 # ## Has training converged?
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.convergence_text(ae.last_epoch_changes(study.curves))))
 display(Markdown(report.ae_converged_text(paper, epochs=epochs)))
 
@@ -238,7 +246,7 @@ display(Markdown(report.ae_converged_text(paper, epochs=epochs)))
 #
 # Computed from the comparisons at equal latent sizes above, and nothing else.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(report.ae_summary(comparisons, epochs=epochs, paper_widths=paper_widths, missing=study.missing)))
 
 # %% [markdown]

@@ -14,6 +14,10 @@
 # %% [markdown]
 # # Does the verdict change with scale?
 #
+# ```{glue:md} ch6_finding
+# :format: myst
+# ```
+#
 # {doc}`03_kan_mixers` compares the KAN-Mixer with MLP-Mixers at one size, about 2% of the
 # paper's parameters, trained for the paper's 10 epochs. One size cannot say whether a larger
 # budget would favour the KAN-Mixer. This chapter measures a *compute frontier* instead: each
@@ -56,9 +60,11 @@ workers = 1
 # %%
 from IPython.display import Markdown, display
 
-from kanmix import data, page, report, studies, viz
+from kanmix import report
 
-report.setup()
+report.setup()  # first: it silences the tqdm warning the imports below would print
+
+from kanmix import data, page, studies, viz  # noqa: E402
 
 # %% tags=["show-input"]
 study = studies.frontier_from_chapter(globals())  # every run of the chapter, from the parameters above
@@ -67,6 +73,10 @@ study = studies.frontier_from_chapter(globals())  # every run of the chapter, fr
 TITLES = {d: data.info(d).title for d in datasets}
 PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)  # the paper's accuracies at its FLOPs
 by_flops, by_time = studies.frontier_comparisons(study, families, datasets, paper=PAPER)
+page.findings(report.chapter_findings(6, report.scale_finding(by_flops, missing=study.missing),
+                                      report.scale_finding(by_time, missing=study.missing,
+                                                           what="training time on this machine", grows="the budget")),
+              key="ch6_finding", show=False)
 
 # %% [markdown]
 # ## The answer
@@ -113,7 +123,7 @@ page.figure("frontier", fig, "Validation accuracy (fold 0) against training comp
 
 # %% tags=["remove-input"]
 display(page.table(studies.frontier_sizes(study), "The scaling paths: each size's parameters and training FLOPs per "
-                   "image", [], profile, names={"params": "parameters", "flops_per_image": "training FLOPs per image"}))
+                   "image", [], profile, names=report.FRONTIER_NAMES))
 
 # %% [markdown]
 # ### What this design cannot tell
@@ -133,8 +143,10 @@ display(page.table(studies.frontier_sizes(study), "The scaling paths: each size'
 # family before the campaign, and the family's best is used for all its points.
 
 # %% tags=["remove-input"]
-display(page.table(studies.sweep_table(study), "Learning-rate sweep: fold-0 validation accuracy per peak learning rate",
-                   study.sweep_records, profile))
+sweep = studies.sweep_table(study)  # one column per learning rate
+display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate (lr)",
+                   study.sweep_records, profile, percent=sweep.columns,
+                   names={**report.FRONTIER_NAMES, **{lr: f"lr {report.plain(lr)}" for lr in sweep.columns}}))
 display(Markdown(report.sweep_text(study, lr_sweep)))
 
 # %% [markdown]
@@ -146,9 +158,8 @@ display(Markdown(report.sweep_text(study, lr_sweep)))
 
 # %% tags=["remove-input"]
 display(page.table(studies.points_table(study), "Every point of the frontier: means over seeds (training time: "
-                   f"{report.seconds_source(study)})", study.records, profile,
-                   names={"params": "parameters", "flops": "training FLOPs", "seconds": "training time",
-                          "val_accuracy": "val accuracy", "test_accuracy": "test accuracy"}, units={"seconds": "s"}))
+                   f"{report.seconds_source(study)}; parameters: the scaling paths' table)", study.records, profile,
+                   names=report.FRONTIER_NAMES, units=report.FRONTIER_UNITS, percent=report.FRONTIER_PERCENT))
 display(Markdown(f"Recomputing this chapter from an empty results store: "
                  f"{report.recompute_time(study.records, workers=workers)}."))
 
@@ -163,9 +174,7 @@ display(Markdown(f"Recomputing this chapter from an empty results store: "
 # %% tags=["remove-input"]
 display(page.table(studies.longer_training_table(study, datasets), "Validation accuracy (fold 0) after the shorter "
                    "and the longer training of each size, seeds averaged", study.records, profile,
-                   names={"short": "epochs (short)", "long": "epochs (long)", "y_short": "accuracy (short)",
-                          "y_long": "accuracy (long)", "gain": "long − short",
-                          "flops_ratio": "training FLOPs, long / short"}))
+                   names=report.FRONTIER_NAMES, units=report.FRONTIER_UNITS, percent=report.FRONTIER_PERCENT))
 display(Markdown(report.longer_training_text(study, TITLES)))
 
 # %% [markdown]

@@ -196,6 +196,12 @@ def test_the_controls_train_tiny_runs_into_rows_tables_and_costs(training_calls)
     assert set(paper.index.get_level_values("model")) == {ae.LABELS[k] for k in ("kan", "mlp", "cnn", "mlp_matched",
                                                                                    "kan1")}
     assert set(paper.index.get_level_values("epochs")) == {1, 2} and paper.pca_mse.notna().all()
+    shown = ae.paper_width_shown(paper)
+    assert list(shown.columns) == ["test_mse", "pca_mse", "knn_accuracy", "pca_knn"] and len(shown) == len(paper)
+    two = paper.xs(1, level="epochs").iloc[0]
+    assert shown.xs(1, level="epochs").iloc[0].test_mse == f"{report.fmt(two.test_mse)} ± {report.fmt(two.mse_sd, 2)}"
+    assert " ± " not in shown.xs(2, level="epochs").iloc[0].test_mse  # one seed: the mean alone
+    assert ae.training_images_note(paper).startswith("; training images: MNIST ")
     assert (paper.xs(1, level="epochs").seeds == 2).all() and (paper.xs(2, level="epochs").seeds == 1).all()
     costs = ae.paper_width_costs(study.paper_configs())
     assert "CNN AE (widened)" in costs.xs("MNIST").index and costs.xs(("MNIST", "KAN AE")).flops_vs_kan == 1
@@ -239,7 +245,8 @@ def test_comparisons_pair_equal_sizes_seed_by_seed():
     one = ae.matched_comparisons(_runs({0: 0.10, 1: 0.30}, {0: 0.20}), _pca(0.15))
     assert one[one.b == "mlp"].seeds.tolist() == [1, 1] and one[one.b == "mlp"].separated.isna().all()
     table = ae.comparison_table(c, "mnist")
-    assert table.loc[(60000, 10, 9, "KAN AE − MLP AE"), "mse_verdict"] == "KAN AE: beyond the noise of 3 seeds"
+    assert table.loc[(60000, 10, 9, "KAN AE − MLP AE"), "mse_verdict"] == "KAN AE, beyond the seeds' noise"
+    assert list(table.columns) == ["seeds", "mse_diff", "mse_verdict", "knn_diff", "knn_verdict"]
 
 
 def test_plateau_epoch_is_the_first_epoch_gaining_under_half_a_percent():

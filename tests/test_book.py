@@ -309,6 +309,19 @@ def test_only_the_code_that_teaches_stays_on_the_page():
     assert not book.code_on_the_page(nb)  # a second pass changes nothing
 
 
+def test_chapter_lines_count_non_blank_code_and_prose(tmp_path):
+    source = tmp_path / "07_x.py"
+    source.write_text('# %% [markdown]\n# # Title\n#\n# Prose.\n\n# %% tags=["parameters"]\nprofile = "smoke"\n\n'
+                      "# %%\nimport os\n\nx = 1\n\n# %% [raw]\n# raw\n")
+    assert book.Chapter(source).lines() == {"code": 3, "markdown": 2}
+
+
+def test_every_chapter_has_fewer_code_lines_than_prose_lines():
+    # The notebooks are papers with code where it teaches, not scripts with comments (QuantEcon's lectures).
+    heavy = {ch.stem: ch.lines() for ch in book.chapters() if ch.lines()["code"] >= ch.lines()["markdown"]}
+    assert not heavy, heavy
+
+
 def test_every_chapter_shows_its_study_call():
     # The one call that reruns a chapter's study is on the page; everything else in code is removed by the build.
     for ch in book.chapters():

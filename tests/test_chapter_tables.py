@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kanmix import report, studies, viz
+from kanmix import report, stats, studies, viz
 from kanmix.models import build_model, config, count_parameters
 from kanmix.studies import FrontierStudy, MixerStudy
 
@@ -66,16 +66,25 @@ def test_tables_are_the_synthetic_numbers_regrouped(mixer_study):
     assert abl.loc["[-1, 1]", "outside_grid"] == 0.20 and abl.loc["[-3, 3]", "val_accuracy"] == 0.81  # last epoch
     assert [r["hash"] for r in studies.records_of(mixer_study, mixer_study.ablation)] == ["a0", "a1"]
     pairs = studies.pairs_table(mixer_study, "fashion_mnist", folds=5)
-    assert len(pairs) == 3 and (pairs.p_nb_holm >= pairs.p_nb).all()
+    assert len(pairs) == 3 and list(pairs.columns) == ["diff", "ci", "d_z", "p_nb_holm", "p_wilcoxon_holm"]
     wide = fm.pivot(index="fold", columns="model", values="val_accuracy")
     a, b = pairs.index[0]
-    assert pairs.iloc[0].mean_diff == pytest.approx((wide[a] - wide[b]).mean())
+    assert pairs.iloc[0]["diff"] == pytest.approx(100 * (wide[a] - wide[b]).mean())  # in points
+    everything = stats.all_pairs(fm, metric="val_accuracy", folds=5).iloc[0]
+    assert pairs.iloc[0].ci == report.interval_cell(100 * everything.ci_low, 100 * everything.ci_high, precision=2)
     eff = studies.efficiency_table(mixer_study)
-    assert eff.loc[100, ("val_accuracy", "MLP-Mixer")] == 0.6 and eff.loc[100, ("epochs", "KAN-Mixer")] == 20
-    paper = studies.paper_comparison(mixer_study, {"fashion_mnist": {"KAN-Mixer": 0.9}})
-    row = paper.loc[("Fashion-MNIST", "KAN-Mixer")]
-    assert row["ours − paper"] == pytest.approx(row["ours"] - 0.9)
-    assert np.isnan(paper.loc[("CIFAR-10", "KAN-Mixer"), "paper"])
+    assert eff.loc[(100, "MLP-Mixer"), "val_accuracy"] == 0.6 and eff.loc[(100, "KAN-Mixer"), "epochs"] == 20
+    shown = studies.shown_overview(summary["fashion_mnist"], {"KAN-Mixer": 0.9})
+    assert list(shown.columns) == ["params", "train_seconds", "val_accuracy", "ci", "test_accuracy", "paper"]
+    row, full = shown.loc["KAN-Mixer"], summary["fashion_mnist"].loc["KAN-Mixer"]
+    assert row.paper == 0.9 and np.isnan(shown.loc["MLP-Mixer", "paper"]) and row.val_accuracy == full.val_accuracy
+    assert row.ci == report.interval_cell(100 * full.ci_low, 100 * full.ci_high)
+    assert "paper" not in studies.shown_overview(summary["cifar10"]).columns
+
+
+def test_an_interval_fits_one_cell_with_true_minus_signs():
+    assert report.interval_cell(89.12, 89.64) == "[89.1,\u00a089.6]"  # a no-break space: one line in any column
+    assert report.interval_cell(-0.853, -0.2312, precision=2) == "[−0.85,\u00a0−0.23]"
 
 
 def test_wilcoxon_floors_are_two_over_two_to_the_n():
@@ -98,13 +107,10 @@ def test_headline_tests_adjust_the_main_cv_only(mixer_study):
 
 
 def test_chapter3_sentences_cover_every_dataset(mixer_study):
-    text = report.mixers_points(mixer_study, {"fashion_mnist": {"KAN-Mixer": 0.903}}, folds=5, repeats=2,
-                                paper_params=100_000)
-    assert "**Fashion-MNIST.**" in text and "**CIFAR-10.**" in text
+    text = report.mixers_points(mixer_study, folds=5, repeats=2, paper_params=100_000)
+    assert "- On Fashion-MNIST, " in text and "- On CIFAR-10, " in text
     assert "3,000 parameters, 3.0% of the paper's configuration (100,000)" in text
-    beside = report.mlp_mixers_beside(mixer_study)
-    assert beside.count("\n- ") == 4  # two MLP-Mixers on each of two datasets
-    assert "+0.030" in beside or "+0.03" in beside  # the time-matched one is 0.03 ahead on average
+    assert "By mean" not in text  # the ranking is the tables' own
     ablation = report.grid_ablation_text(mixer_study, "[-1, 1]")
     assert "0.200–0.300" in ablation and "**late update**, because one epoch" in ablation
     assert report.paper_texts(mixer_study, {}, folds=5).count("None of the models") == 2
@@ -218,6 +224,6 @@ def test_efficiency_text_tests_each_gap_over_the_folds_or_against_the_images(mix
     assert lines[0].startswith("- 100 images") and "the KAN-Mixer is ahead" in lines[0]
     assert lines[1].startswith("- 800 images") and "no difference can be told" in lines[1]
     table = studies.efficiency_table(study)
-    assert table.loc[100, ("sd", "KAN-Mixer")] == pytest.approx(0.002)
+    assert table.loc[(100, "KAN-Mixer"), "sd"] == pytest.approx(0.002)
     one = report.efficiency_text(replace(study, efficiency=study.efficiency[study.efficiency.fold == 0]), folds=1)
     assert "scored on the whole test split" in one and "10,000 images" in one

@@ -84,6 +84,50 @@ def test_the_mixers_finding_is_missing_without_its_pair():
     assert report.mixers_finding(against, ("KAN-Mixer", "MLP-Mixer (param-matched)")) is None
 
 
+def _field(spec: dict) -> dict:
+    """:func:`kanmix.studies.kan_mixer_against` rows per dataset with the headline MLP-Mixer tied and a few other
+    models ``spec[dataset][model]`` above (> 0) or below (< 0) the KAN-Mixer fold by fold (0: noise around it)."""
+    out = {}
+    for dataset, others in spec.items():
+        scores = {"KAN-Mixer": KAN, TIME: [v + (-1) ** i * 0.004 for i, v in enumerate(KAN)]}
+        for model, shift in others.items():
+            scores[model] = [v + (shift + 0.001 * i if shift else (-1) ** i * 0.004) for i, v in enumerate(KAN)]
+        folds = pd.DataFrame([{"model": m, "repeat": 0, "fold": f, "val_accuracy": v, "params": 1000,
+                               "train_seconds": 10.0} for m, vs in scores.items() for f, v in enumerate(vs)])
+        out[dataset] = studies.kan_mixer_against(folds, folds=5)
+    return out
+
+
+def test_the_field_finding_names_whom_the_kan_mixer_beats_and_who_beats_it():
+    beaten = {"MLP": -0.05, "KAN": -0.05}
+    text = checked(report.mixers_field_finding(_field({"fashion_mnist": beaten, "cifar10": beaten}), PAIR), 3)
+    assert text == "Of the other models, the KAN-Mixer is more accurate than a KAN and an MLP on both datasets (chapter 3)."
+    split = _field({"fashion_mnist": beaten, "cifar10": {"MLP": -0.05, "KAN": 0, "MLP-Mixer (param-matched)": 0.03}})
+    text = checked(report.mixers_field_finding(split, PAIR), 3)
+    assert text == ("Of the other models, the KAN-Mixer is more accurate than a KAN and an MLP on Fashion-MNIST and "
+                    "than an MLP on CIFAR-10; an MLP-Mixer with as many parameters is more accurate than it on "
+                    "CIFAR-10 (chapter 3).")
+    flipped = checked(report.mixers_field_finding(_field({"cifar10": {"MLP": 0.05}}), PAIR), 3)
+    assert flipped == "An MLP is more accurate than the KAN-Mixer on CIFAR-10 (chapter 3)."
+
+
+def test_the_field_finding_leaves_out_the_headline_pair_and_says_nothing_within_noise():
+    tied = _field({"fashion_mnist": {"MLP": 0}, "cifar10": {"KAN": 0}})
+    assert report.mixers_field_finding(tied, PAIR) is None and report.mixers_field_finding({}, PAIR) is None
+    against = _against({"fashion_mnist": 0.005})  # the headline MLP-Mixer clearly ahead, the MLP clearly behind
+    assert "trained for as long" not in report.mixers_field_finding(against, PAIR)
+
+
+def test_a_chapter_states_its_own_findings_without_pointing_at_itself():
+    found = [report.mixers_finding(_against({"fashion_mnist": 0.005}), PAIR), None,
+             "At equal training compute, nothing (chapter 6)."]
+    assert report.chapter_findings(3, *found) == [
+        "An MLP-Mixer trained for as long is more accurate than the KAN-Mixer on Fashion-MNIST, by 0.7 points.",
+        "At equal training compute, nothing (chapter 6)."]
+    assert report.chapter_findings(4, None, None) == [
+        "No finding yet: the runs this chapter compares are not in the results store."]
+
+
 # ----------------------------------------------------------------------------- chapter 6: the frontiers
 
 XS = [1e12, 3e12, 1e13, 3e13]
@@ -137,6 +181,13 @@ def test_the_scale_finding_is_missing_until_the_frontiers_overlap():
     assert text.endswith("; on Fashion-MNIST the frontiers do not overlap yet (chapter 6).")
 
 
+def test_the_scale_finding_names_its_axis_when_it_compares_training_time():
+    behind = {"fashion_mnist": _frontier("fashion_mnist", (0.5, 0.021), (0.6, 0.02))}
+    text = checked(report.scale_finding(behind, what="training time on this machine", grows="the budget"), 6)
+    assert text.startswith("At equal training time on this machine, across a 30-fold range, an MLP-Mixer is more "
+                           "accurate than the KAN-Mixer on Fashion-MNIST; as the budget grows, the gap")
+
+
 # ----------------------------------------------------------------------------- chapter 4: the autoencoders
 
 WIDTHS = {"mnist": 150, "cifar10": 500}
@@ -185,6 +236,39 @@ def test_the_autoencoders_finding_is_missing_before_the_paper_width_runs():
     assert report.autoencoders_finding(paper, epochs=30, paper_widths=WIDTHS) is None
     assert report.autoencoders_finding(paper.iloc[:0], epochs=10, paper_widths=WIDTHS) is None
     assert report.autoencoders_finding(None, epochs=10, paper_widths=WIDTHS) is None
+
+
+def _like(spec: dict, *, b: str = "mlp") -> pd.DataFrame:
+    """:func:`kanmix.ae.matched_comparisons` of the KAN autoencoder against ``b`` at several latent sizes:
+    ``spec[dataset] = [(latent, kan test MSE by seed, b's), ...]``."""
+    runs = []
+    for dataset, sizes in spec.items():
+        for latent, kan, other in sizes:
+            for key, by_seed in (("kan", kan), (b, other)):
+                runs += [{"dataset": dataset, "n_train": 60000, "epochs": 10, "bottleneck": latent, "key": key,
+                          "seed": s, "test_mse": m, "knn_accuracy": 1 - m, "arms": "sweep"} for s, m in by_seed.items()]
+    return ae.matched_comparisons(pd.DataFrame(runs), pd.DataFrame(columns=["dataset", "n_train", "method",
+                                                                            "components", "test_mse", "knn_accuracy"]))
+
+
+def test_the_like_for_like_finding_counts_the_sizes_won_and_the_single_seeds():
+    better = [(9, SEEDS3, {0: 0.2, 1: 0.21, 2: 0.22}), (32, {0: 0.1}, {0: 0.2})]
+    text = checked(report.like_for_like_finding(_like({"mnist": better, "cifar10": better}), epochs=10), 4)
+    assert text == ("At equal latent sizes, the KAN autoencoder has a lower test error than an MLP autoencoder of the "
+                    "same shape at every latent size on MNIST and CIFAR-10; 2 of these 4 sizes rest on a single seed "
+                    "(chapter 4).")
+    mixed = [(9, SEEDS3, {0: 0.10, 1: 0.12, 2: 0.11}), (32, {0: 0.3}, {0: 0.2})]  # within noise, then worse
+    text = checked(report.like_for_like_finding(_like({"mnist": mixed}), epochs=10), 4)
+    assert "at no latent size on MNIST" in text and "1 of these 2 sizes" in text
+    matched = checked(report.like_for_like_finding(pd.concat([_like({"mnist": better}), _like(
+        {"mnist": [(9, {0: 0.1}, {0: 0.2})]}, b="mlp_matched")]), epochs=10), 4)
+    assert ("than an MLP autoencoder of the same shape at every latent size on MNIST, and than an MLP autoencoder "
+            "with as many parameters at the one latent size compared on MNIST") in matched
+
+
+def test_the_like_for_like_finding_is_missing_without_its_comparisons():
+    assert report.like_for_like_finding(None, epochs=10) is None
+    assert report.like_for_like_finding(_like({"mnist": [(9, {0: 0.1}, {0: 0.2})]}), epochs=30) is None
 
 
 # ----------------------------------------------------------------------------- chapter 5: inside the KAN-Mixer

@@ -3,6 +3,7 @@ without training, its importances and the patch-4 sentence."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -82,12 +83,19 @@ def test_a_tiny_search_trains_its_trials_on_one_fold_then_the_best_on_every_fold
     (tmp_path / "study.sqlite3").unlink()
     again = studies.search_study(**TINY, storage=url, available_only=True)
     assert again.source == "export" and again.missing == 0
+    # A finished search's protocol counts its skipped draws as final, with no campaign note.
+    budgeted = dataclasses.replace(again, plan=dataclasses.replace(again.plan, max_cost=2.0))
+    text = report.search_protocol_text(budgeted, title="MNIST")
+    assert "(0 draws)." in text and "so far" not in text and "under way" not in text
     assert again.trials.drop(columns="records_hashes").equals(found.trials.drop(columns="records_hashes"))
     assert again.importances.equals(found.importances) and again.final.equals(found.final)
     assert again.noise_sd == found.noise_sd and again.best.trial == best.trial
     # A record the export cites, gone: counted missing, not trained.
     (store / "classification" / f"{found.final.hash.iloc[-1]}.json").unlink()
-    assert studies.search_study(**TINY, available_only=True).missing == 1
+    partial = studies.search_study(**TINY, available_only=True)
+    assert partial.missing == 1
+    text = report.search_protocol_text(dataclasses.replace(partial, plan=budgeted.plan), title="MNIST")
+    assert "(0 draws so far)." in text and "under way" in text
 
 
 def test_a_budget_skips_the_costly_draws_untrained(store, tmp_path, monkeypatch):

@@ -180,7 +180,8 @@ def test_efficiency_curve_takes_the_matched_models_each_with_its_own_epochs_and_
     assert epochs[studies.TIME_MATCHED] == studies.efficiency_epochs(2, 100, 60000)
     assert (eff.n_test == 10000).all()  # the whole test split, not a tenth of a percent of it
     table = studies.efficiency_table(study)
-    assert ("sd", "KAN-Mixer") in table.columns and ("test_accuracy", studies.TIME_MATCHED) in table.columns
+    assert list(table.columns) == ["epochs", "test_accuracy", "sd", "folds"]
+    assert table.index.names == ["n_train", "model"] and (eff.n_train.iloc[0], studies.TIME_MATCHED) in table.index
     with pytest.raises(studies.ParameterError, match="efficiency_models"):
         studies.mixers_plan(datasets=["fashion_mnist"], models=["kan_mixer"], model_kwargs=KWARGS, folds=2,
                             train=TRAIN, subset=200, efficiency_sizes=[100], efficiency_models=["MLP"])

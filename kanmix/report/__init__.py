@@ -19,20 +19,23 @@ from kanmix.report._format import (  # noqa: F401
     against_sentence, equivalence_sentence, one_fold_sentence, bullets)
 from kanmix.report._layer import (  # noqa: F401
     layer_cost_points, layer_model_text, spline_share_text, grid_update_text, top_edges_text, layer_speed_lines,
-    parity_verdicts, parity_text, parity_against_gaps, ae_parity_sentence, bf16_time_text, layer_points)
+    parity_verdicts, parity_text, parity_against_gaps, ae_parity_sentence, bf16_time_text, layer_points,
+    kan_findings, layer_findings, CONTENDERS, SPEED_NAMES, SPEED_UNITS)
 from kanmix.report._mixers import (  # noqa: F401
-    grid_ablation_text, cv_text, mlp_mixers_beside, paper_texts, headline_text, efficiency_text,
+    interval_cell, grid_ablation_text, cv_text, paper_texts, headline_text, efficiency_text,
     efficiency_campaign_text, mixers_points,
-    CV_NAMES, CV_UNITS, protocol_text, SEARCH_NAMES, SEARCH_UNITS, search_campaign_text, search_protocol_text,
+    CV_NAMES, CV_UNITS, CV_PERCENT, protocol_text, SEARCH_NAMES, SEARCH_UNITS, search_campaign_text, search_protocol_text,
     search_importance_text, patch_text, search_final_text)
 from kanmix.report._autoencoders import (  # noqa: F401
-    AE_NAMES, AE_UNITS, ae_protocol_text, beats_mean_text, knn_protocol_text, convergence_text,
+    AE_NAMES, AE_UNITS, AE_PERCENT, ae_protocol_text, beats_mean_text, knn_protocol_text, convergence_text,
     ae_campaign_text, ae_summary, ae_converged_text, widened_cnn_text)
 from kanmix.report._splines import (  # noqa: F401
     findings, null_results, shared_with_mlp, pruning_controls, conclude_interpretability, conclude_linearized,
-    conclude_cost)
+    conclude_cost, splines_findings)
 from kanmix.report._frontier import (  # noqa: F401
+    FRONTIER_NAMES, FRONTIER_UNITS, FRONTIER_PERCENT,
     frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source, frontier_answer,
     sweep_text, frontier_summary, longer_training_sentence, longer_training_text)
 from kanmix.report._headline import (  # noqa: F401
-    PLAIN_NAMES, plain_name, mixers_finding, scale_finding, autoencoders_finding, inside_finding, headline_findings)
+    PLAIN_NAMES, plain_name, mixers_finding, mixers_field_finding, scale_finding, autoencoders_finding,
+    like_for_like_finding, inside_finding, headline_findings, chapter_findings, findings_in_detail)

@@ -13,20 +13,19 @@ from kanmix.report._format import bullets, count, flop_text, fmt, from_to, listi
 # Each takes chapter 4's study (kanmix.studies.AutoencoderStudy) or a table of kanmix.ae's chapter-4
 # section and says what it shows.
 
-#: Chapter 4's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
+#: Chapter 4's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``): short, so that a
+#: table fits the book's column; accuracies (fractions) are shown as percentages (``percent=AE_PERCENT``).
 AE_NAMES = {"model": "model", "requested": "bottleneck asked", "bottleneck": "latent size", "params": "parameters",
-            "test_mse": "test MSE", "psnr": "PSNR", "knn_accuracy": "KNN accuracy (train → test)",
-            "knn_authors": "KNN accuracy (authors' protocol)", "knn_authors_features": "authors' KNN features",
-            "train_seconds": "training time", "knn_per_minute": "KNN accuracy per training minute",
-            "components": "components", "method": "baseline", "gap": "authors − ours",
+            "test_mse": "test MSE", "psnr": "PSNR", "knn_accuracy": "KNN accuracy",
+            "knn_authors": "authors' KNN", "knn_authors_features": "authors' features",
+            "train_seconds": "time", "components": "components", "method": "baseline", "gap": "authors − ours",
             "n_train": "training images", "latent": "latent size", "pair": "a − b", "seeds": "seeds",
-            "mse_diff": "test MSE a − b", "mse_diff_sd": "sd of test MSE a − b", "mse_verdict": "lower test MSE",
-            "knn_diff": "KNN accuracy a − b", "knn_diff_sd": "sd of KNN a − b", "knn_verdict": "higher KNN accuracy",
-            "hidden": "hidden width", "mse_sd": "sd of test MSE", "knn_sd": "sd of KNN accuracy",
-            "plateau_epoch": "gain < 0.5% from epoch",
+            "mse_diff": "test MSE, a − b", "mse_verdict": "lower test MSE",
+            "knn_diff": "KNN accuracy, a − b", "knn_verdict": "higher KNN accuracy",
             "pca_mse": "PCA test MSE", "pca_knn": "PCA KNN accuracy", "channels": "encoder channels",
-            "images": "images seen", "flops": "training FLOPs", "flops_vs_kan": "× KAN AE's FLOPs"}
-AE_UNITS = {"psnr": "dB", "train_seconds": "s", "test_mse": "[−1, 1] scale"}
+            "tflops": "training compute", "flops_vs_kan": "× KAN AE's"}
+AE_UNITS = {"psnr": "dB", "train_seconds": "s", "pca_knn": "%", "tflops": "TFLOP"}
+AE_PERCENT = ("knn_accuracy", "knn_authors", "gap", "knn_diff")
 
 
 def ae_protocol_text(study, hidden: Mapping[str, int], bottlenecks: Mapping, *, workers: int = 1) -> str:
@@ -77,18 +76,22 @@ def knn_protocol_text(knn) -> str:
 
 
 def convergence_text(changes) -> str:
-    """How much the test MSE still moved over the last epoch (:func:`kanmix.ae.last_epoch_changes`), and which runs
-    were still improving by more than 1%."""
+    """How much the test MSE still moved over the last epoch (:func:`kanmix.ae.last_epoch_changes`), and how many
+    runs of each model on each dataset were still improving by more than 1%."""
     from kanmix.data import info
 
     if not changes:
         return "Each run trained for one epoch only: convergence cannot be judged from its curve."
     still = [c for c in changes if c[3] < -0.01]
     lo, hi = (signed(100 * f(c[3] for c in changes), 2) + "%" for f in (min, max))
+    by_model: dict[tuple[str, str], list[int]] = {}
+    for d, m, w, _ in still:
+        by_model.setdefault((m, info(d).title), []).append(w)
     return (f"Over the last epoch the test MSE changed by {lo if lo == hi else f'between {lo} and {hi}'} (relative) "
             f"across the {count(len(changes), 'run')}; "
             + (f"{len(still)} were still improving by more than 1%: " + listing(
-                f"{m} on {info(d).title} at {w}" for d, m, w, _ in still) if still else
+                f"the {m} on {title} at {count(len(ws), 'latent size')} ({listing(sorted(ws))})"
+                for (m, title), ws in by_model.items()) if still else
                "none was still improving by more than 1%") + ".")
 
 

@@ -104,6 +104,17 @@ def frontier_crossing_sentence(cmp, *, target_name: str = "the paper's budget") 
 # ----------------------------------------------------------------------------- chapter 6's sentences
 
 
+#: Chapter 6's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``): short, so that a
+#: table fits the book's column; accuracies (fractions) are shown as percentages (``percent=FRONTIER_PERCENT``).
+FRONTIER_NAMES = {"params": "parameters", "flops_per_image": "training FLOPs per image", "tflops": "training compute",
+                  "seconds": "time", "val_accuracy": "val. accuracy", "test_accuracy": "test accuracy",
+                  "short": "epochs, short", "long": "epochs, long", "y_short": "accuracy, short",
+                  "y_long": "accuracy, long", "gain": "long − short", "flops_ratio": "FLOPs, long / short",
+                  "lr": "learning rate"}
+FRONTIER_UNITS = {"seconds": "s", "tflops": "TFLOP"}
+FRONTIER_PERCENT = ("val_accuracy", "test_accuracy", "y_short", "y_long", "gain")
+
+
 def seconds_source(study) -> str:
     """Where chapter 6's seconds come from, for captions (:func:`kanmix.studies.seconds_column`)."""
     if study.timing is not None:

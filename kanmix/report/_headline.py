@@ -8,6 +8,11 @@ chapter 6's noise band and slope interval (what :func:`frontier_gap_sentence` an
 :func:`frontier_trend_sentence` would claim). A sentence that names a winner also names where it loses,
 and every dataset the chapter ran. Each function returns ``None`` when its evidence is missing (a campaign
 not run yet); :func:`headline_findings` gathers the rest.
+
+A chapter opens with its own findings (:func:`chapter_findings`): the same sentences, and where a chapter has
+more to say one more of the same kind (:func:`mixers_field_finding`, :func:`like_for_like_finding`, or
+:func:`scale_finding` by training time). The findings page's paragraphs under its opening block are
+:func:`findings_in_detail`.
 """
 
 from __future__ import annotations
@@ -151,6 +156,40 @@ def mixers_finding(against: Mapping | None, pair: tuple[str, str] | None, *, alp
     return _pointer(_contest(plain_name(kan), plain_name(other), outcomes, _ACCURACY), 3)
 
 
+def mixers_field_finding(against: Mapping | None, pair: tuple[str, str] | None, *,
+                         alpha: float = 0.05) -> str | None:
+    """Chapter 3's KAN-Mixer against every other model of its cross-validation but the headline pair's MLP-Mixer
+    (:func:`mixers_finding` says that one): on each dataset, the models it is more accurate than and those more
+    accurate than it, each where the pair's Holm-adjusted p is below ``alpha``; no numbers (the chapter's tables
+    give them). ``against`` and ``pair`` are :func:`mixers_finding`'s. ``None`` where no pair is separated."""
+    if not against:
+        return None
+    kan, other = pair if pair is not None else ("KAN-Mixer", None)
+    ahead: dict[str, list[str]] = {}  # dataset title -> the models the KAN-Mixer beats there
+    behind: dict[str, list[str]] = {}  # model -> the dataset titles where it beats the KAN-Mixer
+    for dataset, rows in against.items():
+        for r in rows.itertuples():
+            if r.model != other and r.p_holm < alpha:
+                if r.diff > 0:
+                    ahead.setdefault(_title(dataset), []).append(plain_name(r.model))
+                else:
+                    behind.setdefault(plain_name(r.model), []).append(_title(dataset))
+    if not ahead and not behind:
+        return None
+    groups: dict[tuple, list[str]] = {}  # datasets with the same beaten models said together
+    for title, beaten in ahead.items():
+        groups.setdefault(tuple(beaten), []).append(title)
+    every = len(against)
+    clauses = [("than " if i else "") + listing(beaten) + " "
+               + ("on both datasets" if len(titles) == 2 == every else "on " + listing(titles))
+               for i, (beaten, titles) in enumerate(groups.items())]
+    text = (f"of the other models, {plain_name(kan)} is more accurate than " + " and ".join(clauses)
+            if clauses else "")
+    losses = "; ".join(f"{model} is more accurate than {'it' if clauses else plain_name(kan)} on {listing(titles)}"
+                       for model, titles in behind.items())
+    return _pointer(text + ("; " if text and losses else "") + losses, 3)
+
+
 def _lead(cmp) -> int | str:
     """One dataset's frontiers at equal compute as a verdict of :func:`_contest` (as
     :func:`frontier_gap_sentence` judges them): +1 or −1 where one family is ahead beyond the noise band at
@@ -183,11 +222,14 @@ def _trend(cmp, lead) -> str | None:
     return f"moves toward {plain_name(cmp.a if toward == 1 else cmp.b)}"
 
 
-def scale_finding(comparisons: Mapping | None, *, missing: int = 0) -> str | None:
+def scale_finding(comparisons: Mapping | None, *, missing: int = 0, what: str = "training compute",
+                  grows: str = "compute") -> str | None:
     """Chapter 6's frontiers at equal training FLOPs: ``comparisons`` maps a dataset to its
     :func:`kanmix.frontier.compare` (the KAN-Mixer's family first). Who is ahead on each dataset, over how wide
     a range of compute (the one number), and whether the gap closes as compute grows. ``missing`` planned runs
-    not in the results store yet make it "so far". ``None`` where no dataset's frontiers overlap."""
+    not in the results store yet make it "so far". ``None`` where no dataset's frontiers overlap. For frontiers
+    compared on another axis (training seconds), ``what`` names the budget (``"training time"``) and ``grows``
+    what grows (``"the budget"``)."""
     if not comparisons:
         return None
     outcomes, trends, apart = {}, {}, []
@@ -204,13 +246,13 @@ def scale_finding(comparisons: Mapping | None, *, missing: int = 0) -> str | Non
         return None
     first = next(iter(comparisons.values()))
     span = f", across a {fmt(ratio, 2)}-fold range" if fmt(ratio, 2) != "1.0" else ""
-    text = (("so far, at" if missing else "at") + f" equal training compute{span}, "
+    text = (("so far, at" if missing else "at") + f" equal {what}{span}, "
             + _contest(plain_name(first.a), plain_name(first.b), outcomes, _ACCURACY, budget=0))
     trends.pop(None, None)
     if len(trends) == 1 and sum(map(len, trends.values())) == len(outcomes):
-        text += f"; as compute grows, the gap {next(iter(trends))}"
+        text += f"; as {grows} grows, the gap {next(iter(trends))}"
     elif trends:
-        text += "; as compute grows, the gap " + listing(f"{how} on {listing(ts)}" for how, ts in trends.items())
+        text += f"; as {grows} grows, the gap " + listing(f"{how} on {listing(ts)}" for how, ts in trends.items())
     if apart:
         text += f"; on {listing(apart)} the frontiers do not overlap yet"
     return _pointer(text, 6)
@@ -249,6 +291,43 @@ def autoencoders_finding(comparisons, *, epochs: int | None, paper_widths: Mappi
         return None
     at = "the paper's latent sizes" if len(outcomes) > 1 else "the paper's latent size"
     return _pointer(f"at {at}, " + _contest(plain_name("kan"), plain_name("pca"), outcomes, _RECONSTRUCTION), 4)
+
+
+def _sizes(won: int, total: int) -> str:
+    """How many latent sizes a model won, in words: ``"at every latent size"``, ``"at 3 of 7 latent sizes"``."""
+    if won == total:
+        return "at every latent size" if total > 1 else "at the one latent size compared"
+    return "at no latent size" if won == 0 else f"at {won} of {total} latent sizes"
+
+
+def like_for_like_finding(comparisons, *, epochs: int | None) -> str | None:
+    """Chapter 4's KAN autoencoder against the MLP autoencoders at equal latent sizes (the same shape, and matched
+    in parameters), on test MSE after the paper's ``epochs``: ``comparisons`` is
+    :func:`kanmix.ae.matched_comparisons`' table (at each latent size its most training images). A size counts as
+    won where the KAN autoencoder's mean error is lower and the seeds' interval, where there are seeds, excludes
+    zero; how many sizes rest on a single seed is said. No number but the counts. ``None`` before any such
+    comparison."""
+    if comparisons is None or not len(comparisons) or epochs is None:
+        return None
+    c = comparisons
+    chosen = c[(c.epochs == epochs) & (c.a == "kan") & c.b.isin(["mlp", "mlp_matched"]) & (c.metric == "test_mse")]
+    chosen = chosen.sort_values("n_train").groupby(["dataset", "b", "latent"], sort=False).tail(1)
+    if not len(chosen):
+        return None
+    clauses = []
+    for b in ("mlp", "mlp_matched"):
+        groups: dict[str, list[str]] = {}
+        for dataset, g in chosen[chosen.b == b].groupby("dataset", sort=False):
+            won = int(((g.better == "kan") & (g.separated.isna() | g.separated.astype(bool))).sum())
+            groups.setdefault(_sizes(won, len(g)), []).append(_title(dataset))
+        if groups:
+            where = listing(f"{how} on {listing(titles)}" for how, titles in groups.items())
+            clauses.append(f"{'than ' if clauses else ''}{plain_name(b)} {where}")
+    single = int(chosen.separated.isna().sum())
+    noise = ("; each rests on a single seed" if single == len(chosen) else
+             f"; {single} of these {len(chosen)} sizes rest on a single seed" if single else "")
+    return _pointer("at equal latent sizes, the KAN autoencoder has a lower test error than " + ", and ".join(clauses)
+                    + noise, 4)
 
 
 def _shape_clause(ev) -> tuple[str, bool] | None:
@@ -309,6 +388,15 @@ def inside_finding(ev) -> str | None:
     return _pointer(f"{shape[0]}, {'and' if shape[1] == seeds[1] else 'yet'} {seeds[0]}", 5)
 
 
+def chapter_findings(chapter: int, *found: str | None) -> list[str]:
+    """What chapter ``chapter`` states first, above its study (:func:`kanmix.page.findings`): the sentences of
+    ``found`` its evidence supports (those that are not ``None``), without the pointer to the chapter itself, or
+    one sentence saying there is no finding yet (its runs not in the results store)."""
+    own = f" (chapter {chapter})."
+    shown = [s[:-len(own)] + "." if s.endswith(own) else s for s in found if s]
+    return shown or ["No finding yet: the runs this chapter compares are not in the results store."]
+
+
 def headline_findings(*, against: Mapping | None = None, pair: tuple[str, str] | None = None,
                       frontier: Mapping | None = None, missing: int = 0, comparisons=None, epochs: int | None = None,
                       paper_widths: Mapping[str, int] | None = None, evidence=None) -> list[str]:
@@ -319,3 +407,86 @@ def headline_findings(*, against: Mapping | None = None, pair: tuple[str, str] |
     found = [mixers_finding(against, pair), scale_finding(frontier, missing=missing),
              autoencoders_finding(comparisons, epochs=epochs, paper_widths=paper_widths), inside_finding(evidence)]
     return [s for s in found if s is not None]
+
+
+# ----------------------------------------------------------------------------- the findings page, in detail
+# One paragraph per chapter under the findings page's opening block: the chapters' own sentences (the same
+# functions, on the same inputs), gathered.
+
+
+def _scale_detail(comparisons: Mapping, missing: int) -> str:
+    from kanmix.report._format import count
+    from kanmix.report._frontier import frontier_gap_sentence, frontier_trend_sentence
+
+    under_way = f"; a campaign under way, {count(missing, 'planned run')} not yet in the results store" if missing else ""
+    return f"**At equal compute** (chapter 6{under_way}). " + " ".join(
+        f"{_title(d)}: " + frontier_gap_sentence(c) + " " + frontier_trend_sentence(c) for d, c in comparisons.items())
+
+
+def _mixers_detail(study, against: Mapping, *, folds: int, repeats: int, paper: Mapping) -> str:
+    from kanmix.report._format import against_sentence, compare_to_paper, paired_sentence
+    from kanmix.studies import headline_comparison, separated_pairs, summaries
+
+    parts = []
+    for dataset, s in summaries(study).items():
+        title = _title(dataset)
+        parts.append(against_sentence(against[dataset], title=title) + " " + compare_to_paper(
+            s["val_accuracy"].to_dict(), paper.get(dataset, {}), what="mean held-out accuracy",
+            noise=s["std"].to_dict(), separated=separated_pairs(study.folds[study.folds.dataset == dataset],
+                                                                folds=folds)))
+    text = "**KAN-Mixers** (chapter 3). " + " ".join(parts)
+    if study.headline_pair is not None:
+        text += f" The headline pair over all {repeats} repeats of the split: " + paired_sentence(
+            headline_comparison(study, folds), *study.headline_pair, wilcoxon=False)
+    return text
+
+
+def _inside_detail(evidence, seeds: int) -> str:
+    from kanmix.report._format import count
+    from kanmix.report._splines import findings, null_results
+
+    found, null = findings(evidence), null_results(evidence)
+    return (f"**Inside the KAN-Mixer** (chapter 5, {count(seeds, 'seed')}, each measure set against the same network "
+            "at initialisation and called a difference only beyond the seeds' noise): "
+            + (listing(found) + "." if found else
+               "no measure separates the trained edges from their untrained twins beyond noise.")
+            + (" No difference beyond noise in " + "; ".join(null) + "." if null else ""))
+
+
+def _layer_detail(bench: Mapping) -> str:
+    """Chapter 2's benchmark record (:func:`kanmix.bench.kan.stored`): per dtype, ``KANLinear``'s time against the
+    dense limit and against the plain efficient-KAN formulation."""
+    import pandas as pd
+
+    from kanmix.report._format import count, span
+
+    speed = pd.DataFrame(bench["shapes"])
+    speed["kanmix_limit"], speed["ref_kanmix"] = speed.kanmix / speed.limit, speed.reference / speed.kanmix
+    parts = [f"in {dtype} {'`KANLinear`' if i == 0 else 'it'} takes {span(g.kanmix_limit)}× the time of the "
+             f"three-GEMM dense limit and runs {span(g.ref_kanmix)}× faster than the plain efficient-KAN formulation"
+             for i, (dtype, g) in enumerate(speed.groupby("dtype", sort=False))]
+    n_shapes = speed["shape"].map(tuple).nunique()
+    return (f"**The layer.** Over {count(n_shapes, 'benchmark shape')}: " + "; ".join(parts)
+            + f" ({bench['provenance']['device']}).")
+
+
+def findings_in_detail(*, frontier: Mapping, frontier_missing: int, mixers, against: Mapping, folds: int,
+                       repeats: int, paper: Mapping, ae_comparisons, epochs: int, paper_widths: Mapping,
+                       ae_missing: int, evidence, seeds: int, bench: Mapping | None = None) -> str:
+    """The findings page's paragraphs under its opening block, in Markdown: the compute frontier on every dataset
+    (chapter 6: ``frontier`` as :func:`scale_finding` takes it, ``frontier_missing`` runs not stored yet); the
+    KAN-Mixer against every baseline and the paper (chapter 3: its study ``mixers``, ``against`` as
+    :func:`mixers_finding` takes it, the CV's ``folds``, the headline pair's ``repeats``, the ``paper``'s
+    accuracies); the autoencoders' matched comparisons (chapter 4, :func:`kanmix.report.ae_summary`'s inputs);
+    every measure of chapter 5's ``evidence`` over its ``seeds``; and, with chapter 2's ``bench`` record, the
+    layer's speed."""
+    from kanmix.report._autoencoders import ae_summary
+
+    points = [_scale_detail(frontier, frontier_missing),
+              _mixers_detail(mixers, against, folds=folds, repeats=repeats, paper=paper),
+              "**KAN autoencoders** (chapter 4).\n\n" + ae_summary(ae_comparisons, epochs=epochs,
+                                                                   paper_widths=paper_widths, missing=ae_missing),
+              _inside_detail(evidence, seeds)]
+    if bench:
+        points.append(_layer_detail(bench))
+    return "\n\n".join(points)

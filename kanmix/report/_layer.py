@@ -12,11 +12,42 @@ from kanmix.report._format import (bullets, count, equivalence_sentence, fmt, li
 # ----------------------------------------------------------------------------- chapter 1's sentences
 
 
+def _book_grid(costs):
+    """The rows of chapter 1's cost table (:func:`kanmix.flops.layer_costs`) at efficient-KAN's G = 5, k = 3, the
+    grid this book trains with (the largest degree and the first grid size when the table lacks them), and that
+    ``(G, k)``."""
+    k = 3 if 3 in costs.index.get_level_values("k") else max(costs.index.get_level_values("k"))
+    at = costs.xs(k, level="k")
+    g = 5 if 5 in at.index.get_level_values("G") else at.index.get_level_values("G")[0]
+    return at.xs(g, level="G"), g, k
+
+
+def kan_findings(costs, unity_error: float, *, tolerance: float = 1e-5) -> list[str]:
+    """Chapter 1's finding, two sentences computed on its page: what a KAN layer costs against a dense layer of
+    the same shape at the book's grid (chapter 1's cost table, :func:`kanmix.flops.layer_costs`), its measured
+    FLOP ratio set against the formula G + k + 1, and whether the B-spline bases sum to one across the grid range
+    (``unity_error``, :func:`kanmix.viz.plot_bases`' largest deviation) to within ``tolerance``."""
+    at, g, k = _book_grid(costs)
+    params, flops = float(at["params ratio"].median()), float(at["FLOPs ratio"].median())
+    formula = g + k + 1
+    exact = bool((abs(at["FLOPs ratio"] - formula) <= 1e-6 * formula).all())
+    work = (f"does {fmt(flops, 2)}× its matrix-multiply work, as $G + k + 1$ predicts" if exact else
+            f"does {fmt(flops, 3)}× its matrix-multiply work, not the $G + k + 1$ of the formula")
+    cost = (f"At efficient-KAN's default grid, the one this book trains with, a KAN layer holds about "
+            f"{fmt(params, 2)}× the parameters of a dense layer of the same shape and {work}: a KAN and an MLP of "
+            "the same widths are not the same size.")
+    unity = (f"The B-spline bases every edge is built from sum to one across the grid range, off by at most "
+             f"{fmt(unity_error, 2)}: a partition of unity, so equal spline coefficients make a flat edge there."
+             if unity_error <= tolerance else
+             f"The B-spline bases do not sum to one across the grid range: they are off by up to "
+             f"{fmt(unity_error, 2)}, so the layer's bases are not a partition of unity there.")
+    return [cost, unity]
+
+
 def layer_cost_points(costs) -> str:
     """What chapter 1's cost table (:func:`kanmix.flops.layer_costs`) says, at efficient-KAN's G = 5, k = 3 where
     the table has them: the parameter and FLOP ratios against a dense layer, and why sizes must be matched."""
-    at = costs.xs(3, level="k")
-    at = at.xs(5, level="G") if 5 in at.index.get_level_values("G") else at
+    at, _, _ = _book_grid(costs)
     lines = [
         "A KAN edge holds $G + k + 2$ parameters. At efficient-KAN's defaults $G = 5$, $k = 3$ (used throughout this "
         "book; the autoencoder paper does not state its values) a KAN layer has "
@@ -38,6 +69,56 @@ def layer_cost_points(costs) -> str:
 # Chapter 2 opens one trained KAN classifier (the tables of kanmix.page, kanmix.grids.grid_update_effect),
 # times the layer (kanmix.bench.kan.speed_table) and trains chapter 3's mixers in float32 and bf16
 # (kanmix.studies.precision_parity); these say what its tables show.
+
+
+#: What chapter 2 calls each contender of the layer benchmark (:data:`kanmix.bench.kan.NAMES`), in its table's headers
+#: and its figure's legend.
+CONTENDERS = {"kanmix": "KANLinear", "reference": "plain", "limit": "dense limit", "linear": "nn.Linear",
+              "flashkan": "flashkan", "inkan": "inkan"}
+#: Headers and units of :func:`kanmix.bench.kan.speed_table`'s columns for the page (``page.table``'s ``names`` and
+#: ``units``): short enough for the column, the ratios named by what they divide.
+SPEED_NAMES = {**{f"{k} ms": v for k, v in CONTENDERS.items()}, "limit ms": "limit",
+               "kanmix / limit": "KANLinear / limit", "reference / kanmix": "plain / KANLinear",
+               "reference / limit": "plain / limit", "kanmix KiB / row": "memory"}
+SPEED_UNITS = {**{f"{k} ms": "ms" for k in CONTENDERS}, "kanmix KiB / row": "KiB/row"}
+
+
+def layer_findings(weighted: Mapping[str, float], speed, parity, table, *, margin: float,
+                   kan: str = "KAN-Mixer") -> list[str]:
+    """Chapter 2's finding, three sentences of at most two numbers: where training moves the weight of the edges
+    (``weighted``: :func:`kanmix.studies.weighted_spline_share`, state -> the spline's importance-weighted share),
+    what ``KANLinear`` costs against the dense limit and the plain formulation at its worst
+    (:func:`kanmix.bench.kan.speed_table`), and whether training in bf16 is equivalent to float32 within ``margin``
+    for each model of ``parity`` (:func:`kanmix.studies.precision_parity`'s rows, ``table`` their
+    :func:`kanmix.studies.parity_table`), as :func:`parity_verdicts` judges it, with how much faster ``kan`` trains."""
+    t, u = weighted["trained"], weighted["untrained"]
+    pct = lambda v: f"{fmt(100 * v, 2)}%"  # noqa: E731
+    if pct(t) == pct(u):
+        shares = (f"Training leaves the KAN classifier's edges as they were: weighted by importance, the spline "
+                  f"carries {pct(t)} of their magnitude, as at initialisation.")
+    else:
+        toward = "toward their splines" if t > u else "away from their splines, toward the SiLU base"
+        shares = (f"Training moves the weight of the KAN classifier's edges {toward}: weighted by importance, the "
+                  f"spline carries {pct(t)} of their magnitude, against {pct(u)} at initialisation.")
+    worst, gain = float(speed["kanmix / limit"].max()), float(speed["reference / kanmix"].min())
+    against = (f"and is at least {fmt(gain, 2)}× as fast as the plain efficient-KAN formulation" if gain >= 1 else
+               f"but is slower than the plain efficient-KAN formulation at some shapes (down to {fmt(gain, 2)}×)")
+    cost = (f"Forward and backward, `KANLinear` takes at most {fmt(worst, 2)}× the time of the dense limit, the "
+            f"three-GEMM floor of any layer computed this way, {against}.")
+    inside = {label: -margin < r.ci_low and r.ci_high < margin for label, r in _parity_intervals(parity).items()}
+    same = listing(f"the {m}" for m, ok in inside.items() if ok)
+    unsure = listing(f"the {m}" for m, ok in inside.items() if not ok)
+    band = f"{fmt(100 * margin, 2)} points of accuracy"
+    if all(inside.values()):
+        bf16 = f"Training in bf16 is equivalent to float32 within {band} for {same}"
+    elif any(inside.values()):
+        bf16 = f"Training in bf16 is equivalent to float32 within {band} for {same}, but not shown to be for {unsure}"
+    else:
+        bf16 = f"Training in bf16 is not shown to be equivalent to float32 within {band} for {unsure}"
+    seconds = table["train_seconds"]
+    if (kan, "fp32") in seconds.index and (kan, "bf16") in seconds.index:
+        bf16 += f", and bf16 trains the {kan} {fmt(seconds[(kan, 'fp32')] / seconds[(kan, 'bf16')], 2)}× as fast"
+    return [shares, cost, bf16 + "."]
 
 
 def layer_model_text(record: dict) -> str:

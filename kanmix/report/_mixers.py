@@ -6,8 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kanmix.report._format import (
-    against_sentence, compare_to_paper, count, fmt, listing, one_fold_sentence, p_value, paired_sentence, plain,
-    points, ranking_sentence, recompute_time, signed, span, typeset)
+    against_sentence, compare_to_paper, count, fmt, format_number, listing, one_fold_sentence, p_value,
+    paired_sentence, plain, points, recompute_time, signed, span, typeset)
+
+
+def interval_cell(lo: float, hi: float, precision: int = 3) -> str:
+    """An interval in one table cell, each end with ``precision`` significant digits and a true minus sign:
+    ``(89.12, 89.64)`` -> ``"[89.1, 89.6]"``; one column where a table had two (its low and high ends). The space
+    is a no-break space, so a narrow column does not split the interval over two lines."""
+    return f"[{format_number(float(lo), precision)},\u00a0{format_number(float(hi), precision)}]"
 
 
 # ----------------------------------------------------------------------------- chapter 3's sentences
@@ -33,35 +40,18 @@ def grid_ablation_text(study, grid_handling: str) -> str:
 
 
 def cv_text(study, dataset: str) -> str:
-    """One dataset's ranking by mean held-out accuracy, and the flat KAN's output-layer handicap where it ran."""
-    from kanmix.studies import output_layer_outside, summaries
+    """The flat KAN's output-layer handicap on one dataset, where it ran (the ranking is the table's own order);
+    empty where no flat KAN ran."""
+    from kanmix.studies import output_layer_outside
 
-    text = ranking_sentence(summaries(study)[dataset]["val_accuracy"].to_dict())
     outside = output_layer_outside(study.labelled[dataset], "KAN")
-    if outside is not None:
-        # Its output layer reads unnormalised activations; outside the [-1, 1] grid an edge is its
-        # SiLU term alone, a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.
-        text += (f" The flat KAN's output layer saw {fmt(100 * outside, 2)}% of its inputs outside its "
-                 "[−1, 1] grid after the last epoch, where its splines are zero: that layer is mostly a SiLU network, "
-                 "a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.")
-    return text
-
-
-def mlp_mixers_beside(study, *, kan: str = "KAN-Mixer") -> str:
-    """Each MLP-Mixer's parameters, training time and held-out accuracy beside the KAN-Mixer's, per dataset."""
-    from kanmix.data import info
-    from kanmix.studies import summaries
-
-    lines = []
-    for dataset, s in summaries(study).items():
-        if kan not in s.index:
-            continue
-        for other in (o for o in s.index if o.startswith("MLP-Mixer")):
-            lines.append(f"- {info(dataset).title}, {other}: {fmt(s.loc[other, 'params'])} parameters against the "
-                         f"{kan}'s {fmt(s.loc[kan, 'params'])}, {fmt(s.loc[other, 'train_seconds'], 3)} s of training "
-                         f"per fold against {fmt(s.loc[kan, 'train_seconds'], 3)} s, and "
-                         f"{signed(s.loc[other, 'val_accuracy'] - s.loc[kan, 'val_accuracy'])} held-out accuracy.")
-    return "The MLP-Mixers beside the KAN-Mixer:\n\n" + "\n".join(lines)
+    if outside is None:
+        return ""
+    # Its output layer reads unnormalised activations; outside the [-1, 1] grid an edge is its
+    # SiLU term alone, a handicap the KAN-Mixer's layers (which read LayerNorm outputs) do not share.
+    return (f"The flat KAN's output layer saw {fmt(100 * outside, 2)}% of its inputs outside its [−1, 1] grid after "
+            "the last epoch, where its splines are zero: that layer is mostly a SiLU network, a handicap the "
+            "KAN-Mixer's layers (which read LayerNorm outputs) do not share.")
 
 
 def paper_texts(study, paper: Mapping[str, Mapping[str, float]], *, folds: int) -> str:
@@ -145,25 +135,20 @@ def efficiency_text(study, *, folds: int) -> str:
             f"paired t-test, Holm over the {len(tests)} comparisons of this section):\n\n" + "\n".join(lines))
 
 
-def mixers_points(study, paper: Mapping[str, Mapping[str, float]], *, folds: int, repeats: int,
-                  paper_params: int) -> str:
-    """Chapter 3's conclusions as bullets: per dataset, the ranking, where the KAN-Mixer wins and loses (Holm over
-    the CV's pairs, with costs) and the paper beside ours; the scale of the comparison; the headline pair over
-    every repeat of the split."""
+def mixers_points(study, *, folds: int, repeats: int, paper_params: int) -> str:
+    """Chapter 3's conclusions as bullets: per dataset, where the KAN-Mixer wins and loses (Holm over the CV's
+    pairs, with costs); the scale of the comparison; the headline pair over every repeat of the split. The
+    ranking and the paper's numbers are the cross-validation tables' own, and are not repeated here."""
     from kanmix.data import info
-    from kanmix.studies import headline_comparison, kan_mixer_against, separated_pairs, summaries
+    from kanmix.studies import headline_comparison, kan_mixer_against, summaries
 
     points_, tables = [], summaries(study)
     for dataset, s in tables.items():
+        if "KAN-Mixer" not in s.index:
+            continue
         title = info(dataset).title
         part = study.folds[study.folds.dataset == dataset]
-        text = f"**{title}.** " + ranking_sentence(s["val_accuracy"].to_dict(), what="mean held-out accuracy")
-        if "KAN-Mixer" in s.index:
-            text += " " + against_sentence(kan_mixer_against(part, folds=folds), title=title)
-        text += " " + compare_to_paper(s["val_accuracy"].to_dict(), paper.get(dataset, {}),
-                                       what="mean held-out accuracy", noise=s["std"].to_dict(),
-                                       separated=separated_pairs(part, folds=folds))
-        points_.append(text)
+        points_.append(against_sentence(kan_mixer_against(part, folds=folds), title=title))
     first = next(iter(tables.values()))
     if "KAN-Mixer" in first.index:
         ours = int(first.loc["KAN-Mixer", "params"])
@@ -176,12 +161,15 @@ def mixers_points(study, paper: Mapping[str, Mapping[str, float]], *, folds: int
     return "\n".join(f"- {p}" for p in points_)
 
 
-#: Chapter 3's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
-CV_NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "training time per fold",
-            "val_accuracy": "val accuracy", "ci_low": "95% CI low", "ci_high": "95% CI high", "std": "sd over folds",
-            "test_accuracy": "test accuracy", "per_minute": "val accuracy per training minute",
-            "outside_grid": "inputs outside the grid"}
-CV_UNITS = {"train_seconds": "s"}
+#: Chapter 3's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``): short, so that a
+#: table fits the book's column; accuracies are shown as percentages (``percent=CV_PERCENT``).
+CV_NAMES = {"params": "parameters", "epochs": "epochs", "train_seconds": "time per fold",
+            "val_accuracy": "val. accuracy", "ci": "95% CI", "sd": "sd", "test_accuracy": "test accuracy",
+            "paper": "paper", "outside_grid": "inputs outside the grid", "n_train": "training images",
+            "model": "model", "folds": "folds", "diff": "a − b", "d_z": "effect size dz",
+            "p_nb_holm": "p, corrected t (Holm)", "p_wilcoxon_holm": "p, Wilcoxon (Holm)"}
+CV_UNITS = {"train_seconds": "s", "ci": "%", "diff": "points"}
+CV_PERCENT = ("val_accuracy", "test_accuracy", "sd", "paper", "outside_grid")
 
 
 def protocol_text(study, *, paper_epochs: int, workers: int) -> str:
@@ -199,14 +187,12 @@ def protocol_text(study, *, paper_epochs: int, workers: int) -> str:
 # ----------------------------------------------------------------------------- chapter 3's random search
 # These take :class:`kanmix.studies.SearchStudy` (or its parts) and say what the search found and what it rests on.
 
-#: The random search's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
-SEARCH_NAMES = {"dim": "width", "depth": "blocks", "weight_decay": "weight decay", "params": "parameters",
-                "cost": "training FLOPs per image (× the chapter's KAN-Mixer)", "train_seconds": "training time",
-                "val_accuracy": "held-out accuracy", "scored": "trials scored", "skipped": "draws over the budget",
-                "trial": "trial", "ci_low": "95% CI low", "ci_high": "95% CI high", "std": "sd over folds",
-                "test_accuracy": "test accuracy", "per_minute": "held-out accuracy per training minute",
-                "epochs": "epochs"}
-SEARCH_UNITS = {"train_seconds": "s"}
+#: The random search's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``); its
+#: accuracies are shown as percentages (``percent=CV_PERCENT``).
+SEARCH_NAMES = {**CV_NAMES, "dim": "width", "depth": "blocks", "weight_decay": "weight decay",
+                "cost": "FLOPs / image (× ours)", "train_seconds": "time", "val_accuracy": "held-out accuracy",
+                "scored": "trials scored", "skipped": "draws over the budget", "trial": "trial"}
+SEARCH_UNITS = {**CV_UNITS, "train_seconds": "s"}
 
 
 def _other_folds(folds: int) -> str:
@@ -239,7 +225,7 @@ def search_protocol_text(study, *, title: str, workers: int = 1) -> str:
     skipped = int((study.trials.note == "over the budget").sum()) if len(study.trials) else 0
     budget = (f" A draw whose model needs more than {fmt(p.max_cost, 3)}× the training FLOPs per image of this "
               f"chapter's KAN-Mixer is skipped without training and does not count as a trial "
-              f"({count(skipped, 'draw')} so far)." if p.max_cost is not None else "")
+              f"({count(skipped, 'draw')}{' so far' if study.missing else ''})." if p.max_cost is not None else "")
     note = search_campaign_text(study)
     return (note + "\n\n" if note else "") + (
             f"**The search.** {count(p.trials, 'trial')} of a random search (Optuna; trial *n* draws from the seed "

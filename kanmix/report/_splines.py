@@ -54,29 +54,41 @@ def _versus(c: Comparison, higher: str, lower: str, same: str, show=_num) -> str
     return f"{words} ({show(c.a)} against {show(c.b)}; difference {sign}{show(abs(c.diff))} ± {show(c.half_width)})"
 
 
-def _pruning_lines(ev: Evidence) -> tuple[str | None, float | None]:
-    """The pruning sentence (None without runs) and the smallest kept fraction down to which no fine-tuned
-    model lost accuracy beyond noise (None if none, or if the unpruned model is no better than chance)."""
+def _pruned(ev: Evidence) -> tuple[Comparison | None, dict[float, tuple[Comparison, Comparison]]]:
+    """Pruning by importance against the unpruned model, paired by seed on the test images: the unpruned model
+    against chance (None without a chance level), and per kept fraction, largest first, the accuracy right after
+    pruning and after fine-tuning against unpruned. Empty without pruning runs."""
     from kanmix.interpret.evidence import compare
 
     df = ev.pruning
     if df is None or df.empty:
-        return None, None
+        return None, {}
     n = int(df.n_eval.min())
     full = df.groupby("seed").accuracy_unpruned.first()
-    lead = f"Pruned by importance on training images and scored on {n} test images, with {ev.steps} fine-tuning steps: "
-    if ev.chance is not None:
-        above = compare(full.tolist(), [ev.chance] * len(full), n=n, paired=True)
-        if above.sign != 1:
-            return (lead + f"the unpruned model is no better than chance (accuracy {_num(above.a)} against "
-                    f"{_num(ev.chance)}), so pruning it shows nothing."), None
-    safe, failed, parts = None, False, []
+    above = (compare(full.tolist(), [ev.chance] * len(full), n=n, paired=True) if ev.chance is not None else None)
+    out = {}
     for keep in sorted(df.keep.unique(), reverse=True):
         rows = df[df.keep == keep].set_index("seed")
         unpruned = full.loc[rows.index].tolist()
-        tuned = compare(rows.accuracy_finetuned.tolist(), unpruned, n=n, paired=True)
+        out[float(keep)] = (compare(rows.accuracy_pruned.tolist(), unpruned, n=n, paired=True),
+                            compare(rows.accuracy_finetuned.tolist(), unpruned, n=n, paired=True))
+    return above, out
+
+
+def _pruning_lines(ev: Evidence) -> tuple[str | None, float | None]:
+    """The pruning sentence (None without runs) and the smallest kept fraction down to which no fine-tuned
+    model lost accuracy beyond noise (None if none, or if the unpruned model is no better than chance)."""
+    above, by_keep = _pruned(ev)
+    if not by_keep:
+        return None, None
+    lead = (f"Pruned by importance on training images and scored on {int(ev.pruning.n_eval.min())} test images, with "
+            f"{ev.steps} fine-tuning steps: ")
+    if above is not None and above.sign != 1:
+        return (lead + f"the unpruned model is no better than chance (accuracy {_num(above.a)} against "
+                f"{_num(ev.chance)}), so pruning it shows nothing."), None
+    safe, failed, parts = None, False, []
+    for keep, (raw, tuned) in by_keep.items():
         if keep < 1:
-            raw = compare(rows.accuracy_pruned.tolist(), unpruned, n=n, paired=True)
             parts.append(f"keeping {_pct(keep)} of the edges, accuracy is "
                          + _versus(raw, "higher than unpruned", "lower than unpruned", "no different from unpruned")
                          + " right after pruning, and after fine-tuning "
@@ -186,6 +198,54 @@ def findings(ev: Evidence) -> list[str]:
     return held
 
 
+def splines_findings(ev: Evidence, name: str = "the KAN-Mixer") -> list[str]:
+    """Chapter 5's finding, for the top of its page: at most three sentences of at most two numbers each, from the
+    KAN-Mixer's evidence (a :class:`kanmix.interpret.Evidence`).
+
+    First the findings page's sentence on the KAN-Mixer (:func:`kanmix.report.inside_finding`: how far training
+    bends the edges from the SiLU shape, and whether the token maps recur across seeds beyond an MLP-Mixer's),
+    without its pointer to this chapter; then how many of the symbolically fitted top edges have a closed form an
+    MLP edge's shape would not fit as well; then what pruning by importance costs ``name`` after fine-tuning, and
+    whether importance beats a random order. Each is left out when its evidence is.
+    """
+    from kanmix.interpret.evidence import symbolic_counts
+    from kanmix.interpret.pruning import RANDOM
+    from kanmix.report._headline import inside_finding
+
+    out = []
+    inside = inside_finding(ev)
+    if inside is not None:
+        pointer = " (chapter 5)."  # the findings page points here; on this page it would point at itself
+        out.append(inside[:-len(pointer)] + "." if inside.endswith(pointer) else inside)
+    if ev.symbolic.get("trained") is not None:
+        counts = symbolic_counts(ev.symbolic["trained"])
+        k, n = counts.good - counts.mlp, counts.fitted
+        which = "none has" if k == 0 else f"{'only ' if 2 * k < n else ''}{k} {'has' if k == 1 else 'have'}"
+        out.append(f"Of the {n} top trained edges fitted to a library of closed forms, {which} one that an MLP "
+                   "edge's shape would not fit as well.")
+    above, by_keep = _pruned(ev)
+    cut = [keep for keep in by_keep if keep < 1]
+    if cut and (above is None or above.sign == 1):
+        _, safe = _pruning_lines(ev)
+        first = by_keep[cut[0]][1]  # the fewest edges removed: fine-tuned against unpruned
+        if safe is not None:
+            text = (f"Pruned by importance and fine-tuned, {name} keeps its test accuracy, within noise, with "
+                    f"{_pct(safe)} of its edges")
+        elif first.sign is None:
+            text = (f"Pruned by importance to {_pct(cut[0])} of its edges and fine-tuned, {name} changes its test "
+                    f"accuracy by {_num(100 * first.diff)} points, with no noise estimate to judge that by")
+        else:
+            text = (f"Pruning costs {name} accuracy: with {_pct(cut[0])} of its edges kept by importance and "
+                    f"fine-tuned, it loses {_num(-100 * first.diff)} points of test accuracy, beyond noise")
+        random = pruning_controls(ev).get(RANDOM)
+        if random:
+            text += (", and importance keeps better edges than a random order does"
+                     if any(c.sign == 1 for c in random.values()) else
+                     ", and importance keeps no better edges than a random order does")
+        out.append(text + ".")
+    return out
+
+
 def shared_with_mlp(ev: Evidence) -> dict[str, str]:
     """The token-map properties the trained KAN-Mixer shows beyond its initialisation that the trained
     MLP-Mixer, measured the same way, shows as much (not beyond the KAN-Mixer's within noise): measure ->
@@ -234,14 +294,16 @@ def null_results(ev: Evidence) -> list[str]:
     return out
 
 
-def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models") -> str:
+def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models", *, fold: str | None = None) -> str:
     """Markdown answering "what does the interpretability of ``name`` amount to, measurably?".
 
     A summary of :func:`findings`, then one bullet per measure the evidence (a
-    :class:`kanmix.interpret.Evidence`) holds. Every statement compares the trained models with
-    the same architecture at initialisation (the token maps also with the MLP-Mixer's), and calls
-    a difference one only beyond the noise band of :func:`kanmix.interpret.compare`; with a single
-    seed there is no band, and the summary says so instead of calling the measures equal.
+    :class:`kanmix.interpret.Evidence`) holds; with ``fold``, the bullets are folded under it (a MyST
+    dropdown titled ``fold``), for a page that states its finding first. Every statement compares the
+    trained models with the same architecture at initialisation (the token maps also with the
+    MLP-Mixer's), and calls a difference one only beyond the noise band of
+    :func:`kanmix.interpret.compare`; with a single seed there is no band, and the summary says so
+    instead of calling the measures equal.
     """
     from kanmix.interpret.edges import SILU_LIKE
     from kanmix.interpret.evidence import compare, per_state, seed_agreement, symbolic_counts
@@ -318,6 +380,8 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
         summary = (f"**Measurably, the interpretability of {name} amounts to nothing the untrained network does "
                    "not already show:** no measure below differs from initialisation beyond noise"
                    + (", and no pruned model kept its accuracy." if prune is not None else "."))
+    if fold:
+        lines = [f"````{{dropdown}} {fold}", *lines, "````"]
     return "\n".join([summary, "", *lines])
 
 

@@ -33,10 +33,10 @@ from kanmix.studies._parity import (  # noqa: F401
     parity_plan, precision_parity, parity_from_chapter, layer_run, ae_parity_runs, ae_precision_parity,
     ae_parity_from_chapter, kan_mixer_gaps, gaps_from_chapter)
 from kanmix.studies._mixers import (  # noqa: F401
-    summaries, records_of, ablation_table, pairs_table, efficiency_table, wilcoxon_floors, HeadlineTest,
-    headline_tests, paper_comparison, paper_parameters, deviations,
-    MixerStudy, kan_mixer_against, output_layer_outside, headline_comparison, separated_pairs, mixer_specs,
-    efficiency_epochs, runnable_grid_variants, MixerPlan, mixers_plan, mixers, mixers_from_chapter,
+    summaries, shown_overview, overview_beside_paper, records_of, ablation_table, pairs_table, efficiency_table,
+    wilcoxon_floors, HeadlineTest, headline_tests, paper_parameters, deviations,
+    MixerStudy, kan_mixer_against, kan_mixer_against_each, output_layer_outside, headline_comparison, separated_pairs,
+    mixer_specs, efficiency_epochs, runnable_grid_variants, MixerPlan, mixers_plan, mixers, mixers_from_chapter,
     mixers_plan_from_chapter)
 from kanmix.studies._autoencoders import (  # noqa: F401
     AutoencoderStudy, autoencoders_plan, autoencoders, autoencoders_from_chapter, autoencoders_plan_from_chapter,
@@ -54,5 +54,5 @@ from kanmix.studies._search import (  # noqa: F401
     search_from_chapter, search_plan_from_chapter)
 from kanmix.studies._splines import (  # noqa: F401
     KAN_AE, KAN_MIXER, MAGNITUDE, RANDOM, SplinesPlan, SplinesStudy, splines_plan, splines, splines_plan_from_chapter,
-    splines_from_chapter, models_table, autoencoder_table, layer_summary, symbolic_table, symbolic_forms,
+    splines_from_chapter, autoencoder_table, layer_labels, layer_summary, symbolic_table, symbolic_forms,
     locality_table, pixel_maps, seed_agreement_table, pruning_means, cost_table, pruning_controls_of)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kanmix import cv, results, runner
+from kanmix import cv, data, results, runner
 from kanmix import frontier as frontier_mod
 from kanmix.models import build_model
 from kanmix.flops import run_training_flops, training_flops, training_images
@@ -395,14 +395,18 @@ def sweep_table(study: FrontierStudy) -> pd.DataFrame:
 
 
 def points_table(study: FrontierStudy) -> pd.DataFrame:
-    """Every point of the frontier, seeds averaged: parameters, training FLOPs and seconds, accuracies, seeds."""
-    return study.points.groupby(["dataset", "family", "size", "epochs"], sort=False).agg(
-        params=("params", "first"), flops=("flops", "first"), seconds=(seconds_column(study), "mean"),
+    """Every point of the frontier, seeds averaged, by (dataset title, family, size, epochs): training compute in
+    TFLOP (``tflops``) and seconds, accuracies, seeds (each size's parameters are :func:`frontier_sizes`')."""
+    points = study.points.assign(dataset=study.points.dataset.map(lambda d: data.info(d).title),
+                                 tflops=study.points.flops / 1e12)
+    return points.groupby(["dataset", "family", "size", "epochs"], sort=False).agg(
+        tflops=("tflops", "first"), seconds=(seconds_column(study), "mean"),
         val_accuracy=("val_accuracy", "mean"), test_accuracy=("test_accuracy", "mean"), seeds=("seed", "count"))
 
 
 def longer_training_table(study: FrontierStudy, datasets: Sequence[str]) -> pd.DataFrame:
-    """:func:`kanmix.frontier.longer_training` of every dataset, indexed by (dataset, family, size)."""
-    parts = [frontier_mod.longer_training(study.points, d).assign(dataset=d) for d in datasets]
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    """:func:`kanmix.frontier.longer_training` of every dataset, indexed by (dataset title, family, size)."""
+    parts = [frontier_mod.longer_training(study.points, d).assign(dataset=data.info(d).title) for d in datasets]
+    # A dataset with no size at two lengths adds an empty frame, whose object columns the concatenation would keep.
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame()
     return table.set_index(["dataset", "family", "size"]) if len(table) else table

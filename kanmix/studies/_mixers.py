@@ -73,6 +73,13 @@ def kan_mixer_against(folds_table: pd.DataFrame, *, folds: int, kan: str = "KAN-
     return pd.DataFrame(rows)
 
 
+def kan_mixer_against_each(study: MixerStudy, *, folds: int, kan: str = "KAN-Mixer") -> dict[str, pd.DataFrame]:
+    """Dataset -> :func:`kan_mixer_against` of its main CV, in the study's order: what the findings of chapter 3
+    and of the findings page read (:func:`kanmix.report.mixers_finding`)."""
+    return {d: kan_mixer_against(study.folds[study.folds.dataset == d], folds=folds, kan=kan)
+            for d in dict.fromkeys(study.folds.dataset)}
+
+
 def output_layer_outside(labelled: Sequence[tuple[str, dict]], label: str) -> float | None:
     """The mean over ``label``'s folds of the fraction of its last KAN layer's inputs outside the grid
     after the last epoch (``None`` for a model without KAN layers). Outside the grid a KAN edge is
@@ -476,20 +483,53 @@ def ablation_table(study: MixerStudy) -> pd.DataFrame:
                          "outside_grid": last["outside_grid"].reindex(abl.index)})
 
 
+def shown_overview(overview: pd.DataFrame, paper: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """:func:`kanmix.cv.overview`'s table (one row per model) as a page shows it, narrow enough for the column:
+    ``params``, ``train_seconds`` (per fold), ``val_accuracy`` (a fraction) with its corrected 95% interval as one
+    text cell ``ci`` in percent (:func:`kanmix.report.interval_cell`), ``test_accuracy`` and, with ``paper``
+    (model -> the paper's accuracy), ``paper`` (NaN where it reports none). Left out: the epochs (the protocol's,
+    but for the time-matched model, whose label says so), the sd over folds (the interval is the spread a reader
+    needs) and the accuracy per training minute (the cost figure shows accuracy against time)."""
+    from kanmix.report import interval_cell
+
+    out = overview[["params", "train_seconds", "val_accuracy"]].copy()
+    out["ci"] = [interval_cell(100 * lo, 100 * hi) for lo, hi in zip(overview.ci_low, overview.ci_high)]
+    out["test_accuracy"] = overview["test_accuracy"]
+    if paper is not None:
+        out["paper"] = [paper.get(label, np.nan) for label in out.index]
+    return out
+
+
+def overview_beside_paper(study: MixerStudy, paper: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """Every dataset's main CV by (dataset title, model): parameters, training seconds per fold and mean held-out
+    accuracy, beside the paper's (``paper``: dataset -> model -> accuracy; NaN where it reports none)."""
+    parts = [shown_overview(s, paper.get(d, {}))[["params", "train_seconds", "val_accuracy", "paper"]].assign(
+        dataset=data.info(d).title) for d, s in summaries(study).items()]
+    return pd.concat(parts).reset_index().set_index(["dataset", "model"])
+
+
 def pairs_table(study: MixerStudy, dataset: str, *, folds: int) -> pd.DataFrame:
-    """Every pair of ``dataset``'s main CV (a − b): the corrected t-test and the exact Wilcoxon test, each with
-    Holm's step-down correction over the pairs, and the Wilcoxon floor; indexed by (a, b)."""
+    """Every pair of ``dataset``'s main CV (a − b), indexed by (a, b): the mean difference of held-out accuracy in
+    points (``diff``) with its corrected 95% interval as one text cell (``ci``), the effect size ``d_z``, and the
+    p-values the chapter reads, each Holm-adjusted over the pairs: the corrected t-test's (``p_nb_holm``) and the
+    exact Wilcoxon test's (``p_wilcoxon_holm``; its floor is the section's table of floors)."""
+    from kanmix.report import interval_cell
+
     pairs = stats.all_pairs(study.folds[study.folds.dataset == dataset], metric="val_accuracy", folds=folds)
-    return pairs[["a", "b", "mean_diff", "ci_low", "ci_high", "d_z", "p_nb", "p_nb_holm", "p_wilcoxon", "p_floor",
-                  "p_wilcoxon_holm"]].set_index(["a", "b"])
+    out = pairs[["a", "b"]].assign(diff=100 * pairs.mean_diff, ci=[interval_cell(100 * lo, 100 * hi, precision=2)
+                                                                  for lo, hi in zip(pairs.ci_low, pairs.ci_high)])
+    return out.assign(d_z=pairs.d_z, p_nb_holm=pairs.p_nb_holm,
+                      p_wilcoxon_holm=pairs.p_wilcoxon_holm).set_index(["a", "b"])
 
 
 def efficiency_table(study: MixerStudy) -> pd.DataFrame:
-    """The efficiency metric (mean and sd over folds) per training-set size and model, with the epochs each trained."""
+    """The efficiency metric (mean and sd over folds) per training-set size and model, with the epochs each trained
+    and its folds: indexed by (n_train, model), one column each, so the table stays narrow however many models."""
     metric, eff = study.efficiency_metric, study.efficiency
     spread = {"sd": (metric, "std")} if eff.groupby(["n_train", "model"]).fold.count().min() > 1 else {}
-    return eff.groupby(["n_train", "model"], sort=True).agg(
-        epochs=("epochs", "first"), **{metric: (metric, "mean")}, **spread, folds=("fold", "count")).unstack("model")
+    return eff.groupby(["n_train", "model"], sort=False).agg(
+        epochs=("epochs", "first"), **{metric: (metric, "mean")}, **spread, folds=("fold", "count")).sort_index(
+        level="n_train", sort_remaining=False)
 
 
 def wilcoxon_floors(n_models: int, folds: Sequence[int] = (5, 6, 8, 10, 15)) -> pd.DataFrame:
@@ -532,19 +572,6 @@ def headline_tests(study: MixerStudy, *, folds: int, repeats: int) -> list[Headl
                                   None if repeated else float(against.loc[b, "p_holm"]),
                                   None if repeated else int(against.loc[b, "pairs"])))
     return tests
-
-
-def paper_comparison(study: MixerStudy, paper: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """Every model's mean held-out accuracy beside the paper's (NaN where the paper reports none), indexed by
-    (dataset, model), with ``ours − paper``."""
-    rows = []
-    for dataset, s in summaries(study).items():
-        reported = paper.get(dataset, {})
-        for label in s.index:
-            ours, theirs = s.loc[label, "val_accuracy"], reported.get(label, np.nan)
-            rows.append({"dataset": data.info(dataset).title, "model": label, "paper": theirs, "ours": ours,
-                         "ours − paper": ours - theirs})
-    return pd.DataFrame(rows).set_index(["dataset", "model"])
 
 
 def paper_parameters(dataset: str) -> int:

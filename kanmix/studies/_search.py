@@ -395,10 +395,11 @@ def patch_outcome(study: SearchStudy, patch: int = 4) -> PatchOutcome:
 
 
 def search_trials_table(study: SearchStudy) -> pd.DataFrame:
-    """The trained trials, best first (a diverged one last): their settings, parameters, cost and training time,
-    and held-out accuracy."""
+    """The trained trials, best first (a diverged one last): their settings, cost (training FLOPs per image, against
+    the budget's reference) and held-out accuracy. Parameters and training time are the records'; the table keeps
+    what the search drew and what it scored."""
     shown = study.trials[(study.trials.state == "COMPLETE") | (study.trials.note == "diverged")]
-    cols = [*study.plan.space, "params", "cost", "train_seconds", "val_accuracy"]
+    cols = [*study.plan.space, "cost", "val_accuracy"]
     return shown.sort_values("val_accuracy", ascending=False, na_position="last").set_index("trial")[cols]
 
 

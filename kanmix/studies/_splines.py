@@ -7,7 +7,7 @@ them with :mod:`kanmix.interpret`: every edge of the trained models and of their
 symbolic fits of the top edges, the token maps, pruning and linearizing runs, and the
 :class:`kanmix.interpret.Evidence` the chapter's conclusions and the findings page read. Both
 read this one result, so they cannot disagree. The chapter's tables are functions of it
-(:func:`models_table`, :func:`layer_summary`, ...), so the chapter holds prose, plots and one call.
+(:func:`cost_table`, :func:`layer_summary`, ...), so the chapter holds prose, plots and one call.
 """
 
 from __future__ import annotations
@@ -300,14 +300,6 @@ def _mixers(study: SplinesStudy) -> tuple[tuple[str, list[dict]], ...]:
     return (KAN_MIXER, study.kan_records), ("MLP-Mixer", study.mlp_records)
 
 
-def models_table(study: SplinesStudy) -> pd.DataFrame:
-    """Per classifier (KAN-Mixer, MLP-Mixer) and seed: test accuracy, parameters, training seconds and images."""
-    return pd.DataFrame(
-        [{"model": label, "seed": r["seed"], "test_accuracy": r["metrics"]["test"]["accuracy"],
-          "parameters": r["parameters"], "train_seconds": r["train_seconds"], "n_train": r["n_train"]}
-         for label, recs in _mixers(study) for r in recs]).set_index(["model", "seed"])
-
-
 def autoencoder_table(study: SplinesStudy) -> pd.DataFrame:
     """The autoencoder's test MSE, PSNR, parameters and training seconds, in one row named by its bottleneck."""
     m = study.ae_record["metrics"]
@@ -316,20 +308,48 @@ def autoencoder_table(study: SplinesStudy) -> pd.DataFrame:
                         index=pd.Index([f"KAN AE, bottleneck {study.plan.ae.bottleneck}"], name="model"))
 
 
+def layer_labels(study: SplinesStudy) -> dict[tuple[str, str], str]:
+    """Every KAN layer of :attr:`SplinesStudy.edges`, ``(model, layer)`` in their order, to its short name on the
+    page: ``"block 0, token 1"`` for the first KAN layer of the KAN-Mixer's first token-mixing network (``"channel"``
+    for channel mixing), ``"AE encoder.0"`` for an autoencoder layer."""
+    out, seen = {}, {}
+    for model, layer in dict.fromkeys(zip(study.edges.model, study.edges.layer)):
+        parts = layer.split(".")
+        if model == KAN_MIXER and len(parts) == 4 and parts[0] == "blocks":  # blocks.<b>.<token|channel>_mix.<i>
+            mixer = (parts[1], parts[2])
+            seen[mixer] = seen.get(mixer, 0) + 1
+            out[(model, layer)] = f"block {parts[1]}, {parts[2].removesuffix('_mix')} {seen[mixer]}"
+        else:
+            out[(model, layer)] = f"{'AE' if model == KAN_AE else model} {layer}"
+    return out
+
+
+#: The per-layer measures :func:`layer_summary` shows, of :func:`kanmix.interpret.summarize`'s.
+SUMMARY_MEASURES = ("spline_share", "silu_like", "monotone", "concentration")
+
+
 def layer_summary(study: SplinesStudy) -> pd.DataFrame:
-    """Per model, KAN layer and state: the layer's edges per model, then :func:`kanmix.interpret.summarize` of
-    them (the mixers' seeds pooled)."""
-    by_layer = study.edges.groupby(["model", "layer", "state"], sort=False)
-    summary = by_layer.apply(interpret.summarize, include_groups=False)
-    summary.insert(0, "edges", by_layer.size() // by_layer.seed.nunique())  # per model, not summed over seeds
-    return summary
+    """Per KAN layer (rows, named by :func:`layer_labels`): :data:`SUMMARY_MEASURES` of
+    :func:`kanmix.interpret.summarize` of its edges (the mixers' seeds pooled), trained and at initialisation side
+    by side (columns: measure, then state)."""
+    summary = study.edges.groupby(["model", "layer", "state"], sort=False).apply(interpret.summarize,
+                                                                                 include_groups=False)
+    wide = summary[list(SUMMARY_MEASURES)].unstack("state")
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([SUMMARY_MEASURES, ["trained", "init"]]))
+    labels = layer_labels(study)
+    wide = wide.loc[list(labels)]
+    wide.index = pd.Index(list(labels.values()), name="layer")
+    return wide
 
 
 def symbolic_table(study: SplinesStudy) -> pd.DataFrame:
-    """The trained top edges' symbolic fits: why chosen, measures, best form and its R², and the R² of a line
-    and of ``a + b·SiLU(x)``."""
-    return study.symbolic["trained"].set_index(["model", "layer", "out", "in"])[
-        ["why", "importance", "spline_share", "deviation", "best", "r2", "r2_x", "r2_silu"]]
+    """The trained top edges' symbolic fits, per layer (named by :func:`layer_labels`) and edge (``"in → out"``):
+    why chosen, importance, best form and its R², and the R² of a line and of ``a + b·SiLU(x)``."""
+    df = study.symbolic["trained"]
+    labels = layer_labels(study)
+    index = pd.MultiIndex.from_arrays([[labels.get((m, layer), layer) for m, layer in zip(df.model, df.layer)],
+                                       [f"{i} → {o}" for i, o in zip(df["in"], df["out"])]], names=["layer", "edge"])
+    return df[["why", "importance", "best", "r2", "r2_x", "r2_silu"]].set_axis(index)
 
 
 def symbolic_forms(study: SplinesStudy) -> pd.DataFrame:
