@@ -26,32 +26,16 @@ read_only = False  # True: every number must come from a stored record (the cpu 
 # %% tags=["remove-cell"]
 from IPython.display import Markdown, display
 
-from kanmix import ae, book, data, page, report, results, runtime, studies, viz
-from kanmix.bench import kan as bench_kan
+from kanmix import book, page, report
 
 report.setup()
 params = book.chapter_parameters(profile, ["02", "03", "04", "05", "06"])
 
 # %% tags=["remove-cell"]
-with results.read_only(read_only):
-    scale = studies.frontier_from_chapter(params["06"])
-    mixers = studies.mixers_from_chapter(params["03"])
-    autoencoders = studies.autoencoders_from_chapter(params["04"])
-    p2 = params["02"]  # chapter 2's benchmark, unless it was read from a JSON file
-    bench = None if p2["bench_json"] else bench_kan.stored(p2["bench_shapes"], p2["bench_repeats"],
-                                                           p2["bench_dtypes"], runtime.default_device())
-    splines = studies.splines_from_chapter(params["05"])
+chapters = report.ChapterStudies.read(params, read_only=read_only)  # every chapter's study, read as it reads it
 
 # %% tags=["remove-input"]
-p3, p4, p6 = params["03"], params["04"], params["06"]
-against = studies.kan_mixer_against_each(mixers, folds=p3["folds"])  # as chapter 3 reads it
-marks = studies.paper_frontier_marks(p6["datasets"], paper_epochs=p6["paper_epochs"])
-scale_cmp = studies.frontier_comparisons(scale, p6["families"], p6["datasets"], paper=marks)[0]  # as chapter 6
-ae_comparisons = ae.matched_comparisons(autoencoders.runs, autoencoders.all_baselines)
-headline = report.headline_findings(against=against, pair=mixers.headline_pair, frontier=scale_cmp,
-                                    missing=scale.missing, comparisons=ae_comparisons, epochs=p4["epochs"],
-                                    paper_widths=p4["paper_widths"], evidence=splines.evidence)
-page.findings(headline, key=book.FINDINGS_KEY)  # the intro opens with the same findings
+page.findings(chapters.headline(), key=book.FINDINGS_KEY)  # the intro opens with the same findings
 
 # %% [markdown]
 # Everything on this page comes from the same functions the chapters call, on their parameters for this
@@ -77,18 +61,10 @@ page.findings(headline, key=book.FINDINGS_KEY)  # the intro opens with the same 
 # ours).
 
 # %% tags=["remove-input"]
-display(Markdown(report.findings_in_detail(
-    frontier=scale_cmp, frontier_missing=scale.missing, mixers=mixers, against=against, folds=p3["folds"],
-    repeats=p3["headline_repeats"], paper=studies.PAPER_ACCURACY, ae_comparisons=ae_comparisons, epochs=p4["epochs"],
-    paper_widths=p4["paper_widths"], ae_missing=autoencoders.missing, evidence=splines.evidence,
-    seeds=len(splines.plan.kan), bench=bench)))
+display(Markdown(chapters.in_detail()))
 
 # %% tags=["remove-input", "remove-output"]
-fig = viz.plot_frontier(scale.points, datasets=p6["datasets"], titles={d: data.info(d).title for d in p6["datasets"]},
-                        families=viz.family_colours(p6["families"]), paper=marks)
-page.figure("findings_frontier", fig, "Validation accuracy against training compute for each family along its "
-            "scaling path (chapter 6): lines are the frontiers, stars the paper's reported accuracies at the FLOPs of "
-            "its configuration", scale.records, profile)
+report.glue_findings_frontier(chapters, profile)
 
 # %% [markdown]
 # ## The compute frontier at a glance
@@ -112,9 +88,7 @@ page.figure("findings_frontier", fig, "Validation accuracy against training comp
 # fair comparison (one with the KAN-Mixer's parameters, one trained for as long).
 
 # %% tags=["remove-input"]
-display(page.table(studies.overview_beside_paper(mixers, studies.PAPER_ACCURACY), f"Chapter 3: {p3['folds']}-fold cross-validation, "
-                   "mean over folds, beside the KAN-Mixers paper's numbers", mixers.records, profile,
-                   names=report.CV_NAMES, units=report.CV_UNITS, percent=report.CV_PERCENT))
+report.show_findings_table(chapters, profile)
 
 # %% [markdown]
 # ## Provenance

@@ -63,11 +63,10 @@ available_only = False  # True: train none of the autoencoder's float32 twins, r
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %% tags=["remove-output"]
-# remove-output: importing the benchmark pulls in tqdm before report.setup() can quiet its widget warning.
+# remove-output: these imports pull in tqdm before report.setup() can quiet its widget warning.
 from IPython.display import Markdown, display
 
-from kanmix import data, grids, interpret, page, report, runner, studies, viz
-from kanmix.bench import kan as bench_kan
+from kanmix import page, report, runner, studies
 
 report.setup()
 
@@ -84,9 +83,7 @@ cfg = studies.layer_run(globals())  # the KAN classifier of the parameters above
 (record,) = runner.record_many([cfg], keep_weights=True)  # trained here, or where the executor sends it
 
 # %%
-models = {"trained": runner.load_trained(cfg), "untrained": runner.build(cfg).eval()}
-probe = data.to_float(data.load(dataset, "test")[0][:n_probe])
-layer, inputs = models["trained"].kan.layers[1], grids.layer_inputs(models["trained"], probe)["kan.layers.1"]
+classifier = report.open_classifier(cfg, record, n_probe=n_probe)  # trained and untrained: layer 2, every edge
 display(Markdown(report.layer_model_text(record)))
 
 # %% [markdown]
@@ -100,16 +97,10 @@ display(Markdown(report.layer_model_text(record)))
 # 0 for a pure scaled SiLU, 1 for a pure spline.
 
 # %%
-edges = {state: interpret.edge_table(m, probe) for state, m in models.items()}
-share, weighted = studies.spline_share_table(edges), studies.weighted_spline_share(edges)
-display(page.table(share, "Median spline share S / (S + B) of the edges of each layer over real test inputs, trained "
-                   "and at initialisation", [record], profile, precision=3))
-display(Markdown(report.spline_share_text(share, weighted)))
+weighted = report.show_spline_share(classifier, profile)  # state -> the spline's importance-weighted share
 
 # %% tags=["hide-input", "remove-output"]
-page.figure("edges", viz.plot_edge_terms(layer, inputs, n_edges), f"The {n_edges} most important edges of the second "
-            "KAN layer (panel: input unit → class), split into their SiLU base and spline terms over the range of "
-            "their inputs; shaded: the spline grid range", [record], profile)
+report.glue_edge_terms(classifier, profile, n_edges=n_edges)
 
 # %% [markdown]
 # ```{glue:figure} edges
@@ -128,17 +119,10 @@ page.figure("edges", viz.plot_edge_terms(layer, inputs, n_edges), f"The {n_edges
 # computes the same function on those activations, now with its knots where the data is.
 
 # %%
-after, occupancy, change = grids.grid_update_effect(layer, inputs)
-display(page.table(occupancy, "Where the second layer's knots sit relative to its real inputs", [record], profile,
-                   precision=3))
-display(Markdown(report.grid_update_text(occupancy, change)))
+after, occupancy, change = report.show_grid_update(classifier, profile)  # after: the updated copy of the layer
 
 # %% tags=["hide-input", "remove-output"]
-page.figure("grid_update", viz.plot_grid_update(layer, after, inputs), "A grid update on real hidden activations, "
-            "shown on the hidden unit whose activations vary most. Left: how many test images give each activation, "
-            "with the knots before (blue) and after (red, dashed) the update; right: that unit's most important edge "
-            "before and after: the knots move to the data and the edge function is kept where the data is",
-            [record], profile)
+report.glue_grid_update(classifier, after, profile)
 
 # %% [markdown]
 # ```{glue:figure} grid_update
@@ -168,10 +152,7 @@ page.figure("grid_update", viz.plot_grid_update(layer, after, inputs), "A grid u
 # (mean $|\phi|$ over real inputs, base and scaler included) held by the top 10% of edges.
 
 # %%
-reg = studies.regulariser_table(models, edges)
-display(page.table(reg, "The two terms of the KAN sparsity regulariser, and the concentration of edge importance",
-                   [record], profile, precision=3))
-display(Markdown(report.top_edges_text(reg)))
+report.show_regulariser(classifier, profile)
 
 # %% [markdown]
 # ## What it costs: the layer against its peers and the dense limit
@@ -187,22 +168,11 @@ display(Markdown(report.top_edges_text(reg)))
 # round, and the table gives medians.
 
 # %%
-speed, bench_records, bench_origin = bench_kan.chapter_results(bench_json, bench_shapes, bench_repeats, bench_dtypes)
-display(page.table(speed.drop(columns="reference / limit"), f"Forward + backward time of one layer (grid "
-                   f"{bench_kan.GRID_SIZE}, order {bench_kan.SPLINE_ORDER}), medians of {bench_repeats} steps, per "
-                   "shape (rows, in → out) and dtype: KANLinear, the plain formulation, the dense limit and nn.Linear; "
-                   "then KANLinear's time over the limit's, the plain formulation's over KANLinear's, and KANLinear's "
-                   "peak memory per input row", bench_records, profile, precision=3, source=bench_origin,
-                   names=report.SPEED_NAMES, units=report.SPEED_UNITS))
-
-# %%
-speed_lines = report.layer_speed_lines(speed, bench_records)
-display(Markdown(report.bullets(speed_lines)))
+speed = report.show_layer_speed(profile, bench_json=bench_json, shapes=bench_shapes, repeats=bench_repeats,
+                                dtypes=bench_dtypes)
 
 # %% tags=["hide-input", "remove-output"]
-page.figure("speed", viz.plot_layer_speed(speed, labels=report.CONTENDERS), "Layer time against the peers in each "
-            "dtype, one group of bars per shape (rows, in → out); the dashed line is the dense limit, the three-GEMM "
-            "floor", bench_records, profile, source=bench_origin)
+report.glue_layer_speed(speed, profile)
 
 # %% [markdown]
 # ```{glue:figure} speed
@@ -232,14 +202,10 @@ page.figure("speed", viz.plot_layer_speed(speed, labels=report.CONTENDERS), "Lay
 parity, parity_records = studies.parity_from_chapter(globals())  # every parity run, from the parameters above
 
 # %%
-parity_table = studies.parity_table(parity)
-display(page.table(parity_table, f"{data.info(dataset).title}: {parity_folds}-fold CV of the same models, seeds and "
-                   "folds in float32 and bf16", parity_records, profile, names=report.CV_NAMES, units=report.CV_UNITS))
-verdicts = report.parity_verdicts(parity, parity_table, margin=parity_margin)
-page.findings(report.layer_findings(weighted, speed, parity, parity_table, margin=parity_margin), key="ch2_finding",
-              show=False)  # pasted under the title
-display(Markdown(report.parity_text(verdicts)), Markdown(report.bf16_time_text(parity_table)),
-        Markdown(report.parity_against_gaps(parity, studies.gaps_from_chapter(globals()))))
+parity_table, verdicts = report.show_parity(parity, parity_records, profile, margin=parity_margin,
+                                            gaps=studies.gaps_from_chapter(globals()))
+page.findings(report.layer_findings(weighted, speed.table, parity, parity_table, margin=parity_margin),
+              key="ch2_finding", show=False)  # pasted under the title
 
 # %% [markdown]
 # An interval inside the margin says bf16 does not move a model's accuracy by a point. It does
@@ -261,8 +227,8 @@ display(Markdown(report.ae_parity_sentence(ae_parity, margin=parity_ae_margin)))
 # ## What the numbers say
 
 # %%
-display(Markdown(report.layer_points(weighted, occupancy, change, speed_lines, verdicts,
-                                     [record, *bench_records, *parity_records, *ae_parity_records], workers=workers)))
+display(Markdown(report.layer_points(weighted, occupancy, change, speed.lines, verdicts,
+                                     [record, *speed.records, *parity_records, *ae_parity_records], workers=workers)))
 
 # %% [markdown]
 # ## Provenance

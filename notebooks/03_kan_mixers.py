@@ -83,17 +83,13 @@ seed = 0
 workers = 1  # runs trained at a time, in worker processes that share the CPU threads
 
 # %%
-from IPython.display import HTML, Markdown, display
+from IPython.display import Markdown, display
 
 from kanmix import report
 
 report.setup()  # first: it silences the tqdm warning the imports below would print
 
 from kanmix import data, page, studies, viz  # noqa: E402
-from myst_nb import glue  # noqa: E402
-
-NAMES, UNITS, PERCENT = report.CV_NAMES, report.CV_UNITS, report.CV_PERCENT
-TITLES = {d: data.info(d).title for d in datasets}
 
 # %% [markdown]
 # ## The architecture
@@ -131,33 +127,13 @@ page.figure("mixer", viz.mixer_diagram(), "The KAN-Mixer. The MLP-Mixer is the s
 study = studies.mixers_from_chapter(globals())  # every run of the chapter, from the parameters above
 
 # %% tags=["remove-input", "remove-output"]
-summary = studies.summaries(study)  # dataset -> one row per model
-n_train = int(study.folds.n_train.iloc[0])
-precision_used = study.records[0]["config"]["train"]["precision"]
-against = studies.kan_mixer_against_each(study, folds=folds)
-page.findings(report.chapter_findings(3, report.mixers_finding(against, study.headline_pair),
-                                      report.mixers_field_finding(against, study.headline_pair)),
-              key="ch3_finding", show=False)
-# Secondary material, shown folded under the sections below.
-glue("ch3_deviations", page.table(studies.deviations(model_kwargs=model_kwargs, dataset=datasets[0], lr=lr,
-                                                     precision=precision_used, augment=augment),
-                                  "What this chapter does differently from the KAN-Mixers paper", [], profile),
-     display=False)
-ablation_records = studies.records_of(study, study.ablation)
-glue("ch3_ablation", page.table(studies.ablation_table(study), f"The grid ablation: the KAN-Mixer on fold 0 of "
-                                f"{TITLES[datasets[0]]}, with the share of its KAN layers' inputs outside their grids "
-                                "after the last epoch (mean over layers)", ablation_records, profile, names=NAMES,
-                                units=UNITS, percent=PERCENT), display=False)
-glue("ch3_ablation_text", Markdown(report.grid_ablation_text(study, grid_handling)), display=False)
+page.findings(report.mixers_findings(study, folds=folds), key="ch3_finding", show=False)  # pasted under the title
+# Secondary material, shown folded under the sections below: the deviations and the grid ablation.
+report.glue_deviations(study, profile, model_kwargs=model_kwargs, lr=lr, augment=augment)
+report.glue_grid_ablation(study, profile, grid_handling=grid_handling)
 
 # %% tags=["remove-input"]
 display(Markdown(report.protocol_text(study, paper_epochs=paper_epochs, workers=workers)))
-
-# %% tags=["remove-input", "remove-output"]
-page.figure("outside_grid", viz.plot_by_model(study.ablation_curves, y="outside_grid", ylabel="inputs outside the grid",
-                                              spread=None, bottom=0, size=(6.4, 2.8)),
-            "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each epoch, mean over its layers, "
-            "for each grid handling", ablation_records, profile)
 
 # %% [markdown]
 # ````{dropdown} What this chapter does differently from the paper, and why
@@ -200,31 +176,14 @@ page.figure("outside_grid", viz.plot_by_model(study.ablation_curves, y="outside_
 # other and not with other machines.
 
 # %% tags=["remove-input"]
-for dataset in datasets:
-    display(page.table(studies.shown_overview(summary[dataset], studies.PAPER_ACCURACY.get(dataset, {})),
-                       f"{TITLES[dataset]}: {folds}-fold cross-validation, mean over folds, with its corrected 95% "
-                       "interval (paper: the KAN-Mixers paper's 5-fold mean)", [r for _, r in study.labelled[dataset]], profile,
-                       precision=3, names=NAMES, units=UNITS, percent=PERCENT))
-    display(Markdown(report.cv_text(study, dataset)))
-display(Markdown(report.paper_texts(study, studies.PAPER_ACCURACY, folds=folds)))
+report.show_cross_validation(study, profile, folds=folds)
 
 # %% [markdown]
 # Accuracy alone hides what it costs: {numref}`fig-cost` puts every model's held-out accuracy
 # against its training time per fold and against its parameter count.
 
 # %% tags=["remove-input", "remove-output"]
-page.figure("cost", viz.plot_cost(summary, titles=TITLES), "Held-out accuracy (mean ± sd over folds) against training "
-            "time per fold (left) and parameter count (right), one row per dataset", study.records, profile)
-order = list(summary[datasets[0]].index)
-page.figure("cv_curves", viz.plot_by_model(study.curves, y="val_accuracy", ylabel="held-out accuracy",
-                                           panels="dataset", titles=TITLES, order=order, size=(6.4, 3.2)),
-            "Held-out accuracy after each epoch, mean ± sd over folds, one panel per dataset", study.records, profile)
-# The KAN-Mixer and the headline MLP-Mixer: 12 matrices would be too small to read in the column.
-shown = [m for m in ("KAN-Mixer", study.headline_pair[1] if study.headline_pair else None) if m in order]
-page.figure("confusion", viz.plot_confusions(study.folds, datasets=datasets, models=shown,
-                                             classes={d: data.info(d).classes for d in datasets}, titles=TITLES),
-            f"Confusion matrices of {report.listing(shown)}, summed over the held-out folds, rows normalised: row = "
-            "true class, column = predicted class, darker = a larger share of the row", study.records, profile)
+report.glue_cv_figures(study, profile)  # cost, cv_curves, confusion
 
 # %% [markdown]
 # ```{glue:figure} cost
@@ -273,14 +232,7 @@ page.figure("confusion", viz.plot_confusions(study.folds, datasets=datasets, mod
 display(Markdown(report.headline_text(study, studies.headline_tests(study, folds=folds, repeats=headline_repeats))))
 
 # %% tags=["remove-input", "remove-output"]
-glue("ch3_floors", page.table(studies.wilcoxon_floors(len(summary[datasets[0]])), "The smallest p-value an exact "
-                              "Wilcoxon test can give, by the number of paired folds (no data can do better)", [],
-                              profile), display=False)
-glue("ch3_pairs", HTML("".join(
-    page.table(studies.pairs_table(study, dataset, folds=folds), f"{TITLES[dataset]}: every pair of the "
-               f"cross-validation, a − b in held-out accuracy over {folds} folds; p-values Holm-adjusted over the "
-               "pairs", [r for _, r in study.labelled[dataset]], profile, precision=2, names=NAMES,
-               units=UNITS).data for dataset in datasets)), display=False)
+report.glue_pairs(study, profile, folds=folds)  # ch3_floors, ch3_pairs
 
 # %% [markdown]
 # ````{dropdown} Every pair of the cross-validation, and the Wilcoxon floor
@@ -299,25 +251,10 @@ glue("ch3_pairs", HTML("".join(
 # `studies.efficiency_epochs`), and each point is the mean over the first folds of the split.
 
 # %% tags=["remove-input"]
-scored = {"val_accuracy": "held-out accuracy", "test_accuracy": "test accuracy"}[study.efficiency_metric]
-display(Markdown(report.efficiency_campaign_text(study)))
-if study.efficiency is not None:
-    eff_records = studies.records_of(study, study.efficiency)
-    display(page.table(studies.efficiency_table(study), f"{scored[0].upper() + scored[1:]} against the number of "
-                       "training images per fold (sd: over the folds)", eff_records, profile, precision=3,
-                       names=NAMES, units=UNITS, percent=PERCENT))
-    display(Markdown(report.efficiency_text(study, folds=efficiency_folds)))
+report.show_efficiency(study, profile, folds=efficiency_folds)
 
 # %% tags=["remove-input", "remove-output"]
-if study.efficiency is not None:
-    page.figure("efficiency", viz.plot_by_model(study.efficiency, x="n_train", y=study.efficiency_metric,
-                                                spread="errorbars", logx=True, xlabel="training images per fold (log)",
-                                                ylabel=scored, size=(6.4, 3.2)),
-                f"{scored[0].upper() + scored[1:]} against training-set size"
-                + (" (mean ± sd over folds)" if efficiency_folds > 1 else ""), eff_records, profile)
-else:
-    page.figure("efficiency", viz.message("no data-efficiency size has all its runs\nin the results store yet"),
-                f"{scored[0].upper() + scored[1:]} against training-set size: not yet run", [], profile)
+report.glue_efficiency_figure(study, profile, folds=efficiency_folds)
 
 # %% [markdown]
 # ```{glue:figure} efficiency
@@ -343,22 +280,10 @@ else:
 search = studies.search_from_chapter(globals())  # the search, then its best configuration on every fold
 
 # %% tags=["remove-input", "remove-output"]
-SEARCH_TITLE = data.info(search_dataset).title
-SEARCH = {"names": report.SEARCH_NAMES, "units": report.SEARCH_UNITS, "percent": PERCENT}
-glue("ch3_trials", page.table(studies.search_trials_table(search), f"The search's trials on fold 0 of {SEARCH_TITLE}, "
-                              "best first (held-out accuracy on that fold, after the search's short schedule)",
-                              search.records, profile, precision=3, **SEARCH), display=False)
-glue("ch3_best", page.table(studies.search_best_table(search, model_kwargs=model_kwargs["kan_mixer"], lr=lr,
-                                                      weight_decay=weight_decay),
-                            "The best trial's configuration beside this chapter's KAN-Mixer and the paper's",
-                            search.records, profile, names=report.SEARCH_NAMES), display=False)
-glue("ch3_importance_text", Markdown(report.search_importance_text(search)), display=False)
-page.figure("search_importance", viz.plot_importances(search.importances, names=report.SEARCH_NAMES),
-            "How much of the trials' held-out accuracy each drawn setting accounts for (Optuna's fANOVA, seeded)",
-            search.records, profile)
+report.glue_search(search, profile, model_kwargs=model_kwargs["kan_mixer"], lr=lr, weight_decay=weight_decay)
 
 # %% tags=["remove-input"]
-display(Markdown(report.search_protocol_text(search, title=SEARCH_TITLE, workers=workers)))
+display(Markdown(report.search_protocol_text(search, title=data.info(search_dataset).title, workers=workers)))
 
 # %% [markdown]
 # `````{dropdown} The trials, the best configuration and what the accuracy depends on
@@ -386,19 +311,13 @@ display(Markdown(report.search_protocol_text(search, title=SEARCH_TITLE, workers
 # than $1.96\sqrt{2}\,\sigma$ by chance one time in twenty.
 
 # %% tags=["remove-input"]
-display(page.table(search.by_patch, "Each patch size's scored trials, its draws over the budget, and its best "
-                   "trial", search.records, profile, precision=3, **SEARCH))
-display(Markdown(report.patch_text(studies.patch_outcome(search, 4))))
+report.show_patch_outcome(search, profile, patch=4)
 
 # %% [markdown]
 # ### The chosen configuration with the full schedule
 
 # %% tags=["remove-input"]
-final = studies.search_final_table(search, study)
-display(page.table(studies.shown_overview(final) if len(final) else final, f"This chapter's KAN-Mixer and the best "
-                   f"configuration of the search, each trained with this chapter's schedule on the same folds of "
-                   f"{SEARCH_TITLE}", studies.search_final_records(search, study), profile, precision=3, **SEARCH))
-display(Markdown(report.search_final_text(search, studies.searched_against_chapter(search, study))))
+report.show_search_final(search, study, profile)
 
 # %% [markdown]
 # ## What this chapter cannot tell

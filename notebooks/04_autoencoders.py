@@ -73,10 +73,7 @@ from kanmix import report
 
 report.setup()  # first: it silences the tqdm warning the imports below would print
 
-from kanmix import ae, data, page, studies, viz  # noqa: E402
-from myst_nb import glue  # noqa: E402
-
-NAMES, UNITS, PERCENT = report.AE_NAMES, report.AE_UNITS, report.AE_PERCENT
+from kanmix import ae, page, studies  # noqa: E402
 
 # %% [markdown]
 # ## The sweep
@@ -96,33 +93,12 @@ NAMES, UNITS, PERCENT = report.AE_NAMES, report.AE_UNITS, report.AE_PERCENT
 study = studies.autoencoders_from_chapter(globals())  # every run of the chapter, from the parameters above
 
 # %% tags=["remove-input", "remove-output"]
-table = ae.chapter_table(study.table)
-records = study.records_of(study.table)
-comparisons = ae.matched_comparisons(study.runs, study.all_baselines)
-page.findings(report.chapter_findings(4, report.autoencoders_finding(comparisons, epochs=epochs,
-                                                                     paper_widths=paper_widths),
-                                      report.like_for_like_finding(comparisons, epochs=epochs)),
-              key="ch4_finding", show=False)
-# Secondary material, shown folded under the sections below.
-glue("ch4_baselines", page.table(ae.baselines_table(study.baselines), "The mean-image predictor (0 components) and "
-                                 "PCA at every latent size of the sweep", study.records_of(study.baselines), profile,
-                                 names=NAMES, units=UNITS, percent=PERCENT), display=False)
-glue("ch4_deviations", page.table(studies.ae_deviations_from_chapter(globals()), "Chapter 4 against the KAN "
-                                  "autoencoder paper (– : the paper's value is not restated here)", [], profile),
-     display=False)
-rows, shown = ae.reconstruction_rows(records)  # the sweep's runs
-page.figure("recon", viz.plot_image_rows(rows), "Test images (top row of each block) and their reconstructions by each "
-            "model at its widest bottleneck (latent size in brackets)", shown, profile)
+comparisons = ae.matched_comparisons(study.runs, study.all_baselines)  # every comparison at equal latent size
+report.glue_ae_placed(study, comparisons, studies.ae_deviations_from_chapter(globals()), profile, epochs=epochs,
+                      paper_widths=paper_widths)  # the finding, the folded tables and the reconstructions
 
 # %% tags=["remove-input"]
-display(Markdown(report.ae_campaign_text(study)))
-display(Markdown(report.ae_protocol_text(study, hidden, bottlenecks, workers=workers)))
-for dataset in datasets:
-    display(page.table(ae.sweep_table(table, dataset), f"{data.info(dataset).title}: the autoencoders by bottleneck. "
-                       "MSE in the models' [−1, 1] input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on the "
-                       "training images' codes and scored on the test images' codes",
-                       [r for r in records if r["config"]["dataset"] == dataset], profile, names=NAMES, units=UNITS,
-                       percent=PERCENT))
+report.show_ae_sweep(study, datasets, profile, hidden=hidden, bottlenecks=bottlenecks, workers=workers)
 
 # %% [markdown]
 # ## The floors: the mean image and PCA
@@ -133,14 +109,10 @@ for dataset in datasets:
 # ({numref}`fig-ae-sweep`).
 
 # %% tags=["remove-input"]
-display(Markdown(report.beats_mean_text(table)))
+display(Markdown(report.beats_mean_text(ae.chapter_table(study.table))))
 
 # %% tags=["remove-input", "remove-output"]
-page.figure("ae_sweep", viz.plot_ae_sweep(table, study.baselines, datasets), "Reconstruction quality (top) and "
-            "latent-space KNN accuracy (bottom) against the latent size, one column per dataset, with PCA at the "
-            "same size and the mean-image predictor", study.records, profile)
-page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time (left) and parameter count "
-            "(right), every run of every dataset", records, profile)
+report.glue_ae_figures(study, datasets, profile)
 
 # %% [markdown]
 # ```{glue:figure} ae_sweep
@@ -178,10 +150,7 @@ page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time
 # seed was trained, the table says so.
 
 # %% tags=["remove-input"]
-for dataset in datasets:
-    display(page.table(ae.comparison_table(comparisons, dataset), f"{data.info(dataset).title}: every comparison at "
-                       "equal latent size, training images and length (a − b, means over the paired seeds)",
-                       study.records, profile, precision=3, names=NAMES, units=UNITS))
+report.show_ae_comparisons(comparisons, datasets, study.records, profile)
 
 # %% [markdown]
 # ## At the paper's widths
@@ -197,16 +166,7 @@ for dataset in datasets:
 # converged arm, one seed, with the same constant learning rate.
 
 # %% tags=["remove-input"]
-paper = ae.paper_width_table(study.runs, study.all_baselines)
-display(page.table(ae.paper_width_shown(paper), "The paper's widths: every model and PCA of the same size on the same "
-                   f"images (mean ± sd over seeds{ae.training_images_note(paper)}), and the epoch from which an epoch "
-                   "gained under 0.5%", study.records, profile, names=NAMES, units=UNITS))
-costs = ae.paper_width_costs(study.paper_configs())
-display(page.table(ae.paper_width_costs_shown(costs), "Parameters and training compute at the paper's widths (the "
-                   "paper's epochs over the training images above), with the CNN autoencoder widened to the KAN "
-                   "autoencoder's parameter count (priced, not trained)", study.records, profile, names=NAMES,
-                   units=UNITS))
-display(Markdown(report.widened_cnn_text(costs)))
+report.show_ae_paper_widths(study, profile)
 
 # %% [markdown]
 # ## Two ways to score a latent space
@@ -221,10 +181,7 @@ display(Markdown(report.widened_cnn_text(costs)))
 # says which space each row's authors' number uses.
 
 # %% tags=["remove-input"]
-knn = ae.knn_table(table)
-display(page.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol", records, profile,
-                   names=NAMES, units=UNITS, percent=PERCENT))
-display(Markdown(report.knn_protocol_text(knn)))
+report.show_ae_knn(study, profile)
 
 # %% [markdown]
 # ````{dropdown} Reconstructions: eight test images and each model's output
@@ -238,8 +195,7 @@ display(Markdown(report.knn_protocol_text(knn)))
 # ## Has training converged?
 
 # %% tags=["remove-input"]
-display(Markdown(report.convergence_text(ae.last_epoch_changes(study.curves))))
-display(Markdown(report.ae_converged_text(paper, epochs=epochs)))
+report.show_ae_convergence(study, epochs=epochs)
 
 # %% [markdown]
 # ## What the numbers say

@@ -57,14 +57,9 @@ workers = 1  # runs trained at a time, in worker processes that share the CPU th
 # %%
 from IPython.display import Markdown, display
 
-from kanmix import data, grids, interpret, page, report, studies, viz
+from kanmix import page, report, studies
 
 report.setup()  # widget warning off, inline figures, the book's figure style
-NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
-         "test_mse": "test MSE", "psnr": "PSNR", "images_per_second": "throughput", "spline_share": "spline share",
-         "silu_like": "SiLU-like", "monotone": "monotone", "concentration": "top 10% share", "why": "chosen as",
-         "best": "best form", "r2": "R² best", "r2_x": "R² line", "r2_silu": "R² SiLU"}
-UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 
 # %% [markdown]
 # ## The models
@@ -79,21 +74,13 @@ UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
 study = studies.splines_from_chapter(globals())  # every run and measure of the chapter, from the parameters above
 
 # %%
-kan_records, mlp_records, ae_record = study.kan_records, study.mlp_records, study.ae_record
 page.findings(report.splines_findings(study.evidence), key="ch5_finding", show=False)  # pasted under the title
-labels = studies.layer_labels(study)  # (model, layer) -> its short name in the tables and figures
 
 # %% [markdown]
 # (tab-ch5-models)=
 
 # %%
-epochs = report.count(kan_records[0]["config"]["train"]["epochs"], "epoch")
-display(page.table(studies.cost_table(study), f"The classifiers interpreted in this chapter, means over each mixer's "
-                   f"seeds ({data.info(dataset).title}, {kan_records[0]['n_train']:,} training images, {epochs}): test "
-                   "accuracy as the fraction of the test split classified correctly, throughput in training images "
-                   "per second", study.mixer_records, profile, names=NAMES, units=UNITS))
-display(page.table(studies.autoencoder_table(study), f"The KAN autoencoder ({data.info(ae_dataset).title})",
-                   [ae_record], profile, names=NAMES, units=UNITS))
+report.show_splines_models(study, profile)
 
 # %% [markdown]
 # ## Every edge, measured on its own inputs
@@ -116,13 +103,7 @@ display(page.table(studies.autoencoder_table(study), f"The KAN autoencoder ({dat
 # whose shape measures are left out.
 
 # %%
-edges = study.edges  # one row per edge of every model, trained and at initialisation
-display(page.table(studies.layer_summary(study), "Per layer, trained against untrained (init): the median edge's "
-                   f"spline share, the edges SiLU-like (deviation below {interpret.SILU_LIKE}) and monotone, and the "
-                   "share of the layer's importance its top 10% of edges hold (10% if spread evenly); mixer values "
-                   f"pool the seeds {report.listing(seeds)}. Block b, token (channel) j: the j-th KAN layer of block "
-                   "b's token (channel) mixing", [*kan_records, ae_record], profile, precision=2, names=NAMES,
-                   percent=["silu_like", "monotone", "concentration"]))
+report.show_edge_summary(study, profile)
 
 # %% [markdown]
 # The spread behind the medians, per layer ({numref}`fig-ch5-distributions`): where the trained
@@ -130,13 +111,7 @@ display(page.table(studies.layer_summary(study), "Per layer, trained against unt
 # put it.
 
 # %% tags=["remove-output"]
-fig = viz.plot_edge_measures(edges, ["spline_share", "deviation"], labels=labels,
-                             xlabels={"spline_share": "spline share (log)", "deviation": "deviation (log)"},
-                             states={"trained": "tab:purple", "init": "0.55"})
-page.figure("ch5_distributions", fig, "The spread of each layer's edges: spline share (left) and deviation from "
-            "a + b·SiLU (right), trained (purple) against the same models at initialisation (grey); dot: the "
-            "median edge, bar: the middle half of the edges (25th to 75th percentile); mixer values pool the seeds",
-            [*kan_records, ae_record], profile)
+report.glue_edge_distributions(study, profile)
 
 # %% [markdown]
 # ```{glue:figure} ch5_distributions
@@ -154,30 +129,8 @@ page.figure("ch5_distributions", fig, "The spread of each layer's edges: spline 
 # untrained twin, over the range its real inputs cover and faded by importance as pykan draws
 # networks.
 
-# %%
-token_layer = next(name for name in grids.kan_layers(study.trained[0]) if "token_mix" in name)
-channel_layer = next(name for name in grids.kan_layers(study.trained[0]) if "channel_mix" in name)
-ae_layer = next(iter(grids.kan_layers(study.ae_trained)))
-
 # %% tags=["remove-output"]
-# One figure per layer, trained above untrained, glued as ch5_edges_<part> and placed below in this order.
-mixer, ae = (study.trained[0], study.untrained[0], study.probe, [kan_records[0]]), \
-    (study.ae_trained, study.ae_untrained, study.ae_probe, [ae_record])
-for part, what, name, (trained, untrained, images, records) in (
-        ("token", "the KAN-Mixer's first token-mixing layer", token_layer, mixer),
-        ("channel", "the KAN-Mixer's first channel-mixing layer", channel_layer, mixer),
-        ("ae", "the KAN autoencoder's pixel-side encoder layer", ae_layer, ae)):
-    rows = []
-    for model, state, colour in ((trained, "trained", "tab:purple"), (untrained, "untrained", "0.35")):
-        x = grids.layer_inputs(model, images)[name]
-        rows.append((state, grids.kan_layers(model)[name], x, interpret.data_range(x), colour))
-    how = ("each over the central 99% of its real inputs (x) against its output φ (y), every panel on its own scale: "
-           "total (solid, fainter when less important), SiLU term (blue, dashed) and spline (orange, dashed). Panel "
-           "titles: input → output unit, then the edge's importance |φ|, its mean absolute output over its inputs"
-           if part == "token" else "drawn as the token-mixing layer's above")
-    page.figure(f"ch5_edges_{part}", viz.plot_edge_rows(rows, top_k=n_panels),
-                f"The {n_panels} most important edges of {what} ({name}, first seed) after training (top) and at "
-                f"initialisation (bottom), {how}", records, profile)
+report.glue_edge_figures(study, profile, n_panels=n_panels)  # glued as ch5_edges_<part>, placed below
 
 # %% [markdown]
 # ```{glue:figure} ch5_edges_token
@@ -214,13 +167,7 @@ for part, what, name, (trained, untrained, images, records) in (
 # whether the named form is anything an MLP edge does not already have.
 
 # %%
-display(page.table(studies.symbolic_forms(study).T, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} "
-                   "(\"no fit\" below it), trained against untrained (init): number of edges",
-                   [kan_records[0], ae_record], profile, names=NAMES))
-display(page.table(studies.symbolic_table(study), "Symbolic fits of the top edges of the trained models (first "
-                   "seed), per layer and edge (input → output unit): why chosen, importance (mean |φ|), the best "
-                   "library form and its R², and the R² of a straight line and of a + b·SiLU(x)",
-                   [kan_records[0], ae_record], profile, precision=3, names=NAMES))
+report.show_symbolic_fits(study, profile)
 
 # %% [markdown]
 # ## Where a token reads from
@@ -234,19 +181,8 @@ display(page.table(studies.symbolic_table(study), "Symbolic fits of the top edge
 # mean distance it reads from, relative to a uniform map: below 1, a token reads near its own
 # patch.
 
-# %%
-maps = study.maps  # "trained", "init" (the KAN-Mixer) and "mlp": one map per seed
-side = maps["mlp"][0].shape[-1]
-token = (side // 2) * side + side // 2  # the centre patch: a token with neighbours on every side
-
 # %% tags=["remove-output"]
-fig = viz.plot_token_maps({"KAN-Mixer, trained": maps["trained"][0], "KAN-Mixer, init": maps["init"][0],
-                           "MLP-Mixer, trained": maps["mlp"][0]}, token)
-page.figure("ch5_token_maps", fig, f"Token-mixing importance over the {side}×{side} patch grid (first block, first "
-            f"seed): top, which input patches output token {token} (the centre patch, marked +) reads; bottom, the "
-            "mean over all output tokens. Columns: the trained KAN-Mixer, the same at initialisation, and the trained "
-            f"MLP-Mixer, measured the same way. A uniform map is 1/{side * side} everywhere",
-            [kan_records[0], mlp_records[0]], profile)
+report.glue_token_maps(study, profile)
 
 # %% [markdown]
 # ```{glue:figure} ch5_token_maps
@@ -260,17 +196,10 @@ page.figure("ch5_token_maps", fig, f"Token-mixing importance over the {side}×{s
 # between the two can be inherited from initialisation; the middle column shows that start.
 
 # %%
-locality = studies.locality_table(study).unstack("seed", sort=False)  # one row per model, the seeds across
-display(page.table(locality, "Token maps, per seed: locality (mean distance "
-                   "read, relative to a uniform map; below 1 is local) and the share of each map held by its top 10% "
-                   "of input tokens (uniform: 0.1), averaged over output tokens", study.mixer_records, profile,
-                   precision=3, names={"locality": "locality", "top 10% of inputs": "top 10% share"}))
+report.show_token_locality(study, profile)
 
 # %% tags=["remove-output"]
-fig = viz.plot_pixel_maps({f"KAN AE, {state}": m for state, m in studies.pixel_maps(study, ae_layer).items()},
-                          label="summed importance")
-page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder's {ae_layer}: each pixel's edges' "
-            "importance summed over the layer's outputs, trained and at initialisation", [ae_record], profile)
+report.glue_pixel_maps(study, profile)
 
 # %% [markdown]
 # ````{dropdown} The autoencoder's first KAN layer reads pixels: its importances mapped onto the image
@@ -292,11 +221,7 @@ page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder
 # a KAN property or one of any trained mixer).
 
 # %%
-agreement = studies.seed_agreement_table(study).unstack("pair", sort=False)  # one row per state, the pairs across
-display(page.table(agreement, "Spearman rank correlation of the token "
-                   "maps between each pair of seeds, of the full maps and of their means over output tokens: the "
-                   "KAN-Mixer trained (trained) and untrained (init), and the trained MLP-Mixer (mlp)",
-                   [*kan_records, *mlp_records], profile, precision=3))
+report.show_seed_agreement(study, profile)
 
 # %% [markdown]
 # ## Pruning that means something
@@ -312,20 +237,10 @@ display(page.table(agreement, "Spearman rank correlation of the token "
 # every seed.
 
 # %%
-display(page.table(studies.pruning_means(study), f"Pruning by importance: mean over seeds {report.listing(seeds)} "
-                   f"of the test accuracy ({n_eval:,} test images) unpruned, pruned, and pruned then fine-tuned for "
-                   f"{finetune_steps} steps; then the controls after the same fine-tuning (the MLP-Mixer at the same "
-                   "parameter count)", [*study.pruning_records, *study.control_records], profile, precision=4,
-                   names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
-                          "accuracy_finetuned": "pruned + fine-tuned", f"{studies.RANDOM}, fine-tuned": "random order",
-                          f"{studies.MAGNITUDE}, fine-tuned": "MLP-Mixer by magnitude"}))
+report.show_pruning(study, profile, n_eval=n_eval, finetune_steps=finetune_steps)
 
 # %% tags=["remove-output"]
-fig = viz.plot_pruning(study.pruning, study.controls, colours={studies.RANDOM: "tab:orange",
-                                                               studies.MAGNITUDE: "tab:green"})
-page.figure("ch5_pruning", fig, "Test accuracy against the fraction of the KAN-Mixer's edges kept, one line per "
-            "seed; the controls after the same fine-tuning, the MLP-Mixer at the parameter count the KAN-Mixer "
-            "keeps there", [*study.pruning_records, *study.control_records], profile)
+report.glue_pruning(study, profile)
 
 # %% [markdown]
 # ```{glue:figure} ch5_pruning
@@ -370,7 +285,7 @@ display(Markdown(report.conclude_interpretability(study.ae_evidence, "the KAN au
 # ({ref}`the table of classifiers <tab-ch5-models>`).
 
 # %%
-display(Markdown(report.conclude_cost(kan_records, mlp_records, study.evidence)))
+display(Markdown(report.conclude_cost(study.kan_records, study.mlp_records, study.evidence)))
 display(Markdown("Recomputing this chapter from an empty results store (the chapter-4 autoencoder included): "
                  f"{report.recompute_time(study.records, workers=workers)}."))
 

@@ -64,19 +64,15 @@ from kanmix import report
 
 report.setup()  # first: it silences the tqdm warning the imports below would print
 
-from kanmix import data, page, studies, viz  # noqa: E402
+from kanmix import page, studies  # noqa: E402
 
 # %% tags=["show-input"]
 study = studies.frontier_from_chapter(globals())  # every run of the chapter, from the parameters above
 
 # %%
-TITLES = {d: data.info(d).title for d in datasets}
-PAPER = studies.paper_frontier_marks(datasets, paper_epochs=paper_epochs)  # the paper's accuracies at its FLOPs
-by_flops, by_time = studies.frontier_comparisons(study, families, datasets, paper=PAPER)
-page.findings(report.chapter_findings(6, report.scale_finding(by_flops, missing=study.missing),
-                                      report.scale_finding(by_time, missing=study.missing,
-                                                           what="training time on this machine", grows="the budget")),
-              key="ch6_finding", show=False)
+reading = studies.frontier_reading(study, families, datasets, paper_epochs=paper_epochs)  # the frontiers compared
+page.findings(report.frontier_findings(reading.by_flops, reading.by_time, missing=study.missing), key="ch6_finding",
+              show=False)  # pasted under the title
 
 # %% [markdown]
 # ## The answer
@@ -89,15 +85,10 @@ page.findings(report.chapter_findings(6, report.scale_finding(by_flops, missing=
 # 95% of the time.
 
 # %% tags=["remove-input"]
-display(Markdown(report.frontier_answer(study, by_flops, TITLES)))
+display(Markdown(report.frontier_answer(study, reading.by_flops, reading.titles)))
 
 # %% tags=["remove-input", "remove-output"]
-fig = viz.plot_frontier(study.points, datasets=datasets, titles=TITLES, families=viz.family_colours(families),
-                        paper=PAPER, seconds=studies.seconds_column(study))
-page.figure("frontier", fig, "Validation accuracy (fold 0) against training compute: FLOPs (left) and "
-            f"{report.seconds_source(study)} (right). Large markers are seed means (circle: shorter training, square: "
-            "longer), faint dots single seeds, lines each family's frontier; stars mark the paper's reported "
-            "accuracies at the training FLOPs of its configuration", study.records, profile)
+report.glue_frontier(study, reading, profile)
 
 # %% [markdown]
 # ```{glue:figure} frontier
@@ -143,11 +134,7 @@ display(page.table(studies.frontier_sizes(study), "The scaling paths: each size'
 # family before the campaign, and the family's best is used for all its points.
 
 # %% tags=["remove-input"]
-sweep = studies.sweep_table(study)  # one column per learning rate
-display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate (lr)",
-                   study.sweep_records, profile, percent=sweep.columns,
-                   names={**report.FRONTIER_NAMES, **{lr: f"lr {report.plain(lr)}" for lr in sweep.columns}}))
-display(Markdown(report.sweep_text(study, lr_sweep)))
+report.show_lr_sweep(study, lr_sweep, profile)
 
 # %% [markdown]
 # ## Every point
@@ -157,11 +144,7 @@ display(Markdown(report.sweep_text(study, lr_sweep)))
 # official test split, is shown beside it and is not used to pick anything.
 
 # %% tags=["remove-input"]
-display(page.table(studies.points_table(study), "Every point of the frontier: means over seeds (training time: "
-                   f"{report.seconds_source(study)}; parameters: the scaling paths' table)", study.records, profile,
-                   names=report.FRONTIER_NAMES, units=report.FRONTIER_UNITS, percent=report.FRONTIER_PERCENT))
-display(Markdown(f"Recomputing this chapter from an empty results store: "
-                 f"{report.recompute_time(study.records, workers=workers)}."))
+report.show_frontier_points(study, profile, workers=workers)
 
 # %% [markdown]
 # ## What longer training buys
@@ -172,10 +155,7 @@ display(Markdown(f"Recomputing this chapter from an empty results store: "
 # measured at each size, for each family, against the same noise band as the frontiers.
 
 # %% tags=["remove-input"]
-display(page.table(studies.longer_training_table(study, datasets), "Validation accuracy (fold 0) after the shorter "
-                   "and the longer training of each size, seeds averaged", study.records, profile,
-                   names=report.FRONTIER_NAMES, units=report.FRONTIER_UNITS, percent=report.FRONTIER_PERCENT))
-display(Markdown(report.longer_training_text(study, TITLES)))
+report.show_longer_training(study, reading, profile)
 
 # %% [markdown]
 # ## What the numbers say
@@ -193,7 +173,7 @@ display(Markdown(report.longer_training_text(study, TITLES)))
 # trend is claimed at all.
 
 # %% tags=["remove-input"]
-display(Markdown(report.frontier_summary(by_flops, by_time, TITLES)))
+display(Markdown(report.frontier_summary(reading.by_flops, reading.by_time, reading.titles)))
 
 # %% [markdown]
 # ## Provenance

@@ -1,5 +1,5 @@
 """Chapter 4's sentences: the autoencoder sweep and its matched comparisons (equal latent sizes, matched
-parameters, seeds), with PCA beside every model."""
+parameters, seeds), with PCA beside every model; and the chapter's page, one call per section."""
 
 from __future__ import annotations
 
@@ -278,3 +278,127 @@ def widened_cnn_text(costs) -> str:
     return "Matched in parameters, " + "; ".join(parts) + ". " + verdict
 
 
+
+
+# ----------------------------------------------------------------------------- chapter 4's page
+# One function per section of the chapter: it shows (kanmix.page.table, displayed where the cell runs) or glues
+# (kanmix.page.figure and myst-nb's glue, placed by the chapter's Markdown) that section's tables and figures under
+# their captions, from chapter 4's study (kanmix.studies.AutoencoderStudy). The captions are the page's text, so they
+# live here beside the sentences; each caption's provenance line names the records behind it.
+
+
+def glue_ae_placed(study, comparisons, deviations, profile: str, *, epochs: int,
+                   paper_widths: Mapping[str, int]) -> None:
+    """Glue what chapter 4's Markdown places away from the cell that computes it: the finding under the title
+    (``ch4_finding``: :func:`kanmix.report.autoencoders_finding` and :func:`kanmix.report.like_for_like_finding`
+    of ``comparisons``, :func:`kanmix.ae.matched_comparisons`), the folded tables of the baselines
+    (``ch4_baselines``) and of ``deviations`` from the paper (``ch4_deviations``,
+    :func:`kanmix.studies.ae_deviations`), and the folded reconstructions of the sweep's runs (``recon``)."""
+    from myst_nb import glue
+
+    from kanmix import ae, page, viz
+    from kanmix.report._headline import autoencoders_finding, chapter_findings, like_for_like_finding
+
+    page.findings(chapter_findings(4, autoencoders_finding(comparisons, epochs=epochs, paper_widths=paper_widths),
+                                   like_for_like_finding(comparisons, epochs=epochs)), key="ch4_finding", show=False)
+    glue("ch4_baselines", page.table(ae.baselines_table(study.baselines), "The mean-image predictor (0 components) and "
+                                     "PCA at every latent size of the sweep", study.records_of(study.baselines),
+                                     profile, names=AE_NAMES, units=AE_UNITS, percent=AE_PERCENT), display=False)
+    glue("ch4_deviations", page.table(deviations, "Chapter 4 against the KAN autoencoder paper (– : the paper's value "
+                                      "is not restated here)", [], profile), display=False)
+    rows, shown = ae.reconstruction_rows(study.records_of(study.table))  # the sweep's runs
+    page.figure("recon", viz.plot_image_rows(rows), "Test images (top row of each block) and their reconstructions by "
+                "each model at its widest bottleneck (latent size in brackets)", shown, profile)
+
+
+def show_ae_sweep(study, datasets, profile: str, *, hidden: Mapping[str, int], bottlenecks: Mapping,
+                  workers: int = 1) -> None:
+    """Show chapter 4's sweep: the note on a campaign under way (:func:`ae_campaign_text`), the protocol
+    (:func:`ae_protocol_text`) and, per dataset of ``datasets``, its runs by model and bottleneck
+    (:func:`kanmix.ae.sweep_table`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import ae, page
+    from kanmix.data import info
+
+    table, records = ae.chapter_table(study.table), study.records_of(study.table)
+    display(Markdown(ae_campaign_text(study)))
+    display(Markdown(ae_protocol_text(study, hidden, bottlenecks, workers=workers)))
+    for dataset in datasets:
+        display(page.table(ae.sweep_table(table, dataset), f"{info(dataset).title}: the autoencoders by bottleneck. "
+                           "MSE in the models' [−1, 1] input space; PSNR on the [0, 1] pixel scale; KNN (k = 3) fit on "
+                           "the training images' codes and scored on the test images' codes",
+                           [r for r in records if r["config"]["dataset"] == dataset], profile, names=AE_NAMES,
+                           units=AE_UNITS, percent=AE_PERCENT))
+
+
+def glue_ae_figures(study, datasets, profile: str) -> None:
+    """Glue chapter 4's two figures of the sweep: quality against latent size per dataset of ``datasets``, with
+    PCA and the mean image (``ae_sweep``), and PSNR against time and parameters (``ae_cost``)."""
+    from kanmix import ae, page, viz
+
+    table = ae.chapter_table(study.table)
+    page.figure("ae_sweep", viz.plot_ae_sweep(table, study.baselines, datasets), "Reconstruction quality (top) and "
+                "latent-space KNN accuracy (bottom) against the latent size, one column per dataset, with PCA at the "
+                "same size and the mean-image predictor", study.records, profile)
+    page.figure("ae_cost", viz.plot_ae_cost(table), "Test PSNR against training time (left) and parameter count "
+                "(right), every run of every dataset", study.records_of(study.table), profile)
+
+
+def show_ae_comparisons(comparisons, datasets, records, profile: str) -> None:
+    """Show, per dataset of ``datasets``, every comparison of ``comparisons`` (:func:`kanmix.ae.matched_comparisons`)
+    as :func:`kanmix.ae.comparison_table` lays it out; ``records``: the study's, for the captions."""
+    from IPython.display import display
+
+    from kanmix import ae, page
+    from kanmix.data import info
+
+    for dataset in datasets:
+        display(page.table(ae.comparison_table(comparisons, dataset), f"{info(dataset).title}: every comparison at "
+                           "equal latent size, training images and length (a − b, means over the paired seeds)",
+                           records, profile, precision=3, names=AE_NAMES, units=AE_UNITS))
+
+
+def show_ae_paper_widths(study, profile: str) -> None:
+    """Show chapter 4's paper-width arm: every model and PCA at the paper's widths
+    (:func:`kanmix.ae.paper_width_shown`), their parameters and training compute beside the widened CNN
+    (:func:`kanmix.ae.paper_width_costs_shown`), and why that CNN is not trained (:func:`widened_cnn_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import ae, page
+
+    paper = ae.paper_width_table(study.runs, study.all_baselines)
+    display(page.table(ae.paper_width_shown(paper), "The paper's widths: every model and PCA of the same size on the "
+                       f"same images (mean ± sd over seeds{ae.training_images_note(paper)}), and the epoch from which "
+                       "an epoch gained under 0.5%", study.records, profile, names=AE_NAMES, units=AE_UNITS))
+    costs = ae.paper_width_costs(study.paper_configs())
+    display(page.table(ae.paper_width_costs_shown(costs), "Parameters and training compute at the paper's widths (the "
+                       "paper's epochs over the training images above), with the CNN autoencoder widened to the KAN "
+                       "autoencoder's parameter count (priced, not trained)", study.records, profile, names=AE_NAMES,
+                       units=AE_UNITS))
+    display(Markdown(widened_cnn_text(costs)))
+
+
+def show_ae_knn(study, profile: str) -> None:
+    """Show both KNN accuracies of every run of the sweep (:func:`kanmix.ae.knn_table`) and how the authors'
+    protocol differs from ours (:func:`knn_protocol_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import ae, page
+
+    knn = ae.knn_table(ae.chapter_table(study.table))
+    display(page.table(knn, "Latent-space KNN accuracy (k = 3): ours against the authors' protocol",
+                       study.records_of(study.table), profile, names=AE_NAMES, units=AE_UNITS, percent=AE_PERCENT))
+    display(Markdown(knn_protocol_text(knn)))
+
+
+def show_ae_convergence(study, *, epochs: int) -> None:
+    """Show whether chapter 4's runs converged: the last epoch's change of the sweep's runs
+    (:func:`convergence_text`), then what training longer than ``epochs`` changed at the paper's widths
+    (:func:`ae_converged_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import ae
+
+    display(Markdown(convergence_text(ae.last_epoch_changes(study.curves))))
+    display(Markdown(ae_converged_text(ae.paper_width_table(study.runs, study.all_baselines), epochs=epochs)))

@@ -1,12 +1,13 @@
 """Chapter 6's sentences: the compute frontiers compared at equal compute, their trend and crossing, and
-what longer training buys."""
+what longer training buys; and the chapter's page, one call per table or figure under its caption."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
 
-from kanmix.report._format import count, flop_text, fmt, from_to, listing, plain, points, signed, span
+from kanmix.report._format import (count, flop_text, fmt, from_to, listing, plain, points, recompute_time, signed,
+                                   span)
 
 
 def _budget(cmp, value: float) -> str:
@@ -184,3 +185,87 @@ def longer_training_text(study, titles: Mapping[str, str]) -> str:
         for d, title in titles.items())
 
 
+
+
+# ----------------------------------------------------------------------------- chapter 6's page
+# One function per part of the chapter: ``show_*`` displays a table (kanmix.page.table) and what it says where the
+# cell runs, ``glue_*`` glues a figure for the chapter's Markdown to place (kanmix.page.figure, in a
+# ``remove-output`` cell). Each reads chapter 6's study (kanmix.studies.FrontierStudy) and, where it compares the
+# families, the reading of it (kanmix.studies.FrontierReading); the captions are the page's text.
+
+
+def frontier_findings(by_flops: Mapping, by_time: Mapping, *, missing: int = 0) -> list[str]:
+    """Chapter 6's opening findings (:func:`kanmix.report.chapter_findings`): who leads at equal training compute
+    (``by_flops``), then at equal training time on this machine (``by_time``), each dataset's
+    :func:`kanmix.frontier.compare`; ``missing`` planned runs are not in the results store yet."""
+    from kanmix.report._headline import chapter_findings, scale_finding
+
+    return chapter_findings(6, scale_finding(by_flops, missing=missing),
+                            scale_finding(by_time, missing=missing, what="training time on this machine",
+                                          grows="the budget"))
+
+
+def frontier_figure(study, reading, *, seconds: str = "train_seconds"):
+    """Every family's points and frontier on every dataset of ``reading`` (:class:`kanmix.studies.FrontierReading`),
+    with the paper's marks: :func:`kanmix.viz.plot_frontier`, its seconds panel from the column ``seconds``."""
+    from kanmix import viz
+
+    return viz.plot_frontier(study.points, datasets=list(reading.titles), titles=reading.titles,
+                             families=viz.family_colours(reading.families), paper=reading.paper, seconds=seconds)
+
+
+def glue_frontier(study, reading, profile: str) -> None:
+    """Glue ``frontier``: chapter 6's figure (:func:`frontier_figure`), its seconds from the side-by-side timing
+    where there is one (:func:`kanmix.studies.seconds_column`)."""
+    from kanmix import page
+    from kanmix.studies import seconds_column
+
+    fig = frontier_figure(study, reading, seconds=seconds_column(study))
+    page.figure("frontier", fig, "Validation accuracy (fold 0) against training compute: FLOPs (left) and "
+                f"{seconds_source(study)} (right). Large markers are seed means (circle: shorter training, square: "
+                "longer), faint dots single seeds, lines each family's frontier; stars mark the paper's reported "
+                "accuracies at the training FLOPs of its configuration", study.records, profile)
+
+
+def show_lr_sweep(study, lr_sweep: Mapping, profile: str) -> None:
+    """Show the learning-rate sweep, one column per rate (:func:`kanmix.studies.sweep_table`), and the rate each
+    family chose (:func:`sweep_text`; ``lr_sweep``: chapter 6's parameter)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import sweep_table
+
+    sweep = sweep_table(study)
+    display(page.table(sweep, "Learning-rate sweep: fold-0 validation accuracy per peak learning rate (lr)",
+                       study.sweep_records, profile, percent=sweep.columns,
+                       names={**FRONTIER_NAMES, **{lr: f"lr {plain(lr)}" for lr in sweep.columns}}))
+    display(Markdown(sweep_text(study, lr_sweep)))
+
+
+def show_frontier_points(study, profile: str, *, workers: int = 1) -> None:
+    """Show every point of the frontier, seeds averaged (:func:`kanmix.studies.points_table`), and what recomputing
+    the chapter costs with ``workers`` runs at a time."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import points_table
+
+    display(page.table(points_table(study), "Every point of the frontier: means over seeds (training time: "
+                       f"{seconds_source(study)}; parameters: the scaling paths' table)", study.records, profile,
+                       names=FRONTIER_NAMES, units=FRONTIER_UNITS, percent=FRONTIER_PERCENT))
+    display(Markdown(f"Recomputing this chapter from an empty results store: "
+                     f"{recompute_time(study.records, workers=workers)}."))
+
+
+def show_longer_training(study, reading, profile: str) -> None:
+    """Show what the longer training length bought each size on every dataset of ``reading``
+    (:func:`kanmix.studies.longer_training_table`) and what that says (:func:`longer_training_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import longer_training_table
+
+    display(page.table(longer_training_table(study, list(reading.titles)), "Validation accuracy (fold 0) after the "
+                       "shorter and the longer training of each size, seeds averaged", study.records, profile,
+                       names=FRONTIER_NAMES, units=FRONTIER_UNITS, percent=FRONTIER_PERCENT))
+    display(Markdown(longer_training_text(study, reading.titles)))

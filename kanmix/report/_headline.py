@@ -12,17 +12,23 @@ not run yet); :func:`headline_findings` gathers the rest.
 A chapter opens with its own findings (:func:`chapter_findings`): the same sentences, and where a chapter has
 more to say one more of the same kind (:func:`mixers_field_finding`, :func:`like_for_like_finding`, or
 :func:`scale_finding` by training time). The findings page's paragraphs under its opening block are
-:func:`findings_in_detail`.
+:func:`findings_in_detail`. The page reads every chapter's study as :class:`ChapterStudies`, which feeds both.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from kanmix.report._format import fmt, listing, plain
 from kanmix.report._splines import _num, _pct
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kanmix.studies import AutoencoderStudy, FrontierReading, FrontierStudy, MixerStudy, SplinesStudy
 
 #: The chapters' labels (chapter 3's models, chapter 6's families, chapter 4's model keys) in a reader's words.
 PLAIN_NAMES = {
@@ -490,3 +496,108 @@ def findings_in_detail(*, frontier: Mapping, frontier_missing: int, mixers, agai
     if bench:
         points.append(_layer_detail(bench))
     return "\n\n".join(points)
+
+
+# ----------------------------------------------------------------------------- the findings page
+# The findings page reads every chapter's study the way the chapter does (the same functions on the chapter's
+# parameters), so the page and the chapters cannot disagree: ChapterStudies holds them, and the page's cells each
+# make one call.
+
+
+@dataclass
+class ChapterStudies:
+    """The chapters' studies as the findings page reads them (:meth:`read`), each as its own chapter does.
+
+    - ``params``: chapter (``"02"`` ... ``"06"``) -> its parameters under the page's profile
+      (:func:`kanmix.book.chapter_parameters`);
+    - ``mixers``: chapter 3's :class:`kanmix.studies.MixerStudy`; ``against``: the KAN-Mixer against each other
+      model per dataset (:func:`kanmix.studies.kan_mixer_against_each`);
+    - ``scale``: chapter 6's :class:`kanmix.studies.FrontierStudy`; ``scale_reading``: its
+      :class:`kanmix.studies.FrontierReading`;
+    - ``autoencoders``: chapter 4's :class:`kanmix.studies.AutoencoderStudy`; ``ae_comparisons``: its
+      :func:`kanmix.ae.matched_comparisons`;
+    - ``splines``: chapter 5's :class:`kanmix.studies.SplinesStudy`;
+    - ``bench``: chapter 2's stored benchmark record (:func:`kanmix.bench.kan.stored`), ``None`` where chapter 2
+      reads its benchmark from a JSON file.
+    """
+
+    params: Mapping[str, Mapping]
+    mixers: MixerStudy
+    against: Mapping
+    scale: FrontierStudy
+    scale_reading: FrontierReading
+    autoencoders: AutoencoderStudy
+    ae_comparisons: pd.DataFrame
+    splines: SplinesStudy
+    bench: Mapping | None
+
+    @classmethod
+    def read(cls, params: Mapping[str, Mapping], *, read_only: bool) -> ChapterStudies:
+        """Every study of chapters 2 to 6 from their ``params``; with ``read_only`` a record the chapters did not
+        make is an error (:func:`kanmix.results.read_only`), never a reason to train."""
+        from kanmix import ae, results, runtime, studies
+        from kanmix.bench import kan as bench_kan
+
+        with results.read_only(read_only):
+            scale = studies.frontier_from_chapter(params["06"])
+            mixers = studies.mixers_from_chapter(params["03"])
+            autoencoders = studies.autoencoders_from_chapter(params["04"])
+            p2 = params["02"]  # chapter 2's benchmark, unless it was read from a JSON file
+            bench = None if p2["bench_json"] else bench_kan.stored(p2["bench_shapes"], p2["bench_repeats"],
+                                                                   p2["bench_dtypes"], runtime.default_device())
+            splines = studies.splines_from_chapter(params["05"])
+        p6 = params["06"]
+        return cls(params=params, mixers=mixers,
+                   against=studies.kan_mixer_against_each(mixers, folds=params["03"]["folds"]), scale=scale,
+                   scale_reading=studies.frontier_reading(scale, p6["families"], p6["datasets"],
+                                                          paper_epochs=p6["paper_epochs"]),
+                   autoencoders=autoencoders, ae_comparisons=ae.matched_comparisons(autoencoders.runs,
+                                                                                    autoencoders.all_baselines),
+                   splines=splines, bench=bench)
+
+    def headline(self) -> list[str]:
+        """The book's opening findings (:func:`headline_findings`) from these studies."""
+        p4 = self.params["04"]
+        return headline_findings(against=self.against, pair=self.mixers.headline_pair,
+                                 frontier=self.scale_reading.by_flops, missing=self.scale.missing,
+                                 comparisons=self.ae_comparisons, epochs=p4["epochs"],
+                                 paper_widths=p4["paper_widths"], evidence=self.splines.evidence)
+
+    def in_detail(self) -> str:
+        """The findings page's paragraphs under its opening block (:func:`findings_in_detail`), in Markdown."""
+        from kanmix.studies import PAPER_ACCURACY
+
+        p3, p4 = self.params["03"], self.params["04"]
+        return findings_in_detail(
+            frontier=self.scale_reading.by_flops, frontier_missing=self.scale.missing, mixers=self.mixers,
+            against=self.against, folds=p3["folds"], repeats=p3["headline_repeats"], paper=PAPER_ACCURACY,
+            ae_comparisons=self.ae_comparisons, epochs=p4["epochs"], paper_widths=p4["paper_widths"],
+            ae_missing=self.autoencoders.missing, evidence=self.splines.evidence, seeds=len(self.splines.plan.kan),
+            bench=self.bench)
+
+
+def glue_findings_frontier(chapters: ChapterStudies, profile: str) -> None:
+    """Glue ``findings_frontier``: chapter 6's frontier figure (:func:`kanmix.report.frontier_figure`, seconds as
+    each run recorded them) for the findings page."""
+    from kanmix import page
+    from kanmix.report._frontier import frontier_figure
+
+    page.figure("findings_frontier", frontier_figure(chapters.scale, chapters.scale_reading), "Validation accuracy "
+                "against training compute for each family along its scaling path (chapter 6): lines are the "
+                "frontiers, stars the paper's reported accuracies at the FLOPs of its configuration",
+                chapters.scale.records, profile)
+
+
+def show_findings_table(chapters: ChapterStudies, profile: str) -> None:
+    """Show chapter 3's cross-validation beside the KAN-Mixers paper's numbers
+    (:func:`kanmix.studies.overview_beside_paper`)."""
+    from IPython.display import display
+
+    from kanmix import page
+    from kanmix.report._mixers import CV_NAMES, CV_PERCENT, CV_UNITS
+    from kanmix.studies import PAPER_ACCURACY, overview_beside_paper
+
+    display(page.table(overview_beside_paper(chapters.mixers, PAPER_ACCURACY), f"Chapter 3: "
+                       f"{chapters.params['03']['folds']}-fold cross-validation, mean over folds, beside the "
+                       "KAN-Mixers paper's numbers", chapters.mixers.records, profile, names=CV_NAMES, units=CV_UNITS,
+                       percent=CV_PERCENT))

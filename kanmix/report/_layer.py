@@ -4,6 +4,7 @@ classifier's edges, grid, regulariser, speed and precision parity show."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from kanmix.report._format import (bullets, count, equivalence_sentence, fmt, listing, points, recompute_time, signed,
                                    span)
@@ -323,3 +324,177 @@ def layer_points(weighted: Mapping[str, float], occupancy, change: float, speed_
     ])
 
 
+
+
+# ----------------------------------------------------------------------------- chapter 2's sections
+# One call per section of chapter 2: each shows its table and sentences (``show_*``, in a cell whose output the page
+# keeps) or glues its figure for the Markdown to place (``glue_*``, in a ``remove-output`` cell: page.figure also
+# shows a figure where it is made), and returns what the chapter's findings and conclusions read. The captions are
+# written here; the numbers come from kanmix.grids, kanmix.interpret, kanmix.studies and kanmix.bench.kan.
+
+
+@dataclass
+class OpenedClassifier:
+    """Chapter 2's KAN classifier opened at its second layer (:func:`open_classifier`).
+
+    - ``record``: its ``classification`` record; ``models``: ``{"trained": ..., "untrained": ...}``, the trained
+      model and its untrained twin (same architecture and seed), both in eval mode;
+    - ``probe``: ``(n_probe, C, H, W)`` float test images in ``[-1, 1]``, what every measure reads;
+    - ``layer``: the trained model's second ``KANLinear``; ``inputs``: ``(n_probe, layer.in_features)``, what reaches
+      it on ``probe``;
+    - ``edges``: state -> :func:`kanmix.interpret.edge_table` of that model on ``probe`` (one row per edge).
+    """
+
+    record: dict
+    models: dict
+    probe: object
+    layer: object
+    inputs: object
+    edges: dict = field(default_factory=dict)
+
+
+def open_classifier(cfg, record: dict, *, n_probe: int) -> OpenedClassifier:
+    """:class:`OpenedClassifier` of chapter 2's run ``cfg`` (:func:`kanmix.studies.layer_run`, its ``record``
+    stored with its weights), read on the first ``n_probe`` images of its dataset's test split."""
+    from kanmix import data, grids, interpret, runner
+
+    models = {"trained": runner.load_trained(cfg), "untrained": runner.build(cfg).eval()}
+    probe = data.to_float(data.load(cfg.split.dataset, "test")[0][:n_probe])
+    layer = models["trained"].kan.layers[1]
+    inputs = grids.layer_inputs(models["trained"], probe)["kan.layers.1"]
+    edges = {state: interpret.edge_table(m, probe) for state, m in models.items()}
+    return OpenedClassifier(record, models, probe, layer, inputs, edges)
+
+
+def show_spline_share(classifier: OpenedClassifier, profile: str) -> dict[str, float]:
+    """Show the median spline share per layer, trained and untrained (:func:`kanmix.studies.spline_share_table`),
+    and what it says (:func:`spline_share_text`); returns :func:`kanmix.studies.weighted_spline_share`
+    (state -> the spline's importance-weighted share), what the findings read."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import spline_share_table, weighted_spline_share
+
+    share, weighted = spline_share_table(classifier.edges), weighted_spline_share(classifier.edges)
+    display(page.table(share, "Median spline share S / (S + B) of the edges of each layer over real test inputs, "
+                       "trained and at initialisation", [classifier.record], profile, precision=3))
+    display(Markdown(spline_share_text(share, weighted)))
+    return weighted
+
+
+def glue_edge_terms(classifier: OpenedClassifier, profile: str, *, n_edges: int) -> None:
+    """Glue ``edges``: the ``n_edges`` most important edges of the second layer split into their SiLU base and
+    spline terms (:func:`kanmix.viz.plot_edge_terms`)."""
+    from kanmix import page, viz
+
+    page.figure("edges", viz.plot_edge_terms(classifier.layer, classifier.inputs, n_edges), f"The {n_edges} most "
+                "important edges of the second KAN layer (panel: input unit → class), split into their SiLU base and "
+                "spline terms over the range of their inputs; shaded: the spline grid range", [classifier.record],
+                profile)
+
+
+def show_grid_update(classifier: OpenedClassifier, profile: str) -> tuple:
+    """Show where the second layer's knots sit relative to its inputs before and after a grid update, and what the
+    update changed (:func:`grid_update_text`); returns :func:`kanmix.grids.grid_update_effect`'s
+    ``(after, occupancy, change)``: the updated copy of the layer, the table and the output's relative change."""
+    from IPython.display import Markdown, display
+
+    from kanmix import grids, page
+
+    after, occupancy, change = grids.grid_update_effect(classifier.layer, classifier.inputs)
+    display(page.table(occupancy, "Where the second layer's knots sit relative to its real inputs", [classifier.record],
+                       profile, precision=3))
+    display(Markdown(grid_update_text(occupancy, change)))
+    return after, occupancy, change
+
+
+def glue_grid_update(classifier: OpenedClassifier, after, profile: str) -> None:
+    """Glue ``grid_update``: the second layer's busiest input and its most important edge before and after the grid
+    update that gave ``after`` (:func:`kanmix.viz.plot_grid_update`)."""
+    from kanmix import page, viz
+
+    page.figure("grid_update", viz.plot_grid_update(classifier.layer, after, classifier.inputs), "A grid update on "
+                "real hidden activations, shown on the hidden unit whose activations vary most. Left: how many test "
+                "images give each activation, with the knots before (blue) and after (red, dashed) the update; right: "
+                "that unit's most important edge before and after: the knots move to the data and the edge function "
+                "is kept where the data is", [classifier.record], profile)
+
+
+def show_regulariser(classifier: OpenedClassifier, profile: str) -> None:
+    """Show the two terms of the KAN sparsity regulariser and the top 10% of edges' share of the importance, per layer,
+    trained and untrained (:func:`kanmix.studies.regulariser_table`), and what it says (:func:`top_edges_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import regulariser_table
+
+    reg = regulariser_table(classifier.models, classifier.edges)
+    display(page.table(reg, "The two terms of the KAN sparsity regulariser, and the concentration of edge importance",
+                       [classifier.record], profile, precision=3))
+    display(Markdown(top_edges_text(reg)))
+
+
+@dataclass
+class LayerSpeed:
+    """The layer benchmark as chapter 2 shows it (:func:`show_layer_speed`): ``table``
+    (:func:`kanmix.bench.kan.speed_table`, one row per (shape, dtype)), the store ``records`` behind it (none when
+    read from a file), the ``source`` naming that file for the captions (``None`` otherwise) and the ``lines`` that
+    say what it shows (:func:`layer_speed_lines`)."""
+
+    table: object
+    records: list
+    source: str | None
+    lines: list
+
+
+def show_layer_speed(profile: str, *, bench_json: str | None, shapes, repeats: int, dtypes) -> LayerSpeed:
+    """Time the layer against its peers (or read ``bench_json``: :func:`kanmix.bench.kan.chapter_results`), show the
+    table and what it says; returns the :class:`LayerSpeed`."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.bench import kan as bench_kan
+
+    table, records, source = bench_kan.chapter_results(bench_json, shapes, repeats, dtypes)
+    display(page.table(table.drop(columns="reference / limit"), f"Forward + backward time of one layer (grid "
+                       f"{bench_kan.GRID_SIZE}, order {bench_kan.SPLINE_ORDER}), medians of {repeats} steps, per "
+                       "shape (rows, in → out) and dtype: KANLinear, the plain formulation, the dense limit and "
+                       "nn.Linear; then KANLinear's time over the limit's, the plain formulation's over KANLinear's, "
+                       "and KANLinear's peak memory per input row", records, profile, precision=3, source=source,
+                       names=SPEED_NAMES, units=SPEED_UNITS))
+    speed = LayerSpeed(table, records, source, layer_speed_lines(table, records))
+    display(Markdown(bullets(speed.lines)))
+    return speed
+
+
+def glue_layer_speed(speed: LayerSpeed, profile: str) -> None:
+    """Glue ``speed``: the layer's time against its peers in each dtype, the dense limit dashed
+    (:func:`kanmix.viz.plot_layer_speed`)."""
+    from kanmix import page, viz
+
+    page.figure("speed", viz.plot_layer_speed(speed.table, labels=CONTENDERS), "Layer time against the peers in each "
+                "dtype, one group of bars per shape (rows, in → out); the dashed line is the dense limit, the "
+                "three-GEMM floor", speed.records, profile, source=speed.source)
+
+
+def show_parity(parity, records, profile: str, *, margin: float, gaps: Mapping[str, float] | None) -> tuple:
+    """Show the precision parity: the models' CV in float32 and bf16 (:func:`kanmix.studies.parity_table` of
+    :func:`kanmix.studies.precision_parity`'s rows ``parity``, trained on one dataset's folds), the equivalence
+    verdicts within ``margin`` (:func:`parity_text`), what bf16 does to the time match (:func:`bf16_time_text`)
+    and the intervals beside chapter 3's ``gaps`` (:func:`parity_against_gaps`). Returns ``(table, verdicts)``,
+    what the findings and conclusions read."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.data import info
+    from kanmix.report._mixers import CV_NAMES, CV_UNITS
+    from kanmix.studies import parity_table
+
+    table = parity_table(parity)
+    display(page.table(table, f"{info(parity.dataset.iloc[0]).title}: {int(parity.folds.iloc[0])}-fold CV of the "
+                       "same models, seeds and folds in float32 and bf16", records, profile, names=CV_NAMES,
+                       units=CV_UNITS))
+    verdicts = parity_verdicts(parity, table, margin=margin)
+    display(Markdown(parity_text(verdicts)), Markdown(bf16_time_text(table)),
+            Markdown(parity_against_gaps(parity, gaps)))
+    return table, verdicts

@@ -301,3 +301,239 @@ def search_final_text(study, comparison, *, kan: str = "KAN-Mixer") -> str:
         return text + f" This chapter's {kan} has no folds of this partition to set beside it."
     return text + " Against this chapter's hand-picked " + kan + ": " + paired_sentence(
         comparison, "searched", kan, metric="held-out accuracy")
+
+
+# ----------------------------------------------------------------------------- chapter 3's sections
+# One call per section of the chapter: each takes the study (and the few parameters its captions and tests need),
+# shows its tables and sentences (``show_*``, in a cell whose output the page keeps) or glues its tables, sentences
+# and figures for the Markdown to place (``glue_*``, in a ``remove-output`` cell: page.figure also shows a figure
+# where it is made). The captions are written here; the numbers come from kanmix.studies.
+
+
+def _titles(study) -> dict[str, str]:
+    """Dataset -> its title, for every dataset of the study's main CV, in the study's order."""
+    from kanmix.data import info
+
+    return {d: info(d).title for d in dict.fromkeys(study.folds.dataset)}
+
+
+def mixers_findings(study, *, folds: int) -> list[str]:
+    """Chapter 3's finding, pasted under its title (:func:`kanmix.page.findings`): the headline pair on every dataset
+    (:func:`~kanmix.report.mixers_finding`) and the KAN-Mixer against the rest of the field
+    (:func:`~kanmix.report.mixers_field_finding`), both from each dataset's
+    :func:`kanmix.studies.kan_mixer_against` over ``folds`` folds, the pointer to chapter 3 left out."""
+    from kanmix.report._headline import chapter_findings, mixers_field_finding, mixers_finding
+    from kanmix.studies import kan_mixer_against_each
+
+    against = kan_mixer_against_each(study, folds=folds)
+    return chapter_findings(3, mixers_finding(against, study.headline_pair),
+                            mixers_field_finding(against, study.headline_pair))
+
+
+def glue_deviations(study, profile: str, *, model_kwargs: Mapping[str, dict], lr: float, augment: Mapping) -> None:
+    """Glue ``ch3_deviations``: :func:`kanmix.studies.deviations` of the chapter's settings on its first dataset, at
+    the precision its runs trained in (a table computed here, no record behind it)."""
+    from myst_nb import glue
+
+    from kanmix import page
+    from kanmix.studies import deviations
+
+    precision = study.records[0]["config"]["train"]["precision"]  # "auto" resolved: what the runs used
+    glue("ch3_deviations", page.table(deviations(model_kwargs=model_kwargs, dataset=study.folds.dataset.iloc[0], lr=lr,
+                                                 precision=precision, augment=augment),
+                                      "What this chapter does differently from the KAN-Mixers paper", [], profile),
+         display=False)
+
+
+def glue_grid_ablation(study, profile: str, *, grid_handling: str) -> None:
+    """Glue the grid ablation, folded under the protocol: its table (``ch3_ablation``, one row per handling,
+    :func:`kanmix.studies.ablation_table`), what it says (``ch3_ablation_text``, :func:`grid_ablation_text`) and
+    the figure of its inputs outside the grid per epoch (``outside_grid``)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    from kanmix import page, viz
+    from kanmix.studies import ablation_table, records_of
+
+    records = records_of(study, study.ablation)
+    title = _titles(study)[study.folds.dataset.iloc[0]]
+    glue("ch3_ablation", page.table(ablation_table(study), f"The grid ablation: the KAN-Mixer on fold 0 of {title}, "
+                                    "with the share of its KAN layers' inputs outside their grids after the last "
+                                    "epoch (mean over layers)", records, profile, names=CV_NAMES, units=CV_UNITS,
+                                    percent=CV_PERCENT), display=False)
+    glue("ch3_ablation_text", Markdown(grid_ablation_text(study, grid_handling)), display=False)
+    page.figure("outside_grid", viz.plot_by_model(study.ablation_curves, y="outside_grid",
+                                                  ylabel="inputs outside the grid", spread=None, bottom=0,
+                                                  size=(6.4, 2.8)),
+                "Fraction of the KAN-Mixer's KAN-layer inputs outside their grids after each epoch, mean over its "
+                "layers, for each grid handling", records, profile)
+
+
+def show_cross_validation(study, profile: str, *, folds: int) -> None:
+    """Show the main CV: per dataset its table (:func:`kanmix.studies.shown_overview`, one row per model, beside
+    :data:`kanmix.studies.PAPER_ACCURACY`) and the flat KAN's handicap (:func:`cv_text`); then our accuracies
+    against the paper's (:func:`paper_texts`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import PAPER_ACCURACY, shown_overview, summaries
+
+    titles = _titles(study)
+    for dataset, summary in summaries(study).items():
+        display(page.table(shown_overview(summary, PAPER_ACCURACY.get(dataset, {})),
+                           f"{titles[dataset]}: {folds}-fold cross-validation, mean over folds, with its corrected 95% "
+                           "interval (paper: the KAN-Mixers paper's 5-fold mean)",
+                           [r for _, r in study.labelled[dataset]], profile, precision=3, names=CV_NAMES,
+                           units=CV_UNITS, percent=CV_PERCENT))
+        display(Markdown(cv_text(study, dataset)))
+    display(Markdown(paper_texts(study, PAPER_ACCURACY, folds=folds)))
+
+
+def glue_cv_figures(study, profile: str) -> None:
+    """Glue the main CV's figures: accuracy against cost (``cost``), the training curves (``cv_curves``) and the
+    confusion matrices of the KAN-Mixer and the headline pair's MLP-Mixer (``confusion``)."""
+    from kanmix import page, viz
+    from kanmix.data import info
+    from kanmix.studies import summaries
+
+    summary, titles = summaries(study), _titles(study)
+    page.figure("cost", viz.plot_cost(summary, titles=titles), "Held-out accuracy (mean ± sd over folds) against "
+                "training time per fold (left) and parameter count (right), one row per dataset", study.records,
+                profile)
+    order = list(next(iter(summary.values())).index)  # the first dataset's ranking
+    page.figure("cv_curves", viz.plot_by_model(study.curves, y="val_accuracy", ylabel="held-out accuracy",
+                                               panels="dataset", titles=titles, order=order, size=(6.4, 3.2)),
+                "Held-out accuracy after each epoch, mean ± sd over folds, one panel per dataset", study.records,
+                profile)
+    # The KAN-Mixer and the headline MLP-Mixer: 12 matrices would be too small to read in the column.
+    shown = [m for m in ("KAN-Mixer", study.headline_pair[1] if study.headline_pair else None) if m in order]
+    page.figure("confusion", viz.plot_confusions(study.folds, datasets=list(titles), models=shown,
+                                                 classes={d: info(d).classes for d in titles}, titles=titles),
+                f"Confusion matrices of {listing(shown)}, summed over the held-out folds, rows normalised: row = "
+                "true class, column = predicted class, darker = a larger share of the row", study.records, profile)
+
+
+def glue_pairs(study, profile: str, *, folds: int) -> None:
+    """Glue the paired tests folded under the headline: the Wilcoxon floors for the first dataset's number of models
+    (``ch3_floors``, :func:`kanmix.studies.wilcoxon_floors`) and every pair of each dataset's main CV, one table per
+    dataset (``ch3_pairs``, :func:`kanmix.studies.pairs_table`)."""
+    from IPython.display import HTML
+    from myst_nb import glue
+
+    from kanmix import page
+    from kanmix.studies import pairs_table, summaries, wilcoxon_floors
+
+    titles = _titles(study)
+    glue("ch3_floors", page.table(wilcoxon_floors(len(next(iter(summaries(study).values())))), "The smallest "
+                                  "p-value an exact Wilcoxon test can give, by the number of paired folds (no data "
+                                  "can do better)", [], profile), display=False)
+    glue("ch3_pairs", HTML("".join(
+        page.table(pairs_table(study, dataset, folds=folds), f"{title}: every pair of the cross-validation, a − b in "
+                   f"held-out accuracy over {folds} folds; p-values Holm-adjusted over the pairs",
+                   [r for _, r in study.labelled[dataset]], profile, precision=2, names=CV_NAMES,
+                   units=CV_UNITS).data for dataset, title in titles.items())), display=False)
+
+
+def _efficiency_scored(study) -> str:
+    """What the data-efficiency curve scores, as the section's words call it."""
+    return {"val_accuracy": "held-out accuracy", "test_accuracy": "test accuracy"}[study.efficiency_metric]
+
+
+def show_efficiency(study, profile: str, *, folds: int) -> None:
+    """Show the data-efficiency section: the campaign note (:func:`efficiency_campaign_text`), then, where any size
+    has all its runs, the table (:func:`kanmix.studies.efficiency_table`) and the KAN-Mixer against each model over
+    ``folds`` folds (:func:`efficiency_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import efficiency_table, records_of
+
+    scored = _efficiency_scored(study)
+    display(Markdown(efficiency_campaign_text(study)))
+    if study.efficiency is not None:
+        display(page.table(efficiency_table(study), f"{scored[0].upper() + scored[1:]} against the number of "
+                           "training images per fold (sd: over the folds)", records_of(study, study.efficiency),
+                           profile, precision=3, names=CV_NAMES, units=CV_UNITS, percent=CV_PERCENT))
+        display(Markdown(efficiency_text(study, folds=folds)))
+
+
+def glue_efficiency_figure(study, profile: str, *, folds: int) -> None:
+    """Glue ``efficiency``: the curve's metric against the training-set size (log), one line per model, with error
+    bars over ``folds`` folds when there are several; while no size has all its runs, a figure that says so."""
+    from kanmix import page, viz
+    from kanmix.studies import records_of
+
+    scored = _efficiency_scored(study)
+    what = f"{scored[0].upper() + scored[1:]} against training-set size"
+    if study.efficiency is None:  # the numbered figure still stands, so the prose's reference resolves
+        page.figure("efficiency", viz.message("no data-efficiency size has all its runs\nin the results store yet"),
+                    f"{what}: not yet run", [], profile)
+        return
+    page.figure("efficiency", viz.plot_by_model(study.efficiency, x="n_train", y=study.efficiency_metric,
+                                                spread="errorbars", logx=True, xlabel="training images per fold (log)",
+                                                ylabel=scored, size=(6.4, 3.2)),
+                what + (" (mean ± sd over folds)" if folds > 1 else ""), records_of(study, study.efficiency), profile)
+
+
+# ----------------------------------------------------------------------------- chapter 3's search sections
+# As above, for the random search (:class:`kanmix.studies.SearchStudy`).
+
+#: :func:`kanmix.page.table`'s formatting of the search's tables.
+_SEARCH_TABLE = {"names": SEARCH_NAMES, "units": SEARCH_UNITS, "percent": CV_PERCENT}
+
+
+def glue_search(search, profile: str, *, model_kwargs: Mapping, lr: float, weight_decay: float) -> None:
+    """Glue what is folded under the search's protocol: the trials, best first (``ch3_trials``,
+    :func:`kanmix.studies.search_trials_table`), the best configuration beside the chapter's KAN-Mixer
+    (``model_kwargs``, ``lr``, ``weight_decay``) and the paper's (``ch3_best``,
+    :func:`kanmix.studies.search_best_table`), and what the accuracy depends on, in words (``ch3_importance_text``)
+    and as a figure (``search_importance``)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    from kanmix import page, viz
+    from kanmix.data import info
+    from kanmix.studies import search_best_table, search_trials_table
+
+    glue("ch3_trials", page.table(search_trials_table(search), f"The search's trials on fold 0 of "
+                                  f"{info(search.plan.dataset).title}, best first (held-out accuracy on that fold, "
+                                  "after the search's short schedule)", search.records, profile, precision=3,
+                                  **_SEARCH_TABLE), display=False)
+    glue("ch3_best", page.table(search_best_table(search, model_kwargs=model_kwargs, lr=lr, weight_decay=weight_decay),
+                                "The best trial's configuration beside this chapter's KAN-Mixer and the paper's",
+                                search.records, profile, names=SEARCH_NAMES), display=False)
+    glue("ch3_importance_text", Markdown(search_importance_text(search)), display=False)
+    page.figure("search_importance", viz.plot_importances(search.importances, names=SEARCH_NAMES),
+                "How much of the trials' held-out accuracy each drawn setting accounts for (Optuna's fANOVA, seeded)",
+                search.records, profile)
+
+
+def show_patch_outcome(search, profile: str, *, patch: int = 4) -> None:
+    """Show each patch size's trials and best (``search.by_patch``) and whether ``patch`` wins against the fold noise
+    (:func:`patch_text` of :func:`kanmix.studies.patch_outcome`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.studies import patch_outcome
+
+    display(page.table(search.by_patch, "Each patch size's scored trials, its draws over the budget, and its best "
+                       "trial", search.records, profile, precision=3, **_SEARCH_TABLE))
+    display(Markdown(patch_text(patch_outcome(search, patch))))
+
+
+def show_search_final(search, study, profile: str) -> None:
+    """Show the searched configuration at the chapter's schedule beside the chapter's KAN-Mixer on the same folds
+    (``study``: chapter 3's :class:`kanmix.studies.MixerStudy`; :func:`kanmix.studies.search_final_table`), and
+    what it says (:func:`search_final_text`)."""
+    from IPython.display import Markdown, display
+
+    from kanmix import page
+    from kanmix.data import info
+    from kanmix.studies import search_final_records, search_final_table, searched_against_chapter, shown_overview
+
+    final = search_final_table(search, study)
+    display(page.table(shown_overview(final) if len(final) else final, f"This chapter's KAN-Mixer and the best "
+                       f"configuration of the search, each trained with this chapter's schedule on the same folds of "
+                       f"{info(search.plan.dataset).title}", search_final_records(search, study), profile, precision=3,
+                       **_SEARCH_TABLE))
+    display(Markdown(search_final_text(search, searched_against_chapter(search, study))))

@@ -1,5 +1,6 @@
 """Chapter 5's sentences: what the measures of the learned edge functions say against their controls
-(:class:`kanmix.interpret.Evidence`), and what the cost buys."""
+(:class:`kanmix.interpret.Evidence`), and what the cost buys; and the chapter's page, one call per table or
+figure under its caption."""
 
 from __future__ import annotations
 
@@ -453,3 +454,195 @@ def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None 
     return f"{head} {verdict}{matched}"
 
 
+
+
+# ----------------------------------------------------------------------------- chapter 5's page
+# One function per table or figure of the chapter: ``show_*`` displays a table under its caption where the cell runs
+# (kanmix.page.table), ``glue_*`` glues a figure for the chapter's Markdown to place (kanmix.page.figure, in a
+# ``remove-output`` cell: it also shows the figure where it is made). Each reads chapter 5's study
+# (kanmix.studies.SplinesStudy) and its tables (kanmix.studies.layer_summary, ...); the captions are the page's text.
+
+#: Chapter 5's column names and units (:func:`kanmix.page.table`'s ``names`` and ``units``).
+SPLINES_NAMES = {"test_accuracy": "test accuracy", "train_seconds": "training time", "n_train": "training images",
+                 "test_mse": "test MSE", "psnr": "PSNR", "images_per_second": "throughput",
+                 "spline_share": "spline share", "silu_like": "SiLU-like", "monotone": "monotone",
+                 "concentration": "top 10% share", "why": "chosen as", "best": "best form", "r2": "R² best",
+                 "r2_x": "R² line", "r2_silu": "R² SiLU"}
+SPLINES_UNITS = {"train_seconds": "s", "psnr": "dB", "images_per_second": "images/s"}
+
+
+def show_splines_models(study, profile: str) -> None:
+    """Show the models chapter 5 interprets: the mixers' accuracy and cost, means over their seeds
+    (:func:`kanmix.studies.cost_table`), and the KAN autoencoder's (:func:`kanmix.studies.autoencoder_table`)."""
+    from IPython.display import display
+
+    from kanmix import page, studies
+    from kanmix.data import info
+    from kanmix.report._format import count
+
+    first = study.kan_records[0]
+    epochs = count(first["config"]["train"]["epochs"], "epoch")
+    display(page.table(studies.cost_table(study), "The classifiers interpreted in this chapter, means over each "
+                       f"mixer's seeds ({info(study.plan.kan[0].split.dataset).title}, {first['n_train']:,} training "
+                       f"images, {epochs}): test accuracy as the fraction of the test split classified correctly, "
+                       "throughput in training images per second", study.mixer_records, profile, names=SPLINES_NAMES,
+                       units=SPLINES_UNITS))
+    display(page.table(studies.autoencoder_table(study), f"The KAN autoencoder "
+                       f"({info(study.plan.ae.split.dataset).title})", [study.ae_record], profile, names=SPLINES_NAMES,
+                       units=SPLINES_UNITS))
+
+
+def show_edge_summary(study, profile: str) -> None:
+    """Show per KAN layer the medians and shares of its edges' measures, trained beside untrained
+    (:func:`kanmix.studies.layer_summary`)."""
+    from IPython.display import display
+
+    from kanmix import interpret, page, studies
+
+    display(page.table(studies.layer_summary(study), "Per layer, trained against untrained (init): the median edge's "
+                       f"spline share, the edges SiLU-like (deviation below {interpret.SILU_LIKE}) and monotone, and "
+                       "the share of the layer's importance its top 10% of edges hold (10% if spread evenly); mixer "
+                       f"values pool the seeds {listing(study.seeds)}. Block b, token (channel) j: the j-th KAN layer "
+                       "of block b's token (channel) mixing", [*study.kan_records, study.ae_record], profile,
+                       precision=2, names=SPLINES_NAMES, percent=["silu_like", "monotone", "concentration"]))
+
+
+def glue_edge_distributions(study, profile: str) -> None:
+    """Glue ``ch5_distributions``: per KAN layer, the spread of its edges' spline share and deviation from
+    ``a + b·SiLU``, trained against untrained (:func:`kanmix.viz.plot_edge_measures`)."""
+    from kanmix import page, studies, viz
+
+    fig = viz.plot_edge_measures(study.edges, ["spline_share", "deviation"], labels=studies.layer_labels(study),
+                                 xlabels={"spline_share": "spline share (log)", "deviation": "deviation (log)"},
+                                 states={"trained": "tab:purple", "init": "0.55"})
+    page.figure("ch5_distributions", fig, "The spread of each layer's edges: spline share (left) and deviation from "
+                "a + b·SiLU (right), trained (purple) against the same models at initialisation (grey); dot: the "
+                "median edge, bar: the middle half of the edges (25th to 75th percentile); mixer values pool the seeds",
+                [*study.kan_records, study.ae_record], profile)
+
+
+#: What chapter 5's captions call each layer of :func:`kanmix.studies.drawn_layers`, in the order the page places them.
+_DRAWN = {"token": "the KAN-Mixer's first token-mixing layer", "channel": "the KAN-Mixer's first channel-mixing layer",
+          "ae": "the KAN autoencoder's pixel-side encoder layer"}
+
+
+def glue_edge_figures(study, profile: str, *, n_panels: int) -> None:
+    """Glue ``ch5_edges_token``, ``ch5_edges_channel`` and ``ch5_edges_ae``: the ``n_panels`` most important edges of
+    each layer of :func:`kanmix.studies.drawn_layers`, trained above untrained (:func:`kanmix.studies.edge_rows`,
+    :func:`kanmix.viz.plot_edge_rows`); the first caption says how to read the panels, the others point to it."""
+    from kanmix import page, studies, viz
+
+    names = studies.drawn_layers(study)
+    for part, what in _DRAWN.items():
+        records = [study.ae_record] if part == "ae" else [study.kan_records[0]]
+        how = ("each over the central 99% of its real inputs (x) against its output φ (y), every panel on its own "
+               "scale: total (solid, fainter when less important), SiLU term (blue, dashed) and spline (orange, "
+               "dashed). Panel titles: input → output unit, then the edge's importance |φ|, its mean absolute output "
+               "over its inputs" if part == "token" else "drawn as the token-mixing layer's above")
+        page.figure(f"ch5_edges_{part}", viz.plot_edge_rows(studies.edge_rows(study, part), top_k=n_panels),
+                    f"The {n_panels} most important edges of {what} ({names[part]}, first seed) after training (top) "
+                    f"and at initialisation (bottom), {how}", records, profile)
+
+
+def show_symbolic_fits(study, profile: str) -> None:
+    """Show how many top edges each closed form fits, trained and untrained (:func:`kanmix.studies.symbolic_forms`),
+    then every trained top edge's fits (:func:`kanmix.studies.symbolic_table`)."""
+    from IPython.display import display
+
+    from kanmix import interpret, page, studies
+
+    records = [study.kan_records[0], study.ae_record]  # the first seed's models are the ones fitted
+    display(page.table(studies.symbolic_forms(study).T, f"Best forms of the top edges with R² ≥ {interpret.GOOD_FIT} "
+                       "(\"no fit\" below it), trained against untrained (init): number of edges", records, profile,
+                       names=SPLINES_NAMES))
+    display(page.table(studies.symbolic_table(study), "Symbolic fits of the top edges of the trained models (first "
+                       "seed), per layer and edge (input → output unit): why chosen, importance (mean |φ|), the best "
+                       "library form and its R², and the R² of a straight line and of a + b·SiLU(x)", records, profile,
+                       precision=3, names=SPLINES_NAMES))
+
+
+def glue_token_maps(study, profile: str) -> None:
+    """Glue ``ch5_token_maps``: the first seed's token maps (:attr:`kanmix.studies.SplinesStudy.maps`) of the
+    KAN-Mixer trained and at initialisation and of the trained MLP-Mixer, for the centre patch's token (a token
+    with neighbours on every side) and averaged over all tokens (:func:`kanmix.viz.plot_token_maps`)."""
+    from kanmix import page, viz
+
+    maps = study.maps
+    side = maps["mlp"][0].shape[-1]  # the patch grid is side × side tokens
+    token = (side // 2) * side + side // 2
+    fig = viz.plot_token_maps({"KAN-Mixer, trained": maps["trained"][0], "KAN-Mixer, init": maps["init"][0],
+                               "MLP-Mixer, trained": maps["mlp"][0]}, token)
+    page.figure("ch5_token_maps", fig, f"Token-mixing importance over the {side}×{side} patch grid (first block, first "
+                f"seed): top, which input patches output token {token} (the centre patch, marked +) reads; bottom, the "
+                "mean over all output tokens. Columns: the trained KAN-Mixer, the same at initialisation, and the "
+                f"trained MLP-Mixer, measured the same way. A uniform map is 1/{side * side} everywhere",
+                [study.kan_records[0], study.mlp_records[0]], profile)
+
+
+def show_token_locality(study, profile: str) -> None:
+    """Show the token maps' locality and concentration per model, one column per seed
+    (:func:`kanmix.studies.locality_table`)."""
+    from IPython.display import display
+
+    from kanmix import page, studies
+
+    locality = studies.locality_table(study).unstack("seed", sort=False)  # one row per model, the seeds across
+    display(page.table(locality, "Token maps, per seed: locality (mean distance read, relative to a uniform map; below "
+                       "1 is local) and the share of each map held by its top 10% of input tokens (uniform: 0.1), "
+                       "averaged over output tokens", study.mixer_records, profile, precision=3,
+                       names={"locality": "locality", "top 10% of inputs": "top 10% share"}))
+
+
+def glue_pixel_maps(study, profile: str) -> None:
+    """Glue ``ch5_pixel_maps``: the autoencoder's per-pixel importance in its first KAN layer, trained and at
+    initialisation (:func:`kanmix.studies.pixel_maps`)."""
+    from kanmix import page, studies, viz
+
+    layer = studies.drawn_layers(study)["ae"]
+    fig = viz.plot_pixel_maps({f"KAN AE, {state}": m for state, m in studies.pixel_maps(study, layer).items()},
+                              label="summed importance")
+    page.figure("ch5_pixel_maps", fig, f"Per-pixel importance of the KAN autoencoder's {layer}: each pixel's edges' "
+                "importance summed over the layer's outputs, trained and at initialisation", [study.ae_record], profile)
+
+
+def show_seed_agreement(study, profile: str) -> None:
+    """Show how well the token maps of each pair of seeds agree, per state, one column per pair
+    (:func:`kanmix.studies.seed_agreement_table`)."""
+    from IPython.display import display
+
+    from kanmix import page, studies
+
+    agreement = studies.seed_agreement_table(study).unstack("pair", sort=False)  # one row per state, the pairs across
+    display(page.table(agreement, "Spearman rank correlation of the token maps between each pair of seeds, of the full "
+                       "maps and of their means over output tokens: the KAN-Mixer trained (trained) and untrained "
+                       "(init), and the trained MLP-Mixer (mlp)", [*study.kan_records, *study.mlp_records], profile,
+                       precision=3))
+
+
+def show_pruning(study, profile: str, *, n_eval: int, finetune_steps: int) -> None:
+    """Show pruning by importance and its controls, means over the seeds (:func:`kanmix.studies.pruning_means`):
+    accuracies on ``n_eval`` test images, fine-tuned for ``finetune_steps`` steps."""
+    from IPython.display import display
+
+    from kanmix import page, studies
+
+    display(page.table(studies.pruning_means(study), "Pruning by importance: mean over seeds "
+                       f"{listing(study.seeds)} of the test accuracy ({n_eval:,} test images) unpruned, pruned, and "
+                       f"pruned then fine-tuned for {finetune_steps} steps; then the controls after the same "
+                       "fine-tuning (the MLP-Mixer at the same parameter count)", [*study.pruning_records, *study.control_records], profile, precision=4,
+                       names={"accuracy_unpruned": "unpruned", "accuracy_pruned": "pruned",
+                              "accuracy_finetuned": "pruned + fine-tuned",
+                              f"{studies.RANDOM}, fine-tuned": "random order",
+                              f"{studies.MAGNITUDE}, fine-tuned": "MLP-Mixer by magnitude"}))
+
+
+def glue_pruning(study, profile: str) -> None:
+    """Glue ``ch5_pruning``: test accuracy against the fraction of edges kept, per seed, with the controls
+    (:func:`kanmix.viz.plot_pruning`)."""
+    from kanmix import page, studies, viz
+
+    fig = viz.plot_pruning(study.pruning, study.controls, colours={studies.RANDOM: "tab:orange",
+                                                                   studies.MAGNITUDE: "tab:green"})
+    page.figure("ch5_pruning", fig, "Test accuracy against the fraction of the KAN-Mixer's edges kept, one line per "
+                "seed; the controls after the same fine-tuning, the MLP-Mixer at the parameter count the KAN-Mixer "
+                "keeps there", [*study.pruning_records, *study.control_records], profile)

@@ -45,6 +45,8 @@ from kanmix.studies._frontier import (  # noqa: F401
     seconds_column, frontier_comparisons, sweep_table, points_table, longer_training_table,
     FrontierStudy, frontier, FrontierPlan, frontier_plan, frontier_timing, timed_seconds, frontier_sizes,
     paper_frontier_marks, frontier_from_chapter)
+from kanmix.studies._frontier import (  # noqa: F401
+    FrontierReading, frontier_reading)
 from kanmix.studies._chapters import (  # noqa: F401
     CHAPTER_CHECKS, check_chapter)
 from kanmix.studies._search import (  # noqa: F401
@@ -56,3 +58,5 @@ from kanmix.studies._splines import (  # noqa: F401
     KAN_AE, KAN_MIXER, MAGNITUDE, RANDOM, SplinesPlan, SplinesStudy, splines_plan, splines, splines_plan_from_chapter,
     splines_from_chapter, autoencoder_table, layer_labels, layer_summary, symbolic_table, symbolic_forms,
     locality_table, pixel_maps, seed_agreement_table, pruning_means, cost_table, pruning_controls_of)
+from kanmix.studies._splines import (  # noqa: F401
+    drawn_layers, EDGE_COLOURS, edge_rows)

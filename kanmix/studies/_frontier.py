@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -387,6 +388,32 @@ def frontier_comparisons(study: FrontierStudy, families: Sequence[str], datasets
                                         target=(paper or {}).get(d, [(None, None, None)])[0][1]) for d in datasets}
     by_time = {d: frontier_mod.compare(study.points, kan, mlp, d, x=seconds_column(study)) for d in datasets}
     return by_flops, by_time
+
+
+class FrontierReading(NamedTuple):
+    """How chapter 6 reads its study, and the findings page with it (:func:`frontier_reading`).
+
+    - ``families``: the family labels in the chapter's order (the first two are compared, all are drawn);
+    - ``titles``: dataset -> its title, in the chapter's order of datasets;
+    - ``paper``: :func:`paper_frontier_marks`, the paper's accuracies at its training FLOPs;
+    - ``by_flops``, ``by_time``: dataset -> :func:`kanmix.frontier.compare` of the first two families
+      (:func:`frontier_comparisons`), by training FLOPs (the paper's budget as target) and by training seconds.
+    """
+
+    families: list[str]
+    titles: dict[str, str]
+    paper: dict
+    by_flops: dict
+    by_time: dict
+
+
+def frontier_reading(study: FrontierStudy, families: Sequence[str], datasets: Sequence[str], *,
+                     paper_epochs: int) -> FrontierReading:
+    """:class:`FrontierReading` of ``study``: chapter 6's ``families`` and ``datasets``, the paper's marks at
+    ``paper_epochs`` epochs, and the two families' comparisons on every dataset."""
+    paper = paper_frontier_marks(datasets, paper_epochs=paper_epochs)
+    by_flops, by_time = frontier_comparisons(study, families, datasets, paper=paper)
+    return FrontierReading(list(families), {d: data.info(d).title for d in datasets}, paper, by_flops, by_time)
 
 
 def sweep_table(study: FrontierStudy) -> pd.DataFrame:

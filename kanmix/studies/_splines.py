@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from kanmix import data, interpret, runner
+from kanmix import data, grids, interpret, runner
 from kanmix.studies._common import ParameterError, _chapter_values
 
 #: The names of the chapter's two model families in :attr:`SplinesStudy.edges` (its ``model`` column).
@@ -124,6 +124,11 @@ class SplinesStudy:
     linear_records: list[dict]
     evidence: interpret.Evidence
     ae_evidence: interpret.Evidence
+
+    @property
+    def seeds(self) -> list[int]:
+        """The mixers' seeds, in the plan's order (the first seed's models are the ones drawn)."""
+        return [c.seed for c in self.plan.kan]
 
     @property
     def mixer_records(self) -> list[dict]:
@@ -292,10 +297,6 @@ def splines_from_chapter(params: Mapping, *, force: bool = False) -> SplinesStud
 # ----------------------------------------------------------------------------- the chapter's tables
 
 
-def _seeds(study: SplinesStudy) -> list[int]:
-    return [c.seed for c in study.plan.kan]
-
-
 def _mixers(study: SplinesStudy) -> tuple[tuple[str, list[dict]], ...]:
     return (KAN_MIXER, study.kan_records), ("MLP-Mixer", study.mlp_records)
 
@@ -369,7 +370,7 @@ def locality_table(study: SplinesStudy) -> pd.DataFrame:
           "top 10% of inputs": float(np.mean([interpret.top_share(row) for row in m.flatten(1)]))}
          for label, key in (("KAN-Mixer, trained", "trained"), ("KAN-Mixer, init", "init"),
                             ("MLP-Mixer, trained", "mlp"))
-         for s, m in zip(_seeds(study), study.maps[key])]).set_index(["model", "seed"])
+         for s, m in zip(study.seeds, study.maps[key])]).set_index(["model", "seed"])
 
 
 def pixel_maps(study: SplinesStudy, layer: str) -> dict[str, torch.Tensor]:
@@ -385,7 +386,7 @@ def pixel_maps(study: SplinesStudy, layer: str) -> dict[str, torch.Tensor]:
 def seed_agreement_table(study: SplinesStudy) -> pd.DataFrame:
     """Per state (the KAN-Mixer trained and at initialisation, the trained MLP-Mixer) and pair of seeds:
     :func:`kanmix.interpret.rank_agreement` of the full token maps and of their means over output tokens."""
-    seeds, maps = _seeds(study), study.maps
+    seeds, maps = study.seeds, study.maps
     pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
     return pd.DataFrame(
         [{"pair": f"{a} vs {b}", "state": state, "full token map": rho_map, "mean over outputs": rho_mean}
@@ -417,3 +418,37 @@ def cost_table(study: SplinesStudy) -> pd.DataFrame:
          "train_seconds": np.mean([r["train_seconds"] for r in recs]),
          "images_per_second": np.mean([r["images_per_second"] for r in recs])}
         for label, recs in _mixers(study)]).set_index("model")
+
+
+# ----------------------------------------------------------------------------- the chapter's figures, from the study
+
+
+def drawn_layers(study: SplinesStudy) -> dict[str, str]:
+    """The KAN layers chapter 5 draws edge by edge, part -> module name: ``"token"`` and ``"channel"``, the first
+    token-mixing and channel-mixing KAN layer of the first seed's KAN-Mixer, and ``"ae"``, the autoencoder's first
+    KAN layer (its pixel-side encoder layer, whose inputs are pixels)."""
+    mixer = list(grids.kan_layers(study.trained[0]))
+    return {"token": next(name for name in mixer if "token_mix" in name),
+            "channel": next(name for name in mixer if "channel_mix" in name),
+            "ae": next(iter(grids.kan_layers(study.ae_trained)))}
+
+
+#: The colour of each state's edges in :func:`edge_rows`: trained as in every chapter-5 figure, untrained dark grey.
+EDGE_COLOURS = {"trained": "tab:purple", "untrained": "0.35"}
+
+
+def edge_rows(study: SplinesStudy, part: str) -> list[tuple]:
+    """The rows :func:`kanmix.viz.plot_edge_rows` draws for the layer ``part`` of :func:`drawn_layers`, the trained
+    model's above its untrained twin's: ``[(state, layer (KANLinear), x (rows, in), x_range, colour), ...]``, with
+    ``x`` what reaches the layer on the probe images (:func:`kanmix.grids.layer_inputs`) and ``x_range`` their
+    central range (:func:`kanmix.interpret.data_range`), so each edge is drawn over the inputs it really sees."""
+    name = drawn_layers(study)[part]
+    if part == "ae":
+        models, images = (study.ae_trained, study.ae_untrained), study.ae_probe
+    else:  # the first seed's KAN-Mixer, as everything chapter 5 draws
+        models, images = (study.trained[0], study.untrained[0]), study.probe
+    rows = []
+    for model, (state, colour) in zip(models, EDGE_COLOURS.items()):
+        x = grids.layer_inputs(model, images)[name]
+        rows.append((state, grids.kan_layers(model)[name], x, interpret.data_range(x), colour))
+    return rows
