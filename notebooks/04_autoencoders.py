@@ -109,7 +109,7 @@ report.show_ae_sweep(study, datasets, profile, hidden=hidden, bottlenecks=bottle
 # ({numref}`fig-ae-sweep`).
 
 # %% tags=["remove-input"]
-display(Markdown(report.beats_mean_text(ae.chapter_table(study.table))))
+display(Markdown(report.beats_mean_text(study.runs)))
 
 # %% tags=["remove-input", "remove-output"]
 report.glue_ae_figures(study, datasets, profile)

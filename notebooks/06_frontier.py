@@ -113,6 +113,9 @@ report.glue_frontier(study, reading, profile)
 # the paper's ratios (token mixing half, channel mixing 1×).
 
 # %% tags=["remove-input"]
+display(Markdown(report.frontier_devices_text(study)))  # which device trained what
+
+# %% tags=["remove-input"]
 display(page.table(studies.frontier_sizes(study), "The scaling paths: each size's parameters and training FLOPs per "
                    "image", [], profile, names=report.FRONTIER_NAMES))
 

@@ -182,7 +182,7 @@ def test_tiny_values_in_prose_have_no_exponent():
     res = types.SimpleNamespace(mean_diff=-3.33e-05, ci_low=-4.1e-05, ci_high=-2.5e-05, n=5, p_nb=2.4e-07,
                                 p_wilcoxon=1.2e-06, wilcoxon_n=20, p_floor=1.9e-06)
     text = report.paired_sentence(res, "A", "B")
-    assert "e-" not in text and "p < 0.0001" in text and "A − B = −0.0000333 [−0.0000410, −0.0000250]" in text
+    assert "e-" not in text and "p < 0.0001" in text and "A − B = −0.0033 points of accuracy (95% interval −0.0041 to −0.0025)" in text
     assert "B has the higher accuracy" in text
 
 
@@ -210,3 +210,46 @@ def test_a_range_across_zero_is_written_out_and_a_range_of_one_value_is_one_valu
 def test_settings_in_prose_are_written_as_given():
     study = types.SimpleNamespace(lrs={"K": 1e-05, "M": 3e-4})
     assert report.sweep_text(study, {"lrs": [1e-5, 3e-4, 1e-3], "sizes": []}) == "Chosen: K: 0.00001; M: 0.0003."
+
+
+def test_recompute_time_sums_each_device_on_its_own():
+    cpu = {"device": "cpu: AMD EPYC"}
+    recs = [{"hash": "a", "provenance": {**cpu, "wall_time_s": 3600.0}},
+            {"hash": "b", "provenance": {**cpu, "wall_time_s": 3600.0}},
+            {"hash": "c", "provenance": {"device": "NVIDIA H200", "wall_time_s": 360.0}}]
+    text = report.recompute_time(recs, workers=2)
+    assert text.startswith("3 runs, made on 2 devices: 2.0 h on cpu: AMD EPYC (2 runs) and 0.10 h on NVIDIA H200 (1 run)")
+    assert "wall time with" not in text  # no one machine's wall time exists for a mix
+
+
+def _frontier_run(h, device, dataset="fashion_mnist", seed=0, dim=32):
+    return {"hash": h, "kind": "classification", "seed": seed, "provenance": {"device": device},
+            "config": {"dataset": dataset, "model": "kan_mixer", "model_kwargs": {"dim": dim}, "seed": seed,
+                       "train": {"epochs": 10}}}
+
+
+def test_frontier_devices_text_names_the_minority_device_and_what_it_trained():
+    from types import SimpleNamespace
+
+    timing = {"kind": "timing", "provenance": {"device": "cpu: AMD EPYC"}}
+    one = SimpleNamespace(records=[_frontier_run("a", "cpu: X"), _frontier_run("b", "cpu: X", dim=64), timing],
+                          timing=timing)
+    assert report.frontier_devices_text(one) == ""
+    runs = [_frontier_run("a", "cpu: X"), _frontier_run("b", "cpu: X", dataset="cifar10"),
+            _frontier_run("c", "cpu: X", dim=48), _frontier_run("d", "GPU Y", dim=64),
+            _frontier_run("e", "GPU Y", seed=1)]
+    text = report.frontier_devices_text(SimpleNamespace(records=runs + [timing], timing=timing))
+    assert text.startswith("Of the chapter's 5 runs, 3 trained on cpu: X and 2 on GPU Y "
+                           "(1 of the grid on Fashion-MNIST and 1 with a further seed)")
+    assert "seed noise band pairs seeds made on different devices" in text  # "e" is "a"'s second seed
+    assert text.endswith("one timing of every size on cpu: AMD EPYC.")
+    # The same runs with the devices swapped: GPU Y is now the main one; no seed pair crosses devices when
+    # the second seed runs where its first did.
+    swapped = [{**r, "provenance": {"device": "cpu: X" if r["provenance"]["device"] == "GPU Y" else "GPU Y"}}
+               for r in runs[:4]] + [_frontier_run("e", "cpu: X", seed=1), _frontier_run("f", "cpu: X", dim=80)]
+    text = report.frontier_devices_text(SimpleNamespace(records=swapped, timing=None))
+    assert text.startswith("Of the chapter's 6 runs, 3 trained on GPU Y and 3 on cpu: X")
+    assert "seed noise band" in text  # "e" (cpu: X) is the second seed of "a", which is now on GPU Y
+    assert text.endswith("not comparable across devices.")
+    same = [_frontier_run("a", "cpu: X"), _frontier_run("e", "cpu: X", seed=1), _frontier_run("d", "GPU Y", dim=64)]
+    assert "seed noise band" not in report.frontier_devices_text(SimpleNamespace(records=same, timing=None))

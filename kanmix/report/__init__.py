@@ -47,7 +47,8 @@ from kanmix.report._splines import (  # noqa: F401
     glue_pruning)
 from kanmix.report._frontier import (  # noqa: F401
     FRONTIER_NAMES, FRONTIER_UNITS, FRONTIER_PERCENT,
-    frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source, frontier_answer,
+    frontier_gap_sentence, frontier_trend_sentence, frontier_crossing_sentence, seconds_source,
+    frontier_devices_text, frontier_answer,
     sweep_text, frontier_summary, longer_training_sentence, longer_training_text)
 from kanmix.report._frontier import (  # noqa: F401
     frontier_findings, frontier_figure, glue_frontier, show_lr_sweep, show_frontier_points, show_longer_training)

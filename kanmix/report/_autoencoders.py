@@ -50,19 +50,31 @@ def ae_protocol_text(study, hidden: Mapping[str, int], bottlenecks: Mapping, *, 
             + f"{recompute_time(study.records, workers=workers)}.")
 
 
-def beats_mean_text(table) -> str:
-    """How many of the trained autoencoders (``table``: :func:`kanmix.ae.chapter_table`) beat the mean-image
-    predictor, and which do not."""
+def beats_mean_text(runs) -> str:
+    """How many of the trained autoencoders beat the mean-image predictor, and which do not, each named by its
+    setting and seed. ``runs``: :attr:`kanmix.studies.AutoencoderStudy.runs`, every arm's runs and every seed
+    (``model``, ``key``, ``dataset``, ``n_train``, ``epochs``, ``bottleneck``, ``seed``, ``test_mse``,
+    ``beats_mean``)."""
+    from kanmix.ae import LABELS
     from kanmix.data import info
 
-    beats = table["beats_mean"]
-    return (f"{int(beats.sum())} of the {len(table)} trained autoencoders have a lower test MSE than the mean-image "
-            "predictor" + (" — all of them." if beats.all() else
-                           ": the ones that do not are " + listing(
-                               f"the {r.model} on {info(r.dataset).title} at {r.bottleneck}"
-                               for r in table[~beats].itertuples())
-                           + ". They are shown, but a model that loses to the mean image has not trained; the `cpu` "
-                             "profile stops on one."))
+    beats = runs["beats_mean"].astype(bool)
+    head = (f"{int(beats.sum())} of the {count(len(runs), 'trained autoencoder')} (every arm of the chapter, each "
+            "seed counted) have a lower test MSE than the mean-image predictor")
+    if beats.all():
+        return head + " — all of them."
+    setting = ["dataset", "n_train", "epochs", "bottleneck", "key"]
+    names = []
+    for i, r in runs[~beats].iterrows():
+        same = (runs[setting] == r[setting]).all(axis=1) & (runs.index != i)
+        names.append(f"the {LABELS.get(r.key, r.model)} on {info(r.dataset).title} at latent size {r.bottleneck}, "
+                     f"seed {r.seed} (test MSE {fmt(r.test_mse, 4)}; {int(runs[same].beats_mean.sum())} of its "
+                     f"{count(int(same.sum()), 'other seed')} trained)")
+    which = "the one that does not is " if len(names) == 1 else "the ones that do not are "
+    return (head + ": " + which + listing(names) + ". A model that loses to the mean image has not "
+            "trained. Such a run stays in every table and in the paired seed comparisons, where it widens its "
+            "setting's interval; the chapter stops only when every seed of a setting fails, which points to a "
+            "broken model rather than an unlucky start.")
 
 
 def knn_protocol_text(knn) -> str:

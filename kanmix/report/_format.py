@@ -320,7 +320,8 @@ def compare_to_paper(ours: Mapping[str, float], paper: Mapping[str, float], *, w
 
 def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: float = 0.05,
                     wilcoxon: bool = True) -> str:
-    """One paired comparison (:class:`kanmix.stats.PairedComparison`) of ``a`` and ``b`` in words.
+    """One paired comparison (:class:`kanmix.stats.PairedComparison`, at its default 95% interval) of ``a`` and ``b``
+    in words, the difference of two accuracies (fractions) in percentage points.
 
     The difference is called significant only when the corrected t-test's p is below ``alpha``;
     otherwise the sentence says the data cannot tell the two apart. The exact Wilcoxon p is given
@@ -328,7 +329,8 @@ def paired_sentence(res, a: str, b: str, *, metric: str = "accuracy", alpha: flo
     ``wilcoxon=False`` leaves it out, as for the folds of a repeated k-fold split, which are not
     the independent pairs the test assumes.
     """
-    diff = f"{a} − {b} = {signed(res.mean_diff)} [{signed(res.ci_low)}, {signed(res.ci_high)}] over {res.n} pairs"
+    diff = (f"{a} − {b} = {points(res.mean_diff)} of {metric} (95% interval {signed(100 * res.ci_low, 2)} to "
+            f"{signed(100 * res.ci_high, 2)}) over {res.n} pairs")
     tests = f"corrected t-test {p_value(res.p_nb)}"
     if wilcoxon:
         tests += (f"; exact Wilcoxon {p_value(res.p_wilcoxon)}, "
@@ -379,11 +381,20 @@ def recompute_time(records, *, workers: int = 1) -> str:
     Each record keeps the wall time of the run that made it (``provenance.wall_time_s``, the
     training and scoring of one run in one process). Their sum is the cost with one worker; with
     ``workers`` runs at a time the wall time is about that sum divided by ``workers``. Records
-    appearing twice count once.
+    appearing twice count once. Records made on several devices get one sum per device: a GPU's
+    seconds and a CPU's do not add up to any one machine's cost.
     """
     unique = distinct(records)
-    total = sum(float(r.get("provenance", {}).get("wall_time_s") or 0.0) for r in unique)
-    hours = total / 3600
+    by_device: dict[str, list[float]] = {}
+    for r in unique:
+        p = r.get("provenance", {})
+        by_device.setdefault(str(p.get("device", "?")), []).append(float(p.get("wall_time_s") or 0.0))
+    if len(by_device) > 1:
+        parts = [f"{fmt(sum(t) / 3600, 2)} h on {d} ({count(len(t), 'run')})"
+                 for d, t in sorted(by_device.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        return (f"{count(len(unique), 'run')}, made on {count(len(by_device), 'device')}: {listing(parts)} of run "
+                "time (each device's own seconds, which do not add up to one machine's cost)")
+    hours = sum(sum(t) for t in by_device.values()) / 3600
     text = f"{count(len(unique), 'run')}, {fmt(hours, 2)} h of run time in all"
     if workers > 1:
         text += f", about {fmt(hours / workers, 2)} h of wall time with {count(workers, 'run')} at a time"

@@ -123,6 +123,52 @@ def seconds_source(study) -> str:
     return "seconds as each run recorded them (machines may differ between runs)"
 
 
+def frontier_devices_text(study) -> str:
+    """Which devices trained chapter 6's runs, when more than one did (else ``""``): how many runs each
+    device other than the main one trained (by dataset, and how many were further seeds), and what mixing
+    devices does and does not change."""
+    from collections import Counter
+
+    from kanmix import data
+    from kanmix.report._format import distinct
+
+    runs = [r for r in distinct(study.records) if r.get("kind") == "classification"]
+    device = {id(r): str(r.get("provenance", {}).get("device", "?")) for r in runs}
+    counts = Counter(device.values())
+    if len(counts) <= 1:
+        return ""
+    (main, n_main), *others = counts.most_common()
+    first_seed = min(int(r["seed"]) for r in runs)
+    parts = []
+    for dev, n in others:
+        mine = [r for r in runs if device[id(r)] == dev]
+        grid = Counter(data.info(r["config"]["dataset"]).title for r in mine if int(r["seed"]) == first_seed)
+        what = [f"{k:,} of the grid on {title}" for title, k in grid.items()]
+        seeded = sum(int(r["seed"]) != first_seed for r in mine)
+        if seeded:
+            what.append(f"{seeded:,} with a further seed")
+        parts.append(f"{n:,} on {dev} ({listing(what)})")
+    text = (f"Of the chapter's {count(len(runs), 'run')}, {n_main:,} trained on {main} and "
+            f"{listing(parts)}, each with its configuration's recipe and precision. Two devices order a "
+            "computation's floating-point sums differently, so one configuration need not give identical "
+            "numbers on both")
+    by_config: dict[str, set] = {}  # a configuration's devices, over its seeds
+    for r in runs:
+        cfg = {k: v for k, v in r["config"].items() if k != "seed"}
+        by_config.setdefault(repr(sorted(cfg.items())), set()).add(device[id(r)])
+    mixed_pairs = any(len(devs) > 1 for devs in by_config.values())
+    if mixed_pairs:
+        text += ("; the seed noise band pairs seeds made on different devices, so that difference is inside the "
+                 "band")
+    text += ". "
+    if study.timing is not None:
+        text += (f"No run's own seconds are used: the seconds axis comes from one timing of every size on "
+                 f"{study.timing['provenance']['device']}.")
+    else:
+        text += "The seconds axis uses each run's own seconds, which are not comparable across devices."
+    return text
+
+
 def frontier_answer(study, by_flops: Mapping, titles: Mapping[str, str]) -> str:
     """The gap between the frontiers at equal training FLOPs on each dataset, after a note when runs are missing."""
     lines = [f"**{titles[d]}.** " + frontier_gap_sentence(c) for d, c in by_flops.items()]
