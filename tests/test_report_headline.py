@@ -170,8 +170,15 @@ def test_the_scale_finding_names_no_winner_within_noise_or_without_seeds():
             "CIFAR-10;") in text
     single = {"fashion_mnist": _frontier("fashion_mnist", (0.5, 0.021), (0.6, 0.02), noise=None)}
     text = checked(report.scale_finding(single), 6)
-    assert "no gap between the KAN-Mixer and an MLP-Mixer is judged against noise on Fashion-MNIST" in text
+    assert ("with one seed per size (no noise band to judge it against), an MLP-Mixer's frontier is higher at every "
+            "level compared on Fashion-MNIST") in text
     assert "more accurate" not in text
+    flipped = {"fashion_mnist": _frontier("fashion_mnist", (0.6, 0.02), (0.5, 0.021), noise=None)}
+    assert "the KAN-Mixer's frontier is higher at every level" in checked(report.scale_finding(flipped), 6)
+    crossing = {"fashion_mnist": _frontier("fashion_mnist", (0.475, 0.03), (0.6, 0.02), noise=None)}  # gap changes sign
+    assert crossing["fashion_mnist"].gaps.gap.min() < 0 < crossing["fashion_mnist"].gaps.gap.max()
+    text = checked(report.scale_finding(crossing), 6)
+    assert "no gap between the KAN-Mixer and an MLP-Mixer is judged against noise on Fashion-MNIST" in text
 
 
 def test_the_scale_finding_is_missing_until_the_frontiers_overlap():

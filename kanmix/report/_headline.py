@@ -202,7 +202,11 @@ def _lead(cmp) -> int | str:
     every level compared, 0 where none is, a phrase where the lead is partial or split, or unjudged."""
     a, b = plain_name(cmp.a), plain_name(cmp.b)
     if cmp.band is None:
-        return f"with one seed per size, no gap between {a} and {b} is judged against noise"
+        gaps = cmp.gaps.gap
+        if not ((gaps > 0).all() or (gaps < 0).all()):
+            return f"with one seed per size, no gap between {a} and {b} is judged against noise"
+        return (f"with one seed per size (no noise band to judge it against), {a if gaps.iloc[0] > 0 else b}'s "
+                "frontier is higher at every level compared")
     ahead = cmp.ahead()
     n, na, nb = len(cmp.gaps), len(ahead[cmp.a]), len(ahead[cmp.b])
     if na and nb:
