@@ -45,7 +45,7 @@ book: venv data
 # The browser and book checks of `make test`, held against the book `make book` executed (book/*.ipynb, e.g.
 # the cpu profile read from the committed records) instead of the smoke chapters.
 check-book: venv
-	KANMIX_EXECUTED_CHAPTERS=$(CURDIR)/book $(PY) -m pytest -n 2 tests/test_browser.py tests/test_book.py
+	KANMIX_EXECUTED_CHAPTERS=$(CURDIR)/book KANMIX_BOOK_PROFILE=$(PROFILE) $(PY) -m pytest -n 2 tests/test_browser.py tests/test_book.py
 
 # Re-run one chapter, e.g. `make notebook NB=03 PARAMS="-p epochs 5"`.
 notebook: venv data

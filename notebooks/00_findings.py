@@ -49,7 +49,7 @@ page.findings(chapters.headline(), key=book.FINDINGS_KEY)  # the intro opens wit
 #   says where a sentence reads a fitted line beyond the sizes it trained.
 # - **One recipe.** Chapter 3 trains every model with one learning rate, untuned per model; chapter 6 picks
 #   one rate per family by a sweep at one size, and chapter 4 keeps the autoencoder paper's own recipe.
-# - **CPU time.** Training times are CPU seconds in the conditions each record's provenance names: they rank
+# - **CPU time.** The training times compared are CPU seconds in the conditions each record's provenance names: they rank
 #   models trained alike, not machines; FLOPs, the other cost the chapters count, transfer to other hardware.
 # - **Campaigns under way.** Where a chapter's planned runs are not all in the results store yet, its
 #   sentences say so and rest on the runs that are; a verdict can still change as the rest arrive.

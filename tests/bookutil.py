@@ -27,6 +27,9 @@ from kanmix import book
 from kanmix.data import data_dir
 
 EXECUTED = "KANMIX_EXECUTED_CHAPTERS"
+#: The profile the chapters were executed with: ``smoke`` under ``make test``; ``make check-book`` holds the same
+#: tests against the book ``make book`` executed and names its profile here.
+PROFILE = os.environ.get("KANMIX_BOOK_PROFILE", "smoke")
 
 
 def stage(dest: Path, root: Path = book.ROOT) -> Path:

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 import nbformat
 import pytest
 
-from bookutil import built_book, stage, take_executed  # noqa: F401  (built_book: the shared, session-scoped fixture)
+from bookutil import PROFILE, built_book, stage, take_executed  # noqa: F401  (built_book: the shared, session-scoped fixture)
 from kanmix import book, page
 
 
@@ -62,7 +62,7 @@ def test_no_page_shows_an_error_output(built_book):
         nb = nbformat.read(built_book / "book" / f"{ch.stem}.ipynb", as_version=4)
         errors = _error_outputs(nb)
         assert not errors, f"{ch.stem} has an error output: {errors[0].get('ename')}: {errors[0].get('evalue')}"
-    assert set(book.executed_profiles(built_book / "book", built_book).values()) == {"smoke"}
+    assert set(book.executed_profiles(built_book / "book", built_book).values()) == {PROFILE}
     for page in _pages(built_book / "_build" / "html"):
         parsed = _parse(page)
         bad = [c for c in parsed.classes if "traceback" in c.split() or "output error" in c]
@@ -100,7 +100,7 @@ def test_captions_carry_provenance(built_book):
     html = built_book / "_build" / "html"
     for ch in book.chapters():
         text = (html / "book" / f"{ch.stem}.html").read_text(encoding="utf-8")
-        assert "profile" in text and "smoke" in text and "device" in text, f"{ch.stem} captions lack provenance"
+        assert "profile" in text and PROFILE in text and "device" in text, f"{ch.stem} captions lack provenance"
 
 
 def test_provenance_names_records_this_machine_or_an_outside_source(monkeypatch):
