@@ -312,6 +312,9 @@ def linear_baselines(split: Split, components: Sequence[int], *, knn_k: int = 3,
 
 # ----------------------------------------------------------------------------- chapter 4's tables
 
+#: The columns of a study's ``runs`` that make runs seeds of one setting: same data, length, latent size and model.
+SEED_SETTING = ["dataset", "n_train", "epochs", "bottleneck", "key"]
+
 #: What a reader calls each autoencoder (by its short name, :data:`AE_MODELS`).
 LABELS = {"kan": "KAN AE", "mlp": "MLP AE", "cnn": "CNN AE", "kan1": "KAN AE (authors' code)",
           "mlp_matched": "MLP AE (param-matched)"}

@@ -55,7 +55,7 @@ def beats_mean_text(runs) -> str:
     setting and seed. ``runs``: :attr:`kanmix.studies.AutoencoderStudy.runs`, every arm's runs and every seed
     (``model``, ``key``, ``dataset``, ``n_train``, ``epochs``, ``bottleneck``, ``seed``, ``test_mse``,
     ``beats_mean``)."""
-    from kanmix.ae import LABELS
+    from kanmix.ae import SEED_SETTING, label
     from kanmix.data import info
 
     beats = runs["beats_mean"].astype(bool)
@@ -63,11 +63,10 @@ def beats_mean_text(runs) -> str:
             "seed counted) have a lower test MSE than the mean-image predictor")
     if beats.all():
         return head + " — all of them."
-    setting = ["dataset", "n_train", "epochs", "bottleneck", "key"]
     names = []
     for i, r in runs[~beats].iterrows():
-        same = (runs[setting] == r[setting]).all(axis=1) & (runs.index != i)
-        names.append(f"the {LABELS.get(r.key, r.model)} on {info(r.dataset).title} at latent size {r.bottleneck}, "
+        same = (runs[SEED_SETTING] == r[SEED_SETTING]).all(axis=1) & (runs.index != i)
+        names.append(f"the {label(r.key)} on {info(r.dataset).title} at latent size {r.bottleneck}, "
                      f"seed {r.seed} (test MSE {fmt(r.test_mse, 4)}; {int(runs[same].beats_mean.sum())} of its "
                      f"{count(int(same.sum()), 'other seed')} trained)")
     which = "the one that does not is " if len(names) == 1 else "the ones that do not are "

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import partial
 
-from kanmix.report._format import (count, flop_text, fmt, from_to, listing, plain, points, recompute_time, signed,
-                                   span)
+from kanmix.report._format import (count, distinct, flop_text, fmt, from_to, listing, plain, points, recompute_time,
+                                   signed, span)
 
 
 def _budget(cmp, value: float) -> str:
@@ -130,7 +130,6 @@ def frontier_devices_text(study) -> str:
     from collections import Counter
 
     from kanmix import data
-    from kanmix.report._format import distinct
 
     runs = [r for r in distinct(study.records) if r.get("kind") == "classification"]
     device = {id(r): str(r.get("provenance", {}).get("device", "?")) for r in runs}

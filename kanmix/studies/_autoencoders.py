@@ -362,9 +362,8 @@ def _stop_on_untrained(runs: pd.DataFrame) -> None:
     at initialisation, say) while its other seeds train is an outcome of training, kept and reported (its
     ``beats_mean`` is False), not hidden and not a reason to stop.
     """
-    setting = ["dataset", "n_train", "epochs", "bottleneck", "key"]
-    seeds = runs.groupby(setting, sort=False).size()
-    failed = runs[runs.beats_mean.eq(False)].groupby(setting, sort=False)
+    seeds = runs.groupby(ae.SEED_SETTING, sort=False).size()
+    failed = runs[runs.beats_mean.eq(False)].groupby(ae.SEED_SETTING, sort=False)
     for (dataset, n_train, epochs, bottleneck, key), part in failed:
         if len(part) == seeds[(dataset, n_train, epochs, bottleneck, key)]:
             raise ValueError(f"the {part.model.iloc[0]} autoencoder on {dataset} at bottleneck {bottleneck} "
