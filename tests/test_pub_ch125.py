@@ -165,6 +165,16 @@ def test_chapter_5_finding_flips_with_the_evidence():
     assert not any("prun" in s.lower() for s in report.splines_findings(at_chance))
 
 
+def test_chapter_5_finding_puts_the_linearizing_test_before_the_closed_forms():
+    from test_report_splines import _linear_records
+
+    ev = _evidence()
+    ev.linearized = _linear_records("all", [0.89, 0.888, 0.89], [0.55, 0.56, 0.59], [0.83, 0.835, 0.838])
+    shape, linear, pruning = checked(report.splines_findings(ev))
+    assert linear == report.linear_finding(ev)[:-len(" (chapter 5).")] + "."
+    assert "closed forms" not in " ".join([shape, linear, pruning]) and pruning.startswith("Pruned by importance")
+
+
 def test_layer_labels_name_the_mixer_layers_by_block_and_kind_and_the_autoencoders_by_module():
     from types import SimpleNamespace
 

@@ -322,6 +322,33 @@ def test_the_inside_finding_is_missing_without_evidence_and_says_one_seed_decide
         "With one seed, the KAN-Mixer's edges are not judged against their initial SiLU shape (chapter 5).")
 
 
+def _linear(arm: str, linearized, tuned, trained=(0.89, 0.888, 0.89)) -> list[dict]:
+    """Linearizing records of one arm on three seeds, scored on 10,000 test images."""
+    return [{"config": {"arm": arm}, "n_eval": 10_000, "accuracy_trained": t, "accuracy_linearized": li,
+             "accuracy_finetuned": f, "median_r2": {"l": 0.95}} for t, li, f in zip(trained, linearized, tuned)]
+
+
+def test_the_linear_finding_says_whether_mlp_edges_can_stand_in_for_the_splines():
+    ev = _evidence()
+    assert report.linear_finding(ev) is None and report.linear_finding(None) is None  # nothing linearized
+    ev.linearized = _linear("token mixing", [0.64, 0.65, 0.63], [0.87, 0.871, 0.869]) + _linear(
+        "all", [0.55, 0.56, 0.59], [0.83, 0.835, 0.838])
+    assert checked(report.linear_finding(ev), 5) == (
+        "Replacing every edge of the trained KAN-Mixer by its best-fitting MLP edge, a + b·SiLU(x), drops its test "
+        "accuracy from 0.889 to 0.567, and fine-tuning does not win it back: the splines do work an MLP edge in "
+        "their place does not (chapter 5).")
+    ev.linearized = _linear("token mixing", [0.64, 0.65, 0.63], [0.889, 0.888, 0.89])  # the only arm; recovered
+    won = checked(report.linear_finding(ev), 5)
+    assert won.startswith("Replacing every edge of the trained KAN-Mixer's token mixing layers by")
+    assert won.endswith("but fine-tuning wins it back, within noise: MLP edges can learn what the splines do "
+                        "(chapter 5).")
+    ev.linearized = _linear("all", [0.889, 0.888, 0.891], [0.889, 0.888, 0.89])  # null
+    assert checked(report.linear_finding(ev), 5).endswith(
+        "leaves its test accuracy unchanged, within noise: the splines do nothing an MLP edge could not (chapter 5).")
+    ev.linearized = _linear("all", [0.95, 0.951, 0.949], [0.95, 0.95, 0.95])  # reversed
+    assert "raises its test accuracy from 0.889 to 0.95" in checked(report.linear_finding(ev), 5)
+
+
 # ----------------------------------------------------------------------------- the findings together
 
 
@@ -336,6 +363,9 @@ def test_headline_findings_keep_their_order_and_leave_out_the_missing():
         checked(sentence, chapter)
     partial = report.headline_findings(**{**inputs, "pair": None, "comparisons": None})
     assert partial == [found[1], found[3]]
+    linearized = _evidence()
+    linearized.linearized = _linear("all", [0.55, 0.56, 0.59], [0.83, 0.835, 0.838])
+    assert report.headline_findings(**{**inputs, "evidence": linearized}) == [*found, report.linear_finding(linearized)]
     assert report.headline_findings() == []
 
 

@@ -103,6 +103,26 @@ def test_cost_conclusion_follows_accuracy_and_cost():
     assert "no extra cost to justify" in cheap
 
 
+def test_cost_verdict_is_made_against_the_parameter_matched_mlp_mixer_when_there_is_one():
+    kan, narrow = _records([0.90, 0.91, 0.905], 3_000_000, 300), _records([0.85, 0.851, 0.849], 300_000, 80)
+    # The same-width gap is real, but an MLP-Mixer as large closes it: the verdict follows the matched one.
+    tie = report.conclude_cost(kan, narrow, _evidence(noisy=True, pruning_ok=False),
+                               matched=_records([0.905, 0.904, 0.906], 3_000_000, 250))
+    assert "higher than the MLP-Mixer's" in tie and "with the KAN-Mixer's parameters (3 seeds" in tie
+    assert "not more accurate beyond noise" in tie and "matches what it gains over the same-width one" in tie
+    assert "buys accuracy" not in tie and "that MLP-Mixer's training time" not in tie
+    assert "Nor do the interpretability measures" in tie and "trained for as long, is in {doc}`03_kan_mixers`" in tie
+    # Reversed: the matched MLP-Mixer ahead.
+    behind = report.conclude_cost(kan, narrow, matched=_records([0.95, 0.951, 0.949], 3_000_000, 250))
+    assert "its test accuracy is lower (" in behind
+    assert "At equal parameters the MLP-Mixer is the more accurate" in behind
+    # And the KAN-Mixer ahead of both: only then does the cost buy accuracy.
+    ahead = report.conclude_cost(kan, narrow, matched=_records([0.86, 0.861, 0.859], 3_000_000, 250))
+    assert "At equal parameters the KAN-Mixer is the more accurate: its extra cost buys accuracy" in ahead
+    # No matched records: the same-width verdict, marked as not cost-matched (the test above).
+    assert report.conclude_cost(kan, narrow, matched=[]) == report.conclude_cost(kan, narrow)
+
+
 
 def test_null_results_are_the_complement_of_the_findings():
     assert report.null_results(_evidence()) == []
@@ -125,6 +145,28 @@ def test_linearized_conclusion_claims_a_loss_only_beyond_noise():
                                                          [0.89, 0.889, 0.89]), 200)
     assert "no different from trained" in kept and "lower" not in kept
     assert report.conclude_linearized([], 200) == "No linearized model was scored."
+
+
+def test_linearizing_enters_the_findings_or_the_null_results_never_both():
+    lost = _evidence()
+    lost.linearized = _linear_records("all", [0.89, 0.888, 0.89], [0.55, 0.56, 0.59], [0.83, 0.835, 0.838])
+    held = [h for h in report.findings(lost) if "a + b·SiLU(x)" in h]
+    assert held == ["the splines do work their best-fitting MLP edge does not: replacing every edge of the trained "
+                    "KAN-Mixer by its a + b·SiLU(x) fit lowers test accuracy (0.889 to 0.567), and fine-tuning does "
+                    "not win it back (0.834)"]
+    assert not any("a + b·SiLU(x)" in n for n in report.null_results(lost))
+    assert "the splines do work" in report.conclude_interpretability(lost)
+    won = _evidence()  # the loss is won back by fine-tuning: a finding, and a null result after fine-tuning
+    won.linearized = _linear_records("all", [0.89, 0.888, 0.89], [0.55, 0.56, 0.59], [0.889, 0.888, 0.89])
+    assert any("though fine-tuning wins it back, within noise" in h for h in report.findings(won))
+    assert "test accuracy with every edge of the KAN-Mixer replaced by its best-fitting MLP edge, once fine-tuned" \
+        in report.null_results(won)
+    null = _evidence()  # no loss at all: only a null result
+    null.linearized = _linear_records("all", [0.89, 0.888, 0.89], [0.889, 0.888, 0.891], [0.89, 0.889, 0.89])
+    assert not any("a + b·SiLU(x)" in h for h in report.findings(null))
+    assert "test accuracy with every edge of the KAN-Mixer replaced by its best-fitting MLP edge, a + b·SiLU(x)" \
+        in report.null_results(null)
+    assert report.replacement(_evidence()) is None  # nothing linearized: neither
 
 
 def test_a_token_map_property_the_mlp_mixer_shares_is_reported_as_shared():

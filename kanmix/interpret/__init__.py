@@ -33,7 +33,8 @@ from kanmix.interpret.pruning import (  # noqa: F401
     MAGNITUDE, PRUNE_KIND, RANDOM, RANKINGS, finetune_config, keep_for_parameters, keep_masks, kept_parameters, mask_edges,
     prunable_layers, prune_runs, trained_and_data)
 from kanmix.interpret.evidence import (  # noqa: F401
-    Comparison, Evidence, SymbolicCounts, compare, evidence, per_state, seed_agreement, symbolic_counts)
+    Comparison, Evidence, Linearized, SymbolicCounts, compare, evidence, linearized_effects, per_state, seed_agreement,
+    symbolic_counts)
 
 __all__ = [
     "COVERAGE", "POINTS", "PROBE_SEED", "SILU_LIKE", "TOL", "EdgeSample", "data_range", "sample_edges", "probe_images",
@@ -44,6 +45,6 @@ __all__ = [
     "PRUNE_KIND", "RANKINGS", "RANDOM", "MAGNITUDE", "prunable_layers", "keep_masks", "mask_edges", "kept_parameters",
     "keep_for_parameters", "finetune_config", "trained_and_data", "prune_runs",
     "Comparison", "compare", "Evidence", "evidence", "per_state", "seed_agreement", "SymbolicCounts",
-    "symbolic_counts",
+    "symbolic_counts", "Linearized", "linearized_effects",
 ]
 

@@ -100,7 +100,9 @@ class Evidence:
       ``chance``: the accuracy of guessing (a model no better than it is not worth pruning);
     - ``controls``: the same columns for pruning's controls, with ``control`` naming each (random order,
       the parameter-matched MLP-Mixer by magnitude) and ``keep`` the KAN-Mixer's kept fraction it is
-      set against.
+      set against;
+    - ``linearized``: :func:`kanmix.linearize.linearize_runs` records (one per seed and arm): test accuracy
+      trained, with the arm's edges replaced by their best ``a + b SiLU(x)``, and after fine-tuning.
 
     Measures a model family lacks (no token maps, no pruning) are left empty and left out.
     """
@@ -117,11 +119,13 @@ class Evidence:
     controls: pd.DataFrame | None = None
     steps: int = 0
     chance: float | None = None
+    linearized: Sequence[dict] = ()
 
 
 def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | None = None, *,
              symbolic: Mapping[str, pd.DataFrame] | None = None, pruning: pd.DataFrame | None = None,
-             controls: pd.DataFrame | None = None, steps: int = 0, chance: float | None = None) -> Evidence:
+             controls: pd.DataFrame | None = None, steps: int = 0, chance: float | None = None,
+             linearized: Sequence[dict] = ()) -> Evidence:
     """The :class:`Evidence` of one model family from its measures.
 
     ``edges``: :func:`kanmix.interpret.edges.edge_table` rows of every model, with a ``state`` column
@@ -141,7 +145,8 @@ def evidence(edges: pd.DataFrame, maps: Mapping[str, Sequence[torch.Tensor]] | N
         monotone=by_state("monotone"), concentration=by_state("concentration"),
         locality={k: [float(locality(m).mean()) for m in v] for k, v in maps.items()},
         stability={k: rank_agreement(maps[k]) for k in ("trained", "init", "mlp") if len(maps.get(k, ())) > 1},
-        symbolic=dict(symbolic or {}), pruning=pruning, controls=controls, steps=steps, chance=chance)
+        symbolic=dict(symbolic or {}), pruning=pruning, controls=controls, steps=steps, chance=chance,
+        linearized=list(linearized))
 
 
 def _both(values: Mapping[str, list[float]]) -> bool:
@@ -183,3 +188,26 @@ def symbolic_counts(df: pd.DataFrame) -> SymbolicCounts:
     good = fitted[fitted.r2 >= GOOD_FIT]
     mlp = int((good[["r2_x", "r2_silu"]].max(axis=1) >= GOOD_FIT).sum())
     return SymbolicCounts(len(fitted), len(good), mlp, {str(k): int(v) for k, v in good.best.value_counts().items()})
+
+
+class Linearized(NamedTuple):
+    """One linearizing arm over its seeds: ``raw``, the linearized model's test accuracy against the trained
+    one's (paired by seed, :func:`compare` with the test images' noise); ``tuned``, the same after the
+    fine-tuning steps; ``r2``, the median over seeds and layers of the edge fits' median R²."""
+
+    raw: Comparison
+    tuned: Comparison
+    r2: float
+
+
+def linearized_effects(records: Sequence[dict]) -> dict[str, Linearized]:
+    """Per arm, in the order the records first name it: the :class:`Linearized` effect of replacing its KAN
+    edges by their best ``a + b SiLU(x)`` (:func:`kanmix.linearize.linearize_runs` records, one per seed)."""
+    out = {}
+    for arm in dict.fromkeys(r["config"]["arm"] for r in records):
+        rows = [r for r in records if r["config"]["arm"] == arm]
+        n, trained = min(int(r["n_eval"]) for r in rows), [r["accuracy_trained"] for r in rows]
+        out[arm] = Linearized(compare([r["accuracy_linearized"] for r in rows], trained, n=n, paired=True),
+                              compare([r["accuracy_finetuned"] for r in rows], trained, n=n, paired=True),
+                              float(np.median([v for r in rows for v in r["median_r2"].values()])))
+    return out

@@ -481,6 +481,24 @@ def one_fold_sentence(scores: Mapping[str, float], reference: str, n: int, *, wh
         text += f"; {listing(beyond)} against {reference} {'is' if len(beyond) == 1 else 'are'} beyond it"
     return text + "."
 
+def pct(v: float) -> str:
+    """A fraction as a percentage: three significant digits from 10% up, two below (0.31%), fixed notation."""
+    if v is None or not math.isfinite(v):
+        return "–"
+    return plain(float(f"{100 * v:.3g}" if abs(v) >= 0.1 else f"{100 * v:.2g}")) + "%"
+
+
+def sig3(v: float) -> str:
+    """Three significant digits, trailing zeros dropped (``0.5``, ``0.903``, ``−0.0000477``): unlike
+    :func:`format_number`, in fixed notation with a true minus sign."""
+    return "–" if v is None or not math.isfinite(v) else plain(float(f"{v:.3g}"))
+
+
+def times(ratio: float) -> str:
+    """A cost ratio: ``5.4×``, ``110×``."""
+    return f"{ratio:.2g}×" if ratio < 10 else f"{ratio:,.0f}×"
+
+
 def bullets(items) -> str:
     """Markdown bullets, one per item."""
     return "\n".join(f"- {item}" for item in items)

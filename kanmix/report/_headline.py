@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from kanmix.report._format import fmt, listing, plain
-from kanmix.report._splines import _num, _pct
+from kanmix.report._format import fmt, listing, pct, plain, sig3
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -352,9 +351,9 @@ def _shape_clause(ev) -> tuple[str, bool] | None:
     if silu.sign is None:
         return "with one seed, the KAN-Mixer's edges are not judged against their initial SiLU shape", False
     deviation = None if dev is None else dev.sign  # +1: further from the SiLU shape, as fewer SiLU-like edges
-    shares = f"({_pct(silu.a)} of them SiLU-like, against {_pct(silu.b)} at initialisation)"
+    shares = f"({pct(silu.a)} of them SiLU-like, against {pct(silu.b)} at initialisation)"
     if silu.sign == 0 and deviation in (1, -1):  # the numbers quoted are those of the measure that moved
-        shares = (f"(median deviation from that shape {_num(dev.a)}, against {_num(dev.b)} at initialisation)")
+        shares = (f"(median deviation from that shape {sig3(dev.a)}, against {sig3(dev.b)} at initialisation)")
     if silu.sign == -1 or deviation == 1:  # as :func:`findings` reads it
         return f"training bends the KAN-Mixer's edges away from the SiLU shape {shares}", True
     if silu.sign == 1 or deviation == -1:
@@ -398,6 +397,33 @@ def inside_finding(ev) -> str | None:
     return _pointer(f"{shape[0]}, {'and' if shape[1] == seeds[1] else 'yet'} {seeds[0]}", 5)
 
 
+def linear_finding(ev) -> str | None:
+    """Chapter 5's functional test of the splines (:func:`kanmix.report.replacement` of the
+    :class:`kanmix.interpret.Evidence` ``ev``): what replacing the trained KAN-Mixer's edges by their
+    best-fitting MLP edge, ``a + b SiLU(x)``, does to its test accuracy (trained and replaced, the two
+    numbers), and whether fine-tuning wins it back, each judged by its noise band. ``None`` without
+    linearized records or a band."""
+    from kanmix.report._splines import replacement
+
+    replaced = None if ev is None else replacement(ev)
+    if replaced is None:
+        return None
+    what, e = replaced
+    head = f"replacing {what} by its best-fitting MLP edge, a + b·SiLU(x),"
+    if e.raw.sign == 0:
+        return _pointer(f"{head} leaves its test accuracy unchanged, within noise: the splines do nothing an MLP "
+                        "edge could not", 5)
+    if e.raw.sign == 1:
+        return _pointer(f"{head} raises its test accuracy from {sig3(e.raw.b)} to {sig3(e.raw.a)}: its splines' "
+                        "departures from the SiLU shape cost accuracy", 5)
+    drop = f"{head} drops its test accuracy from {sig3(e.raw.b)} to {sig3(e.raw.a)}"
+    if e.tuned.sign == -1:
+        return _pointer(f"{drop}, and fine-tuning does not win it back: the splines do work an MLP edge in their "
+                        "place does not", 5)
+    return _pointer(f"{drop}, but fine-tuning wins it back, within noise: MLP edges can learn what the splines do",
+                    5)
+
+
 def chapter_findings(chapter: int, *found: str | None) -> list[str]:
     """What chapter ``chapter`` states first, above its study (:func:`kanmix.page.findings`): the sentences of
     ``found`` its evidence supports (those that are not ``None``), without the pointer to the chapter itself, or
@@ -412,10 +438,11 @@ def headline_findings(*, against: Mapping | None = None, pair: tuple[str, str] |
                       paper_widths: Mapping[str, int] | None = None, evidence=None) -> list[str]:
     """The book's opening findings, in the order mixers (chapter 3), scale (chapter 6), autoencoders (chapter
     4), inside the KAN-Mixer (chapter 5): each of :func:`mixers_finding`, :func:`scale_finding`,
-    :func:`autoencoders_finding` and :func:`inside_finding` from its inputs, those whose evidence is missing
-    left out."""
+    :func:`autoencoders_finding`, :func:`inside_finding` and :func:`linear_finding` from its inputs, those whose
+    evidence is missing left out."""
     found = [mixers_finding(against, pair), scale_finding(frontier, missing=missing),
-             autoencoders_finding(comparisons, epochs=epochs, paper_widths=paper_widths), inside_finding(evidence)]
+             autoencoders_finding(comparisons, epochs=epochs, paper_widths=paper_widths), inside_finding(evidence),
+             linear_finding(evidence)]
     return [s for s in found if s is not None]
 
 

@@ -223,7 +223,8 @@ def splines(*, dataset: str, subset: int | None, mixer_kwargs: Mapping, mlp_kwar
                 "symbolic": {state: df[df.model == label] for state, df in symbolic.items()}}
 
     evidence = interpret.evidence(**of(KAN_MIXER), maps=maps, pruning=pruning, controls=controls,
-                                  steps=finetune_steps, chance=1 / data.info(dataset).num_classes)
+                                  steps=finetune_steps, chance=1 / data.info(dataset).num_classes,
+                                  linearized=linear_records)
     return SplinesStudy(plan=plan, kan_records=kan_records, mlp_records=mlp_records, ae_record=ae_record,
                         trained=trained, untrained=untrained, mlps=mlps, ae_trained=ae_trained,
                         ae_untrained=ae_untrained, probe=probe, ae_probe=ae_probe, edges=edges, symbolic=symbolic,
