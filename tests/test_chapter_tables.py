@@ -223,6 +223,15 @@ def test_efficiency_text_tests_each_gap_over_the_folds_or_against_the_images(mix
     assert "Holm over the 2 comparisons" in text and "test accuracy (the whole test split)" in text.lower()
     assert lines[0].startswith("- 100 images") and "the KAN-Mixer is ahead" in lines[0]
     assert lines[1].startswith("- 800 images") and "no difference can be told" in lines[1]
+    assert ("In sum, the KAN-Mixer is ahead of the MLP-Mixer at 100 images, behind none; no difference can be told "
+            "in 1 of the 2:") in text
+    flipped = study.efficiency.assign(model=study.efficiency.model.map({"KAN-Mixer": "MLP-Mixer",
+                                                                         "MLP-Mixer": "KAN-Mixer"}))
+    behind = report.efficiency_text(replace(study, efficiency=flipped), folds=3)
+    assert "the KAN-Mixer is ahead of none, behind the MLP-Mixer at 100 images;" in behind
+    same = study.efficiency.assign(test_accuracy=0.7 + 0.002 * study.efficiency.fold)  # no gap anywhere
+    assert "ahead of none, behind none; no difference can be told in 2 of the 2:" in report.efficiency_text(
+        replace(study, efficiency=same), folds=3)
     table = studies.efficiency_table(study)
     assert table.loc[(100, "KAN-Mixer"), "sd"] == pytest.approx(0.002)
     one = report.efficiency_text(replace(study, efficiency=study.efficiency[study.efficiency.fold == 0]), folds=1)

@@ -126,13 +126,20 @@ def efficiency_text(study, *, folds: int) -> str:
         for other in others:
             tests.append((n, other, paired_comparison(wide[kan], wide[other], folds=int(eff.folds.iloc[0]))))
     adjusted = holm([res.p_nb for _, _, res in tests])
-    lines = []
+    lines, separated = [], {1: [], -1: []}
     for (n, other, res), p in zip(tests, adjusted):
         verdict = (f"the {kan if res.mean_diff > 0 else other} is ahead" if p < 0.05 else "no difference can be told")
+        if p < 0.05:
+            separated[1 if res.mean_diff > 0 else -1].append(f"the {other} at {n:,} images")
         lines.append(f"- {n:,} images, {kan} − {other}: {points(res.mean_diff)} [{signed(100 * res.ci_low, 2)}, "
                      f"{signed(100 * res.ci_high, 2)}], Holm-adjusted {p_value(p)}: {verdict}.")
+    # The tally first: a reader sees where the curve separates the models before the list of every gap.
+    tally = ", ".join(f"{word} {listing(where) if where else 'none'}" for word, where in
+                      (("ahead of", separated[1]), ("behind", separated[-1])))
+    rest = len(tests) - len(separated[1]) - len(separated[-1])
     return (f"{what[0].upper() + what[1:]}, the {kan} against each model over {count(folds, 'fold')} (corrected "
-            f"paired t-test, Holm over the {len(tests)} comparisons of this section):\n\n" + "\n".join(lines))
+            f"paired t-test, Holm over the {len(tests)} comparisons of this section). In sum, the {kan} is {tally}; "
+            f"no difference can be told in {rest} of the {len(tests)}:\n\n" + "\n".join(lines))
 
 
 def mixers_points(study, *, folds: int, repeats: int, paper_params: int) -> str:
