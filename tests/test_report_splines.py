@@ -224,3 +224,17 @@ def test_numbers_in_the_conclusions_read_as_prose():
     assert "e-0" not in text and "x^2" not in text  # no machine exponents, no raw powers
     assert "(10% against 30%)" in report.conclude_interpretability(_evidence(trained_higher=False))
     assert "−" in text and " -0" not in text  # negative differences carry a true minus sign
+
+
+def test_the_findings_pages_chapter_5_paragraph_gives_every_positive_and_every_negative_result():
+    from kanmix.report._headline import _inside_detail
+
+    ev = _evidence()
+    found = _inside_detail(ev, 3)
+    assert found.startswith("**Inside the KAN-Mixer** (chapter 5, 3 seeds, ")
+    assert "; ".join(report.findings(ev)) + "." in found and "Negative results" not in found
+    null_ev = _evidence(noisy=True, pruning_ok=False)
+    null = _inside_detail(null_ev, 3)
+    assert "no measure separates the trained edges from their untrained twins beyond noise." in null
+    assert null.endswith("Negative results (no difference beyond noise, or a control not beaten): "
+                         + "; ".join(report.null_results(null_ev)) + ".")
