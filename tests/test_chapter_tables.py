@@ -230,7 +230,7 @@ def test_efficiency_text_tests_each_gap_over_the_folds_or_against_the_images(mix
     behind = report.efficiency_text(replace(study, efficiency=flipped), folds=3)
     assert "the KAN-Mixer is ahead of none, behind the MLP-Mixer at 100 images;" in behind
     same = study.efficiency.assign(test_accuracy=0.7 + 0.002 * study.efficiency.fold)  # no gap anywhere
-    assert "ahead of none, behind none; no difference can be told in 2 of the 2:" in report.efficiency_text(
+    assert "In sum, no difference can be told in any of the 2:" in report.efficiency_text(
         replace(study, efficiency=same), folds=3)
     table = studies.efficiency_table(study)
     assert table.loc[(100, "KAN-Mixer"), "sd"] == pytest.approx(0.002)

@@ -134,12 +134,13 @@ def efficiency_text(study, *, folds: int) -> str:
         lines.append(f"- {n:,} images, {kan} − {other}: {points(res.mean_diff)} [{signed(100 * res.ci_low, 2)}, "
                      f"{signed(100 * res.ci_high, 2)}], Holm-adjusted {p_value(p)}: {verdict}.")
     # The tally first: a reader sees where the curve separates the models before the list of every gap.
-    tally = ", ".join(f"{word} {listing(where) if where else 'none'}" for word, where in
-                      (("ahead of", separated[1]), ("behind", separated[-1])))
     rest = len(tests) - len(separated[1]) - len(separated[-1])
+    ahead, behind = (listing(separated[sign]) if separated[sign] else "none" for sign in (1, -1))
+    tally = (f"In sum, no difference can be told in any of the {len(tests)}:" if rest == len(tests) else
+             f"In sum, the {kan} is ahead of {ahead}, behind {behind}; no difference can be told in {rest} of the "
+             f"{len(tests)}:")
     return (f"{what[0].upper() + what[1:]}, the {kan} against each model over {count(folds, 'fold')} (corrected "
-            f"paired t-test, Holm over the {len(tests)} comparisons of this section). In sum, the {kan} is {tally}; "
-            f"no difference can be told in {rest} of the {len(tests)}:\n\n" + "\n".join(lines))
+            f"paired t-test, Holm over the {len(tests)} comparisons of this section). {tally}\n\n" + "\n".join(lines))
 
 
 def mixers_points(study, *, folds: int, repeats: int, paper_params: int) -> str:
