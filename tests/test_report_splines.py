@@ -217,6 +217,9 @@ def test_pruning_controls_decide_what_pruning_by_importance_shows():
             "pruned KAN-Mixer (at 25% of the KAN-Mixer's edges kept)") in report.null_results(tied)
     assert not any("more accurate than the pruned" in n for n in report.null_results(tied))
     assert "at 25% kept less accurate" in report.conclude_interpretability(level)
+    assert ("Negative results (no difference beyond noise, or a control not beaten): " + "; ".join(null) + ".") \
+        in report.conclude_interpretability(level)
+    assert "Negative results" not in report.conclude_interpretability(beaten)
     tests = report.pruning_controls(level)
     assert set(tests) == {interpret.RANDOM, interpret.MAGNITUDE} and set(tests[interpret.MAGNITUDE]) == {0.25}
     assert report.pruning_controls(_evidence()) == {}  # no controls, no claims about them

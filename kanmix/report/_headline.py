@@ -482,7 +482,7 @@ def _inside_detail(evidence, seeds: int) -> str:
     """Chapter 5's paragraph of the findings page: every positive finding, then every negative result (a
     measure within noise of its untrained control, a property shared with the MLP-Mixer, a control not beaten)."""
     from kanmix.report._format import count
-    from kanmix.report._splines import findings, null_results
+    from kanmix.report._splines import NEGATIVE, findings, null_results
 
     # Semicolons: the phrases carry commas and colons of their own.
     found, null = findings(evidence), null_results(evidence)
@@ -490,8 +490,7 @@ def _inside_detail(evidence, seeds: int) -> str:
             "at initialisation and called a difference only beyond the seeds' noise): "
             + ("; ".join(found) + "." if found else
                "no measure separates the trained edges from their untrained twins beyond noise.")
-            + (" Negative results (no difference beyond noise, or a control not beaten): " + "; ".join(null) + "."
-               if null else ""))
+            + (f" {NEGATIVE}: " + "; ".join(null) + "." if null else ""))
 
 
 def _layer_detail(bench: Mapping) -> str:

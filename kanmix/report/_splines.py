@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 # the same architecture at initialisation (or the KAN-Mixer with the MLP-Mixer) and calls a
 # difference one only beyond the noise band of :func:`kanmix.interpret.compare`.
 
+#: How a summary introduces :func:`null_results` beside :func:`findings`.
+NEGATIVE = "Negative results (no difference beyond noise, or a control not beaten)"
+
 #: What each per-state measure is called where it shows nothing (:func:`null_results`).
 _MEASURE_NAMES = {"spline_share": "the splines' share of the edges", "silu_like": "the share of SiLU-like edges",
                   "deviation": "the edges' deviation from the SiLU shape", "monotone": "the share of monotone edges",
@@ -382,7 +385,8 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
     if held:
         summary = (f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
                    + ". Every other measure below is what the untrained network already shows, or within noise of it"
-                   + (", or what the MLP-Mixer shows too" if shared_with_mlp(ev) else "") + ".")
+                   + (", or what the MLP-Mixer shows too" if shared_with_mlp(ev) else "") + "."
+                   + (f" {NEGATIVE}: " + "; ".join(null_results(ev)) + "." if null_results(ev) else ""))
     elif all(v.sign is None for v in c.values()):
         summary = (f"**With one seed there is no noise estimate for {name}:** the measures below are set against "
                    "initialisation, and no difference is claimed either way.")
