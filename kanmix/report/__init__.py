@@ -39,8 +39,8 @@ from kanmix.report._autoencoders import (  # noqa: F401
     glue_ae_placed, show_ae_sweep, glue_ae_figures, show_ae_comparisons, show_ae_paper_widths, show_ae_knn,
     show_ae_convergence)
 from kanmix.report._splines import (  # noqa: F401
-    findings, null_results, shared_with_mlp, pruning_controls, conclude_interpretability, conclude_linearized,
-    conclude_cost, splines_findings, replacement)
+    findings, null_results, negative_results, shared_with_mlp, pruning_controls, conclude_interpretability,
+    conclude_linearized, conclude_cost, splines_findings, replacement)
 from kanmix.report._splines import (  # noqa: F401
     SPLINES_NAMES, SPLINES_UNITS, show_splines_models, show_edge_summary, glue_edge_distributions, glue_edge_figures,
     show_symbolic_fits, glue_token_maps, show_token_locality, glue_pixel_maps, show_seed_agreement, show_pruning,
@@ -54,6 +54,7 @@ from kanmix.report._frontier import (  # noqa: F401
     frontier_findings, frontier_figure, glue_frontier, show_lr_sweep, show_frontier_points, show_longer_training)
 from kanmix.report._headline import (  # noqa: F401
     PLAIN_NAMES, plain_name, mixers_finding, mixers_field_finding, scale_finding, autoencoders_finding,
-    like_for_like_finding, inside_finding, linear_finding, headline_findings, chapter_findings, findings_in_detail)
+    like_for_like_finding, inside_finding, linear_finding, headline_findings, on_own_page, chapter_findings,
+    findings_in_detail)
 from kanmix.report._headline import (  # noqa: F401
     ChapterStudies, glue_findings_frontier, show_findings_table)

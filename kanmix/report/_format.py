@@ -481,6 +481,7 @@ def one_fold_sentence(scores: Mapping[str, float], reference: str, n: int, *, wh
         text += f"; {listing(beyond)} against {reference} {'is' if len(beyond) == 1 else 'are'} beyond it"
     return text + "."
 
+
 def pct(v: float) -> str:
     """A fraction as a percentage: three significant digits from 10% up, two below (0.31%), fixed notation."""
     if v is None or not math.isfinite(v):

@@ -424,13 +424,19 @@ def linear_finding(ev) -> str | None:
                     5)
 
 
+def on_own_page(chapter: int, *found: str | None) -> list[str]:
+    """The sentences of ``found`` that are not ``None``, each without its pointer to chapter ``chapter``: the
+    findings page points there, and on the chapter's own page the pointer would point at itself."""
+    own = f" (chapter {chapter})."
+    return [s[:-len(own)] + "." if s.endswith(own) else s for s in found if s]
+
+
 def chapter_findings(chapter: int, *found: str | None) -> list[str]:
     """What chapter ``chapter`` states first, above its study (:func:`kanmix.page.findings`): the sentences of
-    ``found`` its evidence supports (those that are not ``None``), without the pointer to the chapter itself, or
-    one sentence saying there is no finding yet (its runs not in the results store)."""
-    own = f" (chapter {chapter})."
-    shown = [s[:-len(own)] + "." if s.endswith(own) else s for s in found if s]
-    return shown or ["No finding yet: the runs this chapter compares are not in the results store."]
+    ``found`` its evidence supports (:func:`on_own_page`), or one sentence saying there is no finding yet (its
+    runs not in the results store)."""
+    return (on_own_page(chapter, *found)
+            or ["No finding yet: the runs this chapter compares are not in the results store."])
 
 
 def headline_findings(*, against: Mapping | None = None, pair: tuple[str, str] | None = None,
@@ -482,15 +488,16 @@ def _inside_detail(evidence, seeds: int) -> str:
     """Chapter 5's paragraph of the findings page: every positive finding, then every negative result (a
     measure within noise of its untrained control, a property shared with the MLP-Mixer, a control not beaten)."""
     from kanmix.report._format import count
-    from kanmix.report._splines import NEGATIVE, findings, null_results
+    from kanmix.report._splines import findings, negative_results
 
     # Semicolons: the phrases carry commas and colons of their own.
-    found, null = findings(evidence), null_results(evidence)
-    return (f"**Inside the KAN-Mixer** (chapter 5, {count(seeds, 'seed')}, each measure set against the same network "
-            "at initialisation and called a difference only beyond the seeds' noise): "
-            + ("; ".join(found) + "." if found else
-               "no measure separates the trained edges from their untrained twins beyond noise.")
-            + (f" {NEGATIVE}: " + "; ".join(null) + "." if null else ""))
+    found = findings(evidence)
+    return " ".join(filter(None, [
+        f"**Inside the KAN-Mixer** (chapter 5, {count(seeds, 'seed')}, each measure set against the same network at "
+        "initialisation and called a difference only beyond the seeds' noise): "
+        + ("; ".join(found) + "." if found else
+           "no measure separates the trained edges from their untrained twins beyond noise."),
+        negative_results(evidence)]))
 
 
 def _layer_detail(bench: Mapping) -> str:

@@ -217,11 +217,10 @@ def splines_findings(ev: Evidence, name: str = "the KAN-Mixer") -> list[str]:
     """
     from kanmix.interpret.evidence import symbolic_counts
     from kanmix.interpret.pruning import RANDOM
-    from kanmix.report._headline import inside_finding, linear_finding
+    from kanmix.report._headline import inside_finding, linear_finding, on_own_page
 
-    pointer = " (chapter 5)."  # the findings page points here; on this page it would point at itself
     linear = linear_finding(ev)
-    out = [s[:-len(pointer)] + "." if s.endswith(pointer) else s for s in (inside_finding(ev), linear) if s]
+    out = on_own_page(5, inside_finding(ev), linear)
     if linear is None and ev.symbolic.get("trained") is not None:  # the functional test speaks first
         counts = symbolic_counts(ev.symbolic["trained"])
         k, n = counts.good - counts.mlp, counts.fitted
@@ -307,6 +306,13 @@ def null_results(ev: Evidence) -> list[str]:
     return out
 
 
+def negative_results(ev: Evidence) -> str:
+    """:func:`null_results` as one sentence under :data:`NEGATIVE`, for a summary that gives them beside its
+    findings; empty when there are none."""
+    null = null_results(ev)
+    return f"{NEGATIVE}: " + "; ".join(null) + "." if null else ""
+
+
 def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models", *, fold: str | None = None) -> str:
     """Markdown answering "what does the interpretability of ``name`` amount to, measurably?".
 
@@ -383,10 +389,10 @@ def conclude_interpretability(ev: Evidence, name: str = "these KAN vision models
         lines.append(f"- **Pruning.** {prune}" + (f" {controls}" if controls else ""))
     held = findings(ev)
     if held:
-        summary = (f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
-                   + ". Every other measure below is what the untrained network already shows, or within noise of it"
-                   + (", or what the MLP-Mixer shows too" if shared_with_mlp(ev) else "") + "."
-                   + (f" {NEGATIVE}: " + "; ".join(null_results(ev)) + "." if null_results(ev) else ""))
+        summary = " ".join(filter(None, [
+            f"**Measurably, the interpretability of {name} amounts to this:** " + "; ".join(held)
+            + ". Every other measure below is what the untrained network already shows, or within noise of it"
+            + (", or what the MLP-Mixer shows too" if shared_with_mlp(ev) else "") + ".", negative_results(ev)]))
     elif all(v.sign is None for v in c.values()):
         summary = (f"**With one seed there is no noise estimate for {name}:** the measures below are set against "
                    "initialisation, and no difference is claimed either way.")
@@ -460,15 +466,18 @@ def conclude_cost(kan: Sequence[dict], mlp: Sequence[dict], ev: Evidence | None 
         seeds = f"{len(matched)} seed{'s' * (len(matched) != 1)}"
         head += (f" Against the MLP-Mixer with the KAN-Mixer's parameters ({seeds}, trained with the same recipe "
                  "in this chapter), its test accuracy is " + _versus(m_acc, "higher", "lower", "no different") + ".")
+        matched_note = f" The other cost-matched baseline, the MLP-Mixer trained for as long, is in {chapter3}"
         if m_acc.sign == 1:
             return (f"{head} **At equal parameters the KAN-Mixer is the more accurate: its extra cost buys "
-                    f"accuracy.** The other cost-matched baseline, the MLP-Mixer trained for as long, is in {chapter3}")
-        verdict = ("**At equal parameters the MLP-Mixer is the more accurate, so the extra cost is not justified by "
-                   "accuracy.**" if m_acc.sign == -1 else
-                   "**At equal parameters the KAN-Mixer is not more accurate beyond noise, so the extra cost is not "
-                   "justified by accuracy**" + (": an MLP-Mixer as large matches what it gains over the same-width one."
-                                                 if acc.sign == 1 else "."))
-        matched_note = f" The other cost-matched baseline, the MLP-Mixer trained for as long, is in {chapter3}"
+                    f"accuracy.**{matched_note}")
+        if m_acc.sign == -1:
+            verdict = ("**At equal parameters the MLP-Mixer is the more accurate, so the extra cost is not justified "
+                       "by accuracy.**")
+        else:
+            verdict = ("**At equal parameters the KAN-Mixer is not more accurate beyond noise, so the extra cost is "
+                       "not justified by accuracy**")
+            verdict += (": an MLP-Mixer as large matches what it gains over the same-width one." if acc.sign == 1
+                        else ".")
     else:
         if acc.sign == 1:
             return (f"{head} **Against this same-width MLP-Mixer the extra cost buys accuracy.** This MLP-Mixer is not "
